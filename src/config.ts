@@ -1,0 +1,138 @@
+import { z } from 'zod'
+import { GatewayError } from './errors'
+
+/** The Worker's bindings: [vars] from wrangler.toml plus secrets (API keys, by the names the models give). */
+export interface Env {
+  DEFAULT_MODEL?: string
+  /** Public model name -> model config; an object in wrangler.toml, or the same as a JSON string. */
+  MODELS?: unknown
+  HEARTBEAT_MS?: string
+  RETRY_MS?: string
+  UPSTREAM_HEADERS_TIMEOUT_MS?: string
+  UPSTREAM_IDLE_TIMEOUT_MS?: string
+  STREAM_DEADLINE_MS?: string
+  MAX_BODY_BYTES?: string
+  MAX_MESSAGES?: string
+  MAX_MESSAGE_CHARS?: string
+  [secretName: string]: unknown
+}
+
+const demoModel = z.strictObject({
+  adapter: z.literal('demo'),
+  /** Pause before each token, to look like a real model. */
+  token_delay_ms: z.number().int().min(0).max(60_000).default(30),
+  /** Fail mid-stream after this many tokens, as an overloaded upstream does. */
+  fail_after_tokens: z.number().int().min(0).optional(),
+  /** Fall silent for `silence_ms` after this many tokens (shows heartbeats and idle timeouts). */
+  silence_after_tokens: z.number().int().min(0).optional(),
+  silence_ms: z.number().int().min(0).default(0),
+})
+
+const openAIModel = z.strictObject({
+  adapter: z.literal('openai'),
+  base_url: z.url({ protocol: /^https?$/ }),
+  upstream_model: z.string().min(1),
+  /** Name of the secret holding the key; omit for keyless upstreams (a local Ollama or vLLM). */
+  api_key_secret: z.string().min(1).optional(),
+})
+
+const modelConfig = z.discriminatedUnion('adapter', [demoModel, openAIModel])
+
+export type DemoModelConfig = z.infer<typeof demoModel>
+export type OpenAIModelConfig = z.infer<typeof openAIModel>
+export type ModelConfig = z.infer<typeof modelConfig>
+
+/** A whole number of milliseconds or a count, given as a string var (the way wrangler passes vars). */
+const count = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback)
+
+const settings = z.object({
+  DEFAULT_MODEL: z.string().default('demo'),
+  MODELS: z.preprocess(parseJsonString, z.record(z.string().min(1), modelConfig)),
+  HEARTBEAT_MS: count(15_000),
+  RETRY_MS: count(3_000, 0),
+  UPSTREAM_HEADERS_TIMEOUT_MS: count(120_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: count(600_000),
+  STREAM_DEADLINE_MS: count(1_800_000),
+  MAX_BODY_BYTES: count(256 * 1024),
+  MAX_MESSAGES: count(100),
+  MAX_MESSAGE_CHARS: count(32 * 1024),
+})
+
+/** `wrangler dev --var MODELS:'{...}'` passes a string where wrangler.toml gives an object. */
+function parseJsonString(value: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof value !== 'string') return value
+  try {
+    return JSON.parse(value)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is a string but not valid JSON' })
+    return z.NEVER
+  }
+}
+
+export interface GatewayConfig {
+  defaultModel: string
+  models: Record<string, ModelConfig>
+  heartbeatMs: number
+  retryMs: number
+  upstreamHeadersTimeoutMs: number
+  upstreamIdleTimeoutMs: number
+  streamDeadlineMs: number
+  maxBodyBytes: number
+  maxMessages: number
+  maxMessageChars: number
+}
+
+/** Parses once per `env` object, which the runtime keeps for the life of the isolate. */
+const cache = new WeakMap<object, GatewayConfig | GatewayError>()
+
+/**
+ * Reads and validates the gateway's configuration from the Worker's bindings. A mistake is
+ * reported once, as one error naming every bad setting, instead of surfacing on some later token.
+ */
+export function loadConfig(env: Env): GatewayConfig {
+  let config = cache.get(env)
+  if (!config) {
+    config = parseConfig(env)
+    cache.set(env, config)
+  }
+  if (config instanceof GatewayError) throw config
+  return config
+}
+
+function parseConfig(env: Env): GatewayConfig | GatewayError {
+  const result = settings.safeParse(env)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+    return invalid(problems)
+  }
+  const s = result.data
+  if (!Object.hasOwn(s.MODELS, s.DEFAULT_MODEL)) {
+    return invalid([`DEFAULT_MODEL: "${s.DEFAULT_MODEL}" is not one of MODELS`])
+  }
+  return {
+    defaultModel: s.DEFAULT_MODEL,
+    models: s.MODELS,
+    heartbeatMs: s.HEARTBEAT_MS,
+    retryMs: s.RETRY_MS,
+    upstreamHeadersTimeoutMs: s.UPSTREAM_HEADERS_TIMEOUT_MS,
+    upstreamIdleTimeoutMs: s.UPSTREAM_IDLE_TIMEOUT_MS,
+    streamDeadlineMs: s.STREAM_DEADLINE_MS,
+    maxBodyBytes: s.MAX_BODY_BYTES,
+    maxMessages: s.MAX_MESSAGES,
+    maxMessageChars: s.MAX_MESSAGE_CHARS,
+  }
+}
+
+/**
+ * The details go to the Worker's log, where the operator looks; clients only learn that the
+ * gateway is misconfigured, since setting names and values are none of their business.
+ */
+function invalid(problems: string[]): GatewayError {
+  console.error(JSON.stringify({ level: 'error', msg: 'gateway configuration is invalid', problems }))
+  return new GatewayError(
+    500,
+    'config_invalid',
+    "The gateway's configuration is invalid; its log names the problem.",
+    { retryable: false },
+  )
+}

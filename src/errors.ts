@@ -1,0 +1,52 @@
+/** One entry of a validation failure: where in the request, and what is wrong there. */
+export interface ErrorIssue {
+  path: string
+  message: string
+}
+
+export interface GatewayErrorOptions {
+  /** Validation failures, one per offending path. */
+  issues?: ErrorIssue[]
+  /** Seconds, passed on as `Retry-After` (from an upstream 429 or 503). */
+  retryAfter?: string
+  /** Whether the same request may succeed later. */
+  retryable?: boolean
+  /** Extra response headers, such as `Allow` on a 405. */
+  headers?: Record<string, string>
+}
+
+/**
+ * A failure with a stable machine-readable `code`, an HTTP status for when it happens before
+ * streaming starts, and a message that is safe to show a client (never a secret, upstream URL
+ * or stack trace).
+ */
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError'
+  readonly retryable: boolean
+
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly options: GatewayErrorOptions = {},
+  ) {
+    super(message)
+    this.retryable = options.retryable ?? (status === 429 || status >= 500)
+  }
+
+  /** The `{ "error": { ... } }` JSON response sent before any streaming has begun. */
+  toResponse(): Response {
+    const body = {
+      error: {
+        code: this.code,
+        message: this.message,
+        retryable: this.retryable,
+        ...(this.options.issues && { issues: this.options.issues }),
+      },
+    }
+    const headers = new Headers(this.options.headers)
+    headers.set('Content-Type', 'application/json; charset=utf-8')
+    if (this.options.retryAfter) headers.set('Retry-After', this.options.retryAfter)
+    return new Response(JSON.stringify(body), { status: this.status, headers })
+  }
+}

@@ -1,0 +1,24 @@
+import { Hono } from 'hono'
+import type { AppEnv } from './app-env'
+import { GatewayError } from './errors'
+import { withConfig } from './middleware/load-config'
+import { chat } from './routes/chat'
+
+const app = new Hono<AppEnv>()
+
+app.use(withConfig())
+app.route('/api/chat', chat)
+
+app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retryable: false }).toResponse())
+
+app.onError((error, c) => {
+  if (error instanceof GatewayError) {
+    console.log(JSON.stringify({ level: 'info', msg: 'request refused', path: c.req.path, status: error.status, code: error.code }))
+    return error.toResponse()
+  }
+  // Unexpected: log the details for the operator, tell the client nothing about the internals.
+  console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path: c.req.path, error: String(error) }))
+  return new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.').toResponse()
+})
+
+export default app

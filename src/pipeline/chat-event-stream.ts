@@ -1,0 +1,162 @@
+import type { FinishReason, StartEventData, UsageEventData } from '../schema/chat-events'
+import { EventEncoder, HEARTBEAT, encodeRetry } from '../sse/encode'
+import type { UpstreamEvent, UpstreamStream } from '../providers/types'
+import { Watchdog } from './watchdog'
+
+export interface ChatEventStreamOptions {
+  start: StartEventData
+  /** `retry:` sent to EventSource clients. */
+  retryMs: number
+  /** A `: ping` comment goes out whenever nothing else has for this long. */
+  heartbeatMs: number
+  /** Longest silence from the upstream before the answer fails with `upstream_idle_timeout`. */
+  idleTimeoutMs: number
+  /** Longest the whole answer may take before it fails with `deadline_exceeded`. */
+  deadlineMs: number
+  /** The id of the `start` event; later events count up from it. */
+  firstEventId?: number
+  /** Called once when the stream ends, however it ends. */
+  onEnd?: (summary: StreamSummary) => void
+}
+
+/** How a stream ended, for logs and usage accounting. Never holds message content. */
+export interface StreamSummary {
+  outcome: 'done' | 'error' | 'cancelled'
+  finishReason?: FinishReason
+  errorCode?: string
+  usage?: UsageEventData
+  /** Milliseconds from the stream's start to its first text, if any came. */
+  firstTextMs?: number
+  durationMs: number
+}
+
+const utf8 = new TextEncoder()
+
+/**
+ * Turns an upstream's answer into our event stream: `start`, `delta`s, `usage`, then exactly one
+ * `done` or `error`, with heartbeats while nothing else flows.
+ *
+ * The one guarantee that matters most: whatever happens (the upstream resets, stalls, sends
+ * garbage or stops early, the deadline passes, the code throws), the client receives a terminal
+ * event, so a cut-off answer can never pass for a finished one. That is why this is a pull-based
+ * `ReadableStream` over the upstream's reader rather than `body.pipeThrough(transform)`: in a
+ * pipe, an upstream error aborts the transform's writable side, which errors its readable side
+ * before a terminal event could be written.
+ *
+ * Each upstream chunk becomes at most one chunk out, however many events it holds, so a burst
+ * costs one write rather than one per token, and no event ever waits for a later one. Reading
+ * only when the client has taken what came before keeps backpressure intact end to end.
+ * Cancelling the returned stream (the client left) cancels the upstream body.
+ *
+ * Independent of HTTP and of any provider: it can run in a route, a Durable Object or a queue.
+ */
+export function chatEventStream(upstream: UpstreamStream, options: ChatEventStreamOptions): ReadableStream<Uint8Array> {
+  const reader = upstream.body.getReader()
+  const events = new EventEncoder(options.firstEventId)
+  const startedAt = Date.now()
+  const summary: StreamSummary = { outcome: 'cancelled', durationMs: 0 }
+  let controller!: ReadableStreamDefaultController<Uint8Array>
+  let ended = false
+  let heartbeat: Watchdog
+  let idle: Watchdog
+  let deadline: ReturnType<typeof setTimeout>
+
+  function send(text: string): void {
+    controller.enqueue(utf8.encode(text))
+    heartbeat.touch()
+  }
+
+  /** Stops everything; the caller has already written the terminal event (or the client left). */
+  function end(): void {
+    ended = true
+    heartbeat.stop()
+    idle.stop()
+    clearTimeout(deadline)
+    reader.cancel().catch(() => {})
+    summary.durationMs = Date.now() - startedAt
+    try {
+      options.onEnd?.(summary)
+    } catch (error) {
+      // A failing observer must not keep the stream from closing.
+      console.error(JSON.stringify({ level: 'error', msg: 'onEnd failed', error: String(error) }))
+    }
+  }
+
+  function fail(code: string, message: string, retryable: boolean): void {
+    if (ended) return
+    write([{ type: 'error', code, message, retryable }])
+  }
+
+  /** Writes a batch of upstream events as one chunk, ending the stream at a terminal event. */
+  function write(batch: UpstreamEvent[]): void {
+    let out = ''
+    let terminal = false
+    for (const event of batch) {
+      if (event.type === 'text') {
+        summary.firstTextMs ??= Date.now() - startedAt
+        out += events.encode('delta', { text: event.text })
+      } else if (event.type === 'usage') {
+        summary.usage = event.usage
+        out += events.encode('usage', event.usage)
+      } else if (event.type === 'done') {
+        summary.outcome = 'done'
+        summary.finishReason = event.finishReason
+        out += events.encode('done', { finish_reason: event.finishReason })
+        terminal = true
+        break
+      } else {
+        summary.outcome = 'error'
+        summary.errorCode = event.code
+        out += events.encode('error', { code: event.code, message: event.message, retryable: event.retryable })
+        terminal = true
+        break
+      }
+    }
+    if (out) send(out)
+    if (terminal) {
+      end()
+      controller.close()
+    }
+  }
+
+  return new ReadableStream<Uint8Array>({
+    start(streamController) {
+      controller = streamController
+      heartbeat = new Watchdog(options.heartbeatMs, () => send(HEARTBEAT))
+      idle = new Watchdog(options.idleTimeoutMs, () =>
+        fail('upstream_idle_timeout', 'The model provider went silent for too long.', true),
+      )
+      deadline = setTimeout(
+        () => fail('deadline_exceeded', 'The answer took longer than the gateway allows.', false),
+        options.deadlineMs,
+      )
+      send(encodeRetry(options.retryMs) + events.encode('start', options.start))
+    },
+
+    async pull() {
+      try {
+        let result: ReadableStreamReadResult<Uint8Array>
+        try {
+          result = await reader.read()
+        } catch {
+          return fail('upstream_connection_lost', 'The connection to the model provider broke off.', true)
+        }
+        if (ended) return
+        idle.touch()
+        if (result.done) {
+          write(upstream.decoder.end())
+          fail('upstream_truncated', 'The model provider ended the stream before the answer was complete.', true)
+        } else {
+          write(upstream.decoder.decode(result.value))
+        }
+      } catch (error) {
+        console.error(JSON.stringify({ level: 'error', msg: 'stream pipeline failed', error: String(error) }))
+        fail('internal_error', 'The gateway failed while streaming the answer.', true)
+      }
+    },
+
+    cancel() {
+      if (!ended) end()
+    },
+  })
+}

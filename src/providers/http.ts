@@ -1,0 +1,104 @@
+import { GatewayError } from '../errors'
+
+/** Longest upstream error message passed on to a client; the rest is noise. */
+const MAX_MESSAGE_CHARS = 500
+/** Most of an upstream error body read: enough for any real error, bounded against a hostile one. */
+const MAX_ERROR_BODY_BYTES = 16 * 1024
+
+/**
+ * `fetch` to an upstream, turning a network failure into a `GatewayError`. An abort rejects with
+ * the signal's reason, so a header timeout surfaces as the 504 it was raised as.
+ */
+export async function fetchUpstream(url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal })
+  } catch (error) {
+    if (signal.aborted) throw signal.reason
+    // The runtime's message can name the upstream host: log it for the operator, not the client.
+    console.error(JSON.stringify({ level: 'error', msg: 'upstream fetch failed', error: String(error) }))
+    throw new GatewayError(502, 'upstream_unavailable', 'The model provider could not be reached.')
+  }
+}
+
+/** A streaming success must be an event stream; anything else (a JSON error page, HTML) is not. */
+export function assertEventStream(response: Response): ReadableStream<Uint8Array> {
+  const type = response.headers.get('Content-Type') ?? ''
+  if (!response.body || !type.toLowerCase().startsWith('text/event-stream')) {
+    response.body?.cancel().catch(() => {})
+    throw new GatewayError(502, 'upstream_invalid_response', 'The model provider did not answer with a stream.')
+  }
+  return response.body
+}
+
+/**
+ * Maps an upstream's refusal to what the client sees. Statuses that describe the client's
+ * request (400, 413, 422) or the upstream's load (429, 503) pass through; ones that describe the
+ * gateway's own setup (a bad key: 401, 403; an unknown upstream model: 404) are the gateway's
+ * fault and become 502, since the browser could do nothing about them.
+ */
+export async function upstreamRefusal(response: Response): Promise<GatewayError> {
+  const status = response.status
+  const detail = await readErrorMessage(response)
+  const retryAfter = response.headers.get('Retry-After') ?? undefined
+  if (status === 429) {
+    return new GatewayError(429, 'upstream_rate_limited', detail ?? 'The model provider is rate limiting requests.', {
+      retryAfter,
+    })
+  }
+  if (status === 400 || status === 413 || status === 422) {
+    return new GatewayError(status === 413 ? 413 : 400, 'upstream_rejected_request', detail ?? 'The model provider rejected the request.', {
+      retryable: false,
+    })
+  }
+  if (status === 401 || status === 403) {
+    return new GatewayError(502, 'upstream_auth_failed', 'The gateway could not authenticate with the model provider.', {
+      retryable: false,
+    })
+  }
+  if (status === 404) {
+    return new GatewayError(502, 'upstream_model_not_found', 'The model provider does not know the configured model.', {
+      retryable: false,
+    })
+  }
+  if (status === 408 || status === 504) {
+    return new GatewayError(504, 'upstream_timeout', 'The model provider timed out.')
+  }
+  if (status === 503) {
+    return new GatewayError(503, 'upstream_unavailable', detail ?? 'The model provider is unavailable.', { retryAfter })
+  }
+  return new GatewayError(502, 'upstream_error', `The model provider failed (HTTP ${status}).`)
+}
+
+/** The human-readable message of an upstream error body (`{error: {message}}` or `{message}`), if any. */
+async function readErrorMessage(response: Response): Promise<string | undefined> {
+  const text = await readBounded(response, MAX_ERROR_BODY_BYTES)
+  let message: unknown
+  try {
+    const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown }
+    message = typeof body.error === 'string' ? body.error : (body.error?.message ?? body.message)
+  } catch {
+    return undefined
+  }
+  return typeof message === 'string' && message ? message.slice(0, MAX_MESSAGE_CHARS) : undefined
+}
+
+async function readBounded(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return ''
+  const reader = response.body.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  let bytes = 0
+  try {
+    while (bytes < maxBytes) {
+      const { done, value } = await reader.read()
+      if (done) break
+      bytes += value.byteLength
+      text += decoder.decode(value, { stream: true })
+    }
+  } catch {
+    // A body that breaks off has told us all it will.
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+  return text
+}

@@ -1,0 +1,24 @@
+import type { Env, ModelConfig } from '../config'
+import { GatewayError } from '../errors'
+import { demoAdapter } from './demo'
+import { openAIAdapter } from './openai'
+import type { ProviderAdapter } from './types'
+
+/** The adapter that serves a configured model, with its secret read from the Worker's bindings. */
+export function adapterFor(name: string, model: ModelConfig, env: Env): ProviderAdapter {
+  switch (model.adapter) {
+    case 'demo':
+      return demoAdapter(model)
+    case 'openai':
+      return openAIAdapter(model, model.api_key_secret ? secret(env, name, model.api_key_secret) : undefined)
+  }
+}
+
+function secret(env: Env, model: string, secretName: string): string {
+  const value = env[secretName]
+  if (typeof value === 'string' && value) return value
+  console.error(JSON.stringify({ level: 'error', msg: 'missing secret', model, secret: secretName }))
+  throw new GatewayError(503, 'model_unavailable', `Model "${model}" is not available: its API key is not configured.`, {
+    retryable: false,
+  })
+}

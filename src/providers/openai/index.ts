@@ -1,0 +1,46 @@
+import type { OpenAIModelConfig } from '../../config'
+import type { ChatRequest } from '../../schema/chat-request'
+import { assertEventStream, fetchUpstream, upstreamRefusal } from '../http'
+import type { ProviderAdapter } from '../types'
+import { createOpenAIDecoder } from './decoder'
+
+/**
+ * Any OpenAI Chat Completions API with `stream: true`: OpenAI, Groq, vLLM, Ollama's `/v1`,
+ * Xinference. The base URL and key come from the gateway's config and secrets, never the client.
+ */
+export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefined): ProviderAdapter {
+  const url = `${config.base_url.replace(/\/+$/, '')}/chat/completions`
+  return {
+    async open(request, { signal }) {
+      const response = await fetchUpstream(
+        url,
+        {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            Accept: 'text/event-stream',
+            ...(apiKey && { Authorization: `Bearer ${apiKey}` }),
+          },
+          body: JSON.stringify(toChatCompletionsBody(config.upstream_model, request)),
+        },
+        signal,
+      )
+      if (!response.ok) throw await upstreamRefusal(response)
+      return { body: assertEventStream(response), decoder: createOpenAIDecoder() }
+    },
+  }
+}
+
+function toChatCompletionsBody(model: string, request: ChatRequest) {
+  return {
+    model,
+    messages: request.messages,
+    stream: true,
+    // Without this, usage never arrives on a stream.
+    stream_options: { include_usage: true },
+    temperature: request.temperature,
+    top_p: request.top_p,
+    max_tokens: request.max_tokens,
+    stop: request.stop,
+  }
+}

@@ -1,0 +1,45 @@
+import type { ChatRequest } from '../schema/chat-request'
+import type { FinishReason, UsageEventData } from '../schema/chat-events'
+
+/**
+ * What an adapter makes of its provider's wire format: the one vocabulary the pipeline knows.
+ * `done` and `error` are terminal; the decoder emits nothing after either.
+ */
+export type UpstreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'usage'; usage: UsageEventData }
+  | { type: 'done'; finishReason: FinishReason }
+  | { type: 'error'; code: string; message: string; retryable: boolean }
+
+/**
+ * Turns one upstream body, chunk by chunk, into events. Synchronous on purpose: a chunk holding
+ * many events becomes one batch, so the pipeline writes them to the client in one write.
+ */
+export interface UpstreamDecoder {
+  /** The events completed by this chunk (bytes may split anywhere, even inside a character). */
+  decode(chunk: Uint8Array): UpstreamEvent[]
+  /**
+   * The body has ended cleanly. Returns the remaining events; when the provider's end-of-answer
+   * marker never came, the last of them is an `upstream_truncated` error, never `done`.
+   */
+  end(): UpstreamEvent[]
+}
+
+/** An upstream that has accepted the request and is streaming its answer. */
+export interface UpstreamStream {
+  body: ReadableStream<Uint8Array>
+  decoder: UpstreamDecoder
+}
+
+export interface OpenUpstreamOptions {
+  /** Aborts the upstream request: the client left, or a timeout fired. */
+  signal: AbortSignal
+}
+
+/**
+ * One provider family. `open` resolves once the upstream has answered with a streaming success,
+ * and throws a `GatewayError` (with the status the client should see) when it refuses.
+ */
+export interface ProviderAdapter {
+  open(request: ChatRequest, options: OpenUpstreamOptions): Promise<UpstreamStream>
+}
