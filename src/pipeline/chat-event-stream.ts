@@ -87,8 +87,11 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
     write([{ type: 'error', code, message, retryable }])
   }
 
-  /** Writes a batch of upstream events as one chunk, ending the stream at a terminal event. */
-  function write(batch: UpstreamEvent[]): void {
+  /**
+   * Writes a batch of upstream events as one chunk, ending the stream at a terminal event.
+   * Returns whether anything was written.
+   */
+  function write(batch: UpstreamEvent[]): boolean {
     let out = ''
     let terminal = false
     for (const event of batch) {
@@ -117,6 +120,7 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
       end()
       controller.close()
     }
+    return out !== ''
   }
 
   return new ReadableStream<Uint8Array>({
@@ -135,19 +139,22 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
 
     async pull() {
       try {
-        let result: ReadableStreamReadResult<Uint8Array>
-        try {
-          result = await reader.read()
-        } catch {
-          return fail('upstream_connection_lost', 'The connection to the model provider broke off.', true)
-        }
-        if (ended) return
-        idle.touch()
-        if (result.done) {
-          write(upstream.decoder.end())
-          fail('upstream_truncated', 'The model provider ended the stream before the answer was complete.', true)
-        } else {
-          write(upstream.decoder.decode(result.value))
+        // Read until this pull has given the client something: the stream does not call a pull
+        // again by itself when the previous one enqueued nothing (a chunk with half an event).
+        while (!ended) {
+          let result: ReadableStreamReadResult<Uint8Array>
+          try {
+            result = await reader.read()
+          } catch {
+            return fail('upstream_connection_lost', 'The connection to the model provider broke off.', true)
+          }
+          if (ended) return
+          idle.touch()
+          if (result.done) {
+            write(upstream.decoder.end())
+            return fail('upstream_truncated', 'The model provider ended the stream before the answer was complete.', true)
+          }
+          if (write(upstream.decoder.decode(result.value))) return
         }
       } catch (error) {
         console.error(JSON.stringify({ level: 'error', msg: 'stream pipeline failed', error: String(error) }))

@@ -78,10 +78,14 @@ async function readChatRequest(request: Request, config: GatewayConfig): Promise
   if (!result.success) {
     throw new GatewayError(400, 'invalid_request', 'The request does not match the chat request schema.', {
       retryable: false,
-      issues: result.error.issues.map((issue) => ({
-        path: issue.path.join('.') || '(root)',
-        message: issue.message,
-      })),
+      issues: result.error.issues.flatMap((issue) => {
+        const path = issue.path.join('.')
+        // One entry per unknown field, at its own path, rather than one for the object holding them.
+        if (issue.code === 'unrecognized_keys') {
+          return issue.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: 'is not a known field' }))
+        }
+        return [{ path: path || '(body)', message: issue.message }]
+      }),
     })
   }
   return result.data

@@ -1,0 +1,2 @@
+// Vite's import.meta.glob and `?raw` imports, used to bundle the recorded fixtures into tests.
+/// <reference types="vite/client" />

@@ -1,0 +1,24 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Unit and route tests, run inside workerd: the real Workers runtime, not Node.
+        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        test: { name: 'workers', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'] },
+      },
+      {
+        // End-to-end: `wrangler dev` and a loopback upstream, driven from Node as a client would.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 90_000,
+        },
+      },
+    ],
+  },
+})
