@@ -129,10 +129,7 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
  */
 function invalid(problems: string[]): GatewayError {
   console.error(JSON.stringify({ level: 'error', msg: 'gateway configuration is invalid', problems }))
-  return new GatewayError(
-    500,
-    'config_invalid',
-    "The gateway's configuration is invalid; its log names the problem.",
-    { retryable: false },
-  )
+  return new GatewayError(500, 'config_invalid', "The gateway's configuration is invalid; its log names the problem.", {
+    retryable: false,
+  })
 }

@@ -13,7 +13,15 @@ app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retrya
 
 app.onError((error, c) => {
   if (error instanceof GatewayError) {
-    console.log(JSON.stringify({ level: 'info', msg: 'request refused', path: c.req.path, status: error.status, code: error.code }))
+    console.log(
+      JSON.stringify({
+        level: 'info',
+        msg: 'request refused',
+        path: c.req.path,
+        status: error.status,
+        code: error.code,
+      }),
+    )
     return error.toResponse()
   }
   // Unexpected: log the details for the operator, tell the client nothing about the internals.

@@ -15,9 +15,14 @@ export function requireJson(): MiddlewareHandler {
   return async function requireJson(c, next) {
     const mediaType = c.req.header('Content-Type')?.split(';', 1)[0]?.trim() ?? ''
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
-      throw new GatewayError(415, 'unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).', {
-        retryable: false,
-      })
+      throw new GatewayError(
+        415,
+        'unsupported_media_type',
+        'The request body must be JSON (Content-Type: application/json).',
+        {
+          retryable: false,
+        },
+      )
     }
     await next()
   }

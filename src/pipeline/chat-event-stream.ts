@@ -152,7 +152,11 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
           idle.touch()
           if (result.done) {
             write(upstream.decoder.end())
-            return fail('upstream_truncated', 'The model provider ended the stream before the answer was complete.', true)
+            return fail(
+              'upstream_truncated',
+              'The model provider ended the stream before the answer was complete.',
+              true,
+            )
           }
           if (write(upstream.decoder.decode(result.value))) return
         }

@@ -46,14 +46,24 @@ export async function upstreamRefusal(response: Response): Promise<GatewayError>
     })
   }
   if (status === 400 || status === 413 || status === 422) {
-    return new GatewayError(status === 413 ? 413 : 400, 'upstream_rejected_request', detail ?? 'The model provider rejected the request.', {
-      retryable: false,
-    })
+    return new GatewayError(
+      status === 413 ? 413 : 400,
+      'upstream_rejected_request',
+      detail ?? 'The model provider rejected the request.',
+      {
+        retryable: false,
+      },
+    )
   }
   if (status === 401 || status === 403) {
-    return new GatewayError(502, 'upstream_auth_failed', 'The gateway could not authenticate with the model provider.', {
-      retryable: false,
-    })
+    return new GatewayError(
+      502,
+      'upstream_auth_failed',
+      'The gateway could not authenticate with the model provider.',
+      {
+        retryable: false,
+      },
+    )
   }
   if (status === 404) {
     return new GatewayError(502, 'upstream_model_not_found', 'The model provider does not know the configured model.', {

@@ -18,7 +18,12 @@ function secret(env: Env, model: string, secretName: string): string {
   const value = env[secretName]
   if (typeof value === 'string' && value) return value
   console.error(JSON.stringify({ level: 'error', msg: 'missing secret', model, secret: secretName }))
-  throw new GatewayError(503, 'model_unavailable', `Model "${model}" is not available: its API key is not configured.`, {
-    retryable: false,
-  })
+  throw new GatewayError(
+    503,
+    'model_unavailable',
+    `Model "${model}" is not available: its API key is not configured.`,
+    {
+      retryable: false,
+    },
+  )
 }

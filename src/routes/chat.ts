@@ -19,10 +19,15 @@ chat.post('/', requireJson(), limitBody(), async (c) => {
   const modelName = request.model ?? config.defaultModel
   const model = Object.hasOwn(config.models, modelName) ? config.models[modelName] : undefined
   if (!model) {
-    throw new GatewayError(400, 'unknown_model', `Unknown model "${modelName}". Available: ${Object.keys(config.models).join(', ')}.`, {
-      retryable: false,
-      issues: [{ path: 'model', message: 'is not a configured model' }],
-    })
+    throw new GatewayError(
+      400,
+      'unknown_model',
+      `Unknown model "${modelName}". Available: ${Object.keys(config.models).join(', ')}.`,
+      {
+        retryable: false,
+        issues: [{ path: 'model', message: 'is not a configured model' }],
+      },
+    )
   }
 
   const upstream = await openUpstream(adapterFor(modelName, model, c.env), request, {

@@ -140,7 +140,10 @@ describe('chatEventStream', () => {
     const body = (await readChunks(out)).join('')
     clearInterval(ticker)
     expectWellFormed(body)
-    expect(eventsOf(body).at(-1)).toMatchObject({ event: 'error', data: { code: 'deadline_exceeded', retryable: false } })
+    expect(eventsOf(body).at(-1)).toMatchObject({
+      event: 'error',
+      data: { code: 'deadline_exceeded', retryable: false },
+    })
     expect(upstream.state.cancelled).toBe(true)
   })
 
@@ -189,13 +192,16 @@ describe('chatEventStream', () => {
       { pull: (c) => void (served++, c.enqueue(new TextEncoder().encode(openAI.text('token ')))) },
       { highWaterMark: 0 },
     )
-    const out = chatEventStream({ body, decoder: createOpenAIDecoder() }, {
-      start,
-      retryMs: 0,
-      heartbeatMs: HOUR,
-      idleTimeoutMs: HOUR,
-      deadlineMs: HOUR,
-    })
+    const out = chatEventStream(
+      { body, decoder: createOpenAIDecoder() },
+      {
+        start,
+        retryMs: 0,
+        heartbeatMs: HOUR,
+        idleTimeoutMs: HOUR,
+        deadlineMs: HOUR,
+      },
+    )
     const reader = out.getReader()
     await reader.read() // start
     for (let i = 0; i < 50; i++) await new Promise((resolve) => setTimeout(resolve, 0))

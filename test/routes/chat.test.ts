@@ -11,7 +11,12 @@ function testEnv(overrides: Partial<Env> = {}): Env {
     MODELS: {
       demo: { adapter: 'demo', token_delay_ms: 0 },
       flaky: { adapter: 'demo', token_delay_ms: 0, fail_after_tokens: 3 },
-      keyed: { adapter: 'openai', base_url: 'https://api.example.com/v1', upstream_model: 'm', api_key_secret: 'EXAMPLE_KEY' },
+      keyed: {
+        adapter: 'openai',
+        base_url: 'https://api.example.com/v1',
+        upstream_model: 'm',
+        api_key_secret: 'EXAMPLE_KEY',
+      },
       unreachable: { adapter: 'openai', base_url: 'http://127.0.0.1:1/v1', upstream_model: 'm' },
     },
     MAX_BODY_BYTES: '2048',

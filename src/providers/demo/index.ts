@@ -23,7 +23,9 @@ export function demoAdapter(config: DemoModelConfig): ProviderAdapter {
       const body = new ReadableStream<Uint8Array>({
         async pull(controller) {
           if (sent === config.fail_after_tokens) {
-            controller.enqueue(chunk({ error: { message: 'The demo model was told to fail here.', type: 'server_error' } }))
+            controller.enqueue(
+              chunk({ error: { message: 'The demo model was told to fail here.', type: 'server_error' } }),
+            )
             controller.close()
             return
           }
@@ -34,7 +36,9 @@ export function demoAdapter(config: DemoModelConfig): ProviderAdapter {
             return
           }
           if (sent < limit) {
-            controller.enqueue(chunk({ choices: [{ index: 0, delta: { content: tokens[sent++] }, finish_reason: null }] }))
+            controller.enqueue(
+              chunk({ choices: [{ index: 0, delta: { content: tokens[sent++] }, finish_reason: null }] }),
+            )
             return
           }
           const finishReason = limit < tokens.length ? 'length' : 'stop'

@@ -1,0 +1,144 @@
+import { EventEmitter, once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+
+const FIXTURES = new URL('../fixtures/upstream/openai-chat/', import.meta.url)
+
+const chunk = (payload: object) => `data: ${JSON.stringify({ object: 'chat.completion.chunk', ...payload })}\n\n`
+const text = (content: string) => chunk({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })
+const finish = chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })
+const usage = chunk({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } })
+
+export interface RecordedRequest {
+  headers: IncomingMessage['headers']
+  body: { model: string; messages: Array<{ role: string; content: string }>; [key: string]: unknown }
+}
+
+/**
+ * An OpenAI-compatible upstream on 127.0.0.1 for the tests. The last user message picks how it
+ * behaves ("replay:<fixture>", "gated", "stall", "reset", "truncate", "malformed", "status:<code>",
+ * "no-headers", "html"), and it counts its open connections and answers, so a test can see when
+ * the gateway lets go of one.
+ */
+export class TestUpstream extends EventEmitter {
+  readonly requests: RecordedRequest[] = []
+  /** Answers still being written: neither finished nor abandoned. */
+  openAnswers = 0
+  /** Answers whose connection closed before they were finished: the gateway hung up on them. */
+  abandonedAnswers = 0
+  readonly #sockets = new Set<Socket>()
+  #gate: { promise: Promise<void>; release: () => void } = deferred()
+  readonly #server = createServer((req, res) => void this.#handle(req, res))
+
+  async start(): Promise<string> {
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket)
+      socket.on('close', () => this.#sockets.delete(socket))
+    })
+    this.#server.listen(0, '127.0.0.1')
+    await once(this.#server, 'listening')
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy()
+    this.#server.close()
+  }
+
+  get openConnections(): number {
+    return this.#sockets.size
+  }
+
+  /** Lets a "gated" answer go on past its first token. */
+  releaseGate(): void {
+    this.#gate.release()
+    this.#gate = deferred()
+  }
+
+  /** Resolves once `predicate` holds, checking whenever an answer opens or closes. */
+  async until(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error('TestUpstream.until: timed out')
+      await Promise.race([once(this, 'change'), new Promise((resolve) => setTimeout(resolve, 50))])
+    }
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let raw = ''
+    for await (const piece of req) raw += piece
+    const body = JSON.parse(raw) as RecordedRequest['body']
+    this.requests.push({ headers: req.headers, body })
+    this.openAnswers++
+    this.emit('change')
+    res.on('close', () => {
+      this.openAnswers--
+      if (!res.writableFinished) this.abandonedAnswers++
+      this.emit('change')
+    })
+
+    const scenario = body.messages.findLast((m) => m.role === 'user')?.content ?? ''
+    const [name, argument] = scenario.split(':', 2) as [string, string | undefined]
+    const stream = () => res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
+
+    switch (name) {
+      case 'replay': {
+        stream()
+        const recording = readFileSync(new URL(argument!, FIXTURES), 'utf8')
+        for (const event of recording.split(/(?<=\n\n)/)) {
+          res.write(event)
+          await sleep(2)
+        }
+        return void res.end()
+      }
+      case 'gated':
+        stream()
+        res.write(text('First'))
+        await this.#gate.promise
+        res.write(text(' and the rest.') + finish + usage + 'data: [DONE]\n\n')
+        return void res.end()
+      case 'stall':
+        stream()
+        res.write(text('Thinking'))
+        return // and never another byte, until someone hangs up
+      case 'reset':
+        stream()
+        res.write(text('Half an ans'))
+        await sleep(20)
+        return void req.socket.resetAndDestroy()
+      case 'truncate':
+        stream()
+        res.write(text('Cut short'))
+        return void res.end()
+      case 'malformed':
+        stream()
+        res.write(text('Fine so far') + 'data: {"choices": [oops\n\n')
+        return void res.end()
+      case 'status': {
+        const status = Number(argument)
+        const headers: Record<string, string> = { 'Content-Type': 'application/json' }
+        if (status === 429 || status === 503) headers['Retry-After'] = '12'
+        res.writeHead(status, headers)
+        return void res.end(JSON.stringify({ error: { message: `upstream says ${status}`, type: 'test' } }))
+      }
+      case 'no-headers':
+        return // never answers
+      case 'html':
+        res.writeHead(200, { 'Content-Type': 'text/html' })
+        return void res.end('<html>login page</html>')
+      default:
+        stream()
+        res.write(text(`echo: ${scenario}`) + finish + usage + 'data: [DONE]\n\n')
+        return void res.end()
+    }
+  }
+}
+
+function deferred() {
+  let release!: () => void
+  const promise = new Promise<void>((resolve) => (release = resolve))
+  return { promise, release }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const PROJECT_ROOT = new URL('../../', import.meta.url).pathname
+const WRANGLER = join(PROJECT_ROOT, 'node_modules/wrangler/bin/wrangler.js')
+
+export interface WranglerDev {
+  url: string
+  /** Everything the Worker and wrangler printed so far. */
+  logs(): string
+  stop(): Promise<void>
+}
+
+/**
+ * Starts `wrangler dev` on the project's real Worker, with vars and secrets for the test, and
+ * resolves once it is ready to serve.
+ */
+export async function startWranglerDev(
+  vars: Record<string, string>,
+  secrets: Record<string, string> = {},
+): Promise<WranglerDev> {
+  const port = await freePort()
+  const inspectorPort = await freePort()
+  // Secrets go in through an env file, as `.dev.vars` would give them, never on the command line.
+  const envFile = join(mkdtempSync(join(tmpdir(), 'gateway-e2e-')), '.env')
+  writeFileSync(
+    envFile,
+    Object.entries(secrets)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(''),
+  )
+  const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort)]
+  args.push('--show-interactive-dev-session=false', '--env-file', envFile)
+  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`)
+
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (data) => (output += data))
+  child.stderr!.on('data', (data) => (output += data))
+  const url = `http://127.0.0.1:${port}`
+  await waitUntilReady(child, () => output, url)
+  return {
+    url,
+    logs: () => output,
+    stop: async () => {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      await Promise.race([once(child, 'exit'), new Promise((resolve) => setTimeout(resolve, 5000))])
+      if (child.exitCode === null) child.kill('SIGKILL')
+    },
+  }
+}
+
+async function waitUntilReady(child: ChildProcess, output: () => string, url: string): Promise<void> {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output()}`)
+    if (output().includes('Ready on')) {
+      try {
+        await fetch(`${url}/__ready`)
+        return
+      } catch {
+        // listening is announced a moment before it accepts
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  child.kill('SIGKILL')
+  throw new Error(`wrangler dev did not become ready:\n${output()}`)
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  server.close()
+  return port
+}
