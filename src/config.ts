@@ -14,6 +14,7 @@ export interface Env {
   MAX_BODY_BYTES?: string
   MAX_MESSAGES?: string
   MAX_MESSAGE_CHARS?: string
+  CORS_ALLOWED_ORIGINS?: string
   [secretName: string]: unknown
 }
 
@@ -56,7 +57,25 @@ const settings = z.object({
   MAX_BODY_BYTES: count(256 * 1024),
   MAX_MESSAGES: count(100),
   MAX_MESSAGE_CHARS: count(32 * 1024),
+  CORS_ALLOWED_ORIGINS: z.string().default('').transform(parseOrigins),
 })
+
+/** "*" (any origin, only when chosen explicitly), or a comma-separated list of exact origins. */
+function parseOrigins(value: string, ctx: z.RefinementCtx): '*' | string[] {
+  if (value.trim() === '*') return '*'
+  const origins = value.split(/[\s,]+/).filter(Boolean)
+  for (const origin of origins) {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(origin)
+    } catch {
+      // reported below
+    }
+    if (parsed?.origin !== origin)
+      ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://example.com` })
+  }
+  return origins
+}
 
 /** `wrangler dev --var MODELS:'{...}'` passes a string where wrangler.toml gives an object. */
 function parseJsonString(value: unknown, ctx: z.RefinementCtx): unknown {
@@ -80,6 +99,8 @@ export interface GatewayConfig {
   maxBodyBytes: number
   maxMessages: number
   maxMessageChars: number
+  /** Other origins whose pages may call the API; the Worker's own origin needs no entry. */
+  corsAllowedOrigins: '*' | string[]
 }
 
 /** Parses once per `env` object, which the runtime keeps for the life of the isolate. */
@@ -120,6 +141,7 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
     maxBodyBytes: s.MAX_BODY_BYTES,
     maxMessages: s.MAX_MESSAGES,
     maxMessageChars: s.MAX_MESSAGE_CHARS,
+    corsAllowedOrigins: s.CORS_ALLOWED_ORIGINS,
   }
 }
 

@@ -1,13 +1,17 @@
 import { Hono } from 'hono'
 import type { AppEnv } from './app-env'
 import { GatewayError } from './errors'
+import { corsAllowlist } from './middleware/cors-allowlist'
 import { withConfig } from './middleware/load-config'
 import { chat } from './routes/chat'
+import { models } from './routes/models'
 
 const app = new Hono<AppEnv>()
 
 app.use(withConfig())
+app.use('/api/*', corsAllowlist())
 app.route('/api/chat', chat)
+app.route('/api/models', models)
 
 app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retryable: false }).toResponse())
 
