@@ -94,6 +94,9 @@ export async function* streamChat(
   const decoder = new TextDecoder()
   const pending: EventSourceMessage[] = []
   const parser = createParser({ onEvent: (message) => pending.push(message) })
+  // fetch aborts the body on its own, but not every fetch (a test double, a wrapper) does.
+  const stopReading = () => reader.cancel(signal?.reason).catch(() => {})
+  signal?.addEventListener('abort', stopReading, { once: true })
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>
@@ -103,6 +106,7 @@ export async function* streamChat(
         if (signal?.aborted) throw error
         throw new ChatStreamError('truncated', 'The connection broke before the answer was complete.')
       }
+      signal?.throwIfAborted()
       if (chunk.done) break
       parser.feed(decoder.decode(chunk.value, { stream: true }))
       while (pending.length) {
@@ -119,6 +123,7 @@ export async function* streamChat(
     throw new ChatStreamError('truncated', 'The stream ended before the answer was complete.')
   } finally {
     // Whatever ended the loop (done, an error, the caller breaking out), let go of the connection.
+    signal?.removeEventListener('abort', stopReading)
     reader.cancel().catch(() => {})
   }
 }
