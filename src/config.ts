@@ -1,4 +1,5 @@
-import { z } from 'zod'
+import * as z from 'zod/mini'
+import './schema/zod'
 import { GatewayError } from './errors'
 
 /** The Worker's bindings: [vars] from wrangler.toml plus secrets (API keys, by the names the models give). */
@@ -18,23 +19,26 @@ export interface Env {
   [secretName: string]: unknown
 }
 
+const wholeNumber = (min = 0) => z.int().check(z.minimum(min))
+const nonEmpty = () => z.string().check(z.minLength(1))
+
 const demoModel = z.strictObject({
   adapter: z.literal('demo'),
   /** Pause before each token, to look like a real model. */
-  token_delay_ms: z.number().int().min(0).max(60_000).default(30),
+  token_delay_ms: z._default(wholeNumber().check(z.maximum(60_000)), 30),
   /** Fail mid-stream after this many tokens, as an overloaded upstream does. */
-  fail_after_tokens: z.number().int().min(0).optional(),
+  fail_after_tokens: z.optional(wholeNumber()),
   /** Fall silent for `silence_ms` after this many tokens (shows heartbeats and idle timeouts). */
-  silence_after_tokens: z.number().int().min(0).optional(),
-  silence_ms: z.number().int().min(0).default(0),
+  silence_after_tokens: z.optional(wholeNumber()),
+  silence_ms: z._default(wholeNumber(), 0),
 })
 
 const openAIModel = z.strictObject({
   adapter: z.literal('openai'),
   base_url: z.url({ protocol: /^https?$/ }),
-  upstream_model: z.string().min(1),
+  upstream_model: nonEmpty(),
   /** Name of the secret holding the key; omit for keyless upstreams (a local Ollama or vLLM). */
-  api_key_secret: z.string().min(1).optional(),
+  api_key_secret: z.optional(nonEmpty()),
 })
 
 const modelConfig = z.discriminatedUnion('adapter', [demoModel, openAIModel])
@@ -44,11 +48,12 @@ export type OpenAIModelConfig = z.infer<typeof openAIModel>
 export type ModelConfig = z.infer<typeof modelConfig>
 
 /** A whole number of milliseconds or a count, given as a string var (the way wrangler passes vars). */
-const count = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback)
+const count = (fallback: number, min = 1) =>
+  z._default(z.pipe(z.string(), z.pipe(z.transform(Number), wholeNumber(min))), fallback)
 
 const settings = z.object({
-  DEFAULT_MODEL: z.string().default('demo'),
-  MODELS: z.preprocess(parseJsonString, z.record(z.string().min(1), modelConfig)),
+  DEFAULT_MODEL: z._default(z.string(), 'demo'),
+  MODELS: z.pipe(z.transform(parseJsonString), z.record(nonEmpty(), modelConfig)),
   HEARTBEAT_MS: count(15_000),
   RETRY_MS: count(3_000, 0),
   UPSTREAM_HEADERS_TIMEOUT_MS: count(120_000),
@@ -57,11 +62,11 @@ const settings = z.object({
   MAX_BODY_BYTES: count(256 * 1024),
   MAX_MESSAGES: count(100),
   MAX_MESSAGE_CHARS: count(32 * 1024),
-  CORS_ALLOWED_ORIGINS: z.string().default('').transform(parseOrigins),
+  CORS_ALLOWED_ORIGINS: z._default(z.pipe(z.string(), z.transform(parseOrigins)), []),
 })
 
 /** "*" (any origin, only when chosen explicitly), or a comma-separated list of exact origins. */
-function parseOrigins(value: string, ctx: z.RefinementCtx): '*' | string[] {
+function parseOrigins(value: string, ctx: TransformContext): '*' | string[] {
   if (value.trim() === '*') return '*'
   const origins = value.split(/[\s,]+/).filter(Boolean)
   for (const origin of origins) {
@@ -71,22 +76,29 @@ function parseOrigins(value: string, ctx: z.RefinementCtx): '*' | string[] {
     } catch {
       // reported below
     }
-    if (parsed?.origin !== origin)
-      ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://example.com` })
+    if (parsed?.origin !== origin) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `"${origin}" is not an origin like https://example.com`,
+        input: value,
+      })
+    }
   }
   return origins
 }
 
 /** `wrangler dev --var MODELS:'{...}'` passes a string where wrangler.toml gives an object. */
-function parseJsonString(value: unknown, ctx: z.RefinementCtx): unknown {
+function parseJsonString(value: unknown, ctx: TransformContext): unknown {
   if (typeof value !== 'string') return value
   try {
     return JSON.parse(value)
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'is a string but not valid JSON' })
+    ctx.issues.push({ code: 'custom', message: 'is a string but not valid JSON', input: value })
     return z.NEVER
   }
 }
+
+type TransformContext = z.core.ParsePayload<unknown>
 
 export interface GatewayConfig {
   defaultModel: string

@@ -1,4 +1,5 @@
-import { z } from 'zod'
+import * as z from 'zod/mini'
+import './zod'
 
 export interface ChatRequestLimits {
   maxMessages: number
@@ -12,15 +13,15 @@ export interface ChatRequestLimits {
 export function chatRequestSchema({ maxMessages, maxMessageChars }: ChatRequestLimits) {
   const message = z.strictObject({
     role: z.enum(['system', 'user', 'assistant']),
-    content: z.string().max(maxMessageChars),
+    content: z.string().check(z.maxLength(maxMessageChars)),
   })
   return z.strictObject({
-    model: z.string().min(1).max(256).optional(),
-    messages: z.array(message).min(1).max(maxMessages),
-    temperature: z.number().min(0).max(2).optional(),
-    top_p: z.number().min(0).max(1).optional(),
-    max_tokens: z.number().int().positive().optional(),
-    stop: z.union([z.string(), z.array(z.string()).max(4)]).optional(),
+    model: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+    messages: z.array(message).check(z.minLength(1), z.maxLength(maxMessages)),
+    temperature: z.optional(z.number().check(z.minimum(0), z.maximum(2))),
+    top_p: z.optional(z.number().check(z.minimum(0), z.maximum(1))),
+    max_tokens: z.optional(z.int().check(z.positive())),
+    stop: z.optional(z.union([z.string(), z.array(z.string()).check(z.maxLength(4))])),
   })
 }
 

@@ -10,6 +10,8 @@ const WRANGLER = join(PROJECT_ROOT, 'node_modules/wrangler/bin/wrangler.js')
 
 export interface WranglerDev {
   url: string
+  /** The wrangler process; its workerd processes are its descendants. */
+  pid: number
   /** Everything the Worker and wrangler printed so far. */
   logs(): string
   stop(): Promise<void>
@@ -22,6 +24,7 @@ export interface WranglerDev {
 export async function startWranglerDev(
   vars: Record<string, string>,
   secrets: Record<string, string> = {},
+  { config }: { config?: string } = {},
 ): Promise<WranglerDev> {
   const port = await freePort()
   const inspectorPort = await freePort()
@@ -35,6 +38,7 @@ export async function startWranglerDev(
   )
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort)]
   args.push('--show-interactive-dev-session=false', '--env-file', envFile)
+  if (config) args.push('--config', config)
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`)
 
   const child = spawn(process.execPath, args, {
@@ -49,6 +53,7 @@ export async function startWranglerDev(
   await waitUntilReady(child, () => output, url)
   return {
     url,
+    pid: child.pid!,
     logs: () => output,
     stop: async () => {
       if (child.exitCode !== null) return

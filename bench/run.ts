@@ -1,0 +1,189 @@
+/**
+ * `npm run bench`: every contender under `wrangler dev`, one after another, against the same
+ * loopback upstream and workload, in one run. Prints a table (ratios against the floor) and writes
+ * it to BENCHMARKS.md. `npm run bench -- --smoke` runs tiny sizes, to keep the benchmark working.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { startWranglerDev } from '../test/e2e/wrangler-dev.ts'
+import { ask } from './client.ts'
+import { contenders, type Contender } from './contenders.ts'
+import { cpuMs, rssBytes, workerdProcesses } from './proc.ts'
+import { BenchUpstream, token } from './upstream.ts'
+
+const ROOT = new URL('../', import.meta.url).pathname
+const smoke = process.argv.includes('--smoke')
+const size = smoke
+  ? { tokens: 200, runs: 1, pacedTokens: 30, paceMs: 5, streams: 20, holdMs: 2500 }
+  : { tokens: 10_000, runs: 5, pacedTokens: 400, paceMs: 5, streams: 1000, holdMs: 3000 }
+
+interface Figures {
+  workerCpuPer1k: number
+  proxyCpuPer1k: number
+  burstMs: number
+  latencyP50: number
+  latencyP99: number
+  memoryPerStreamKiB: number
+  heartbeatsOk: boolean | null
+  bundleGzipKiB: number
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const expectedText = (n: number) => Array.from({ length: n }, (_, i) => token(i)).join('')
+
+async function measure(contender: Contender, upstream: BenchUpstream, upstreamUrl: string): Promise<Figures | string> {
+  const config = contender.config && join(ROOT, contender.config)
+  const dev = await startWranglerDev(contender.vars(upstreamUrl), {}, { config })
+  try {
+    const { worker, proxy } = workerdProcesses(dev.pid)
+
+    // Correctness first: no figure for a contender that does not deliver the whole answer.
+    const check = contender.read((await ask(dev.url, `burst:${size.tokens}`)).body)
+    if (check.text !== expectedText(size.tokens) || !check.complete) {
+      return `incomplete or wrong answer (${check.text.length} of ${expectedText(size.tokens).length} chars, complete=${check.complete})`
+    }
+
+    // 1 and 2: CPU per 1,000 tokens and wall time, one 10,000-token burst at a time.
+    const workerCpu: number[] = []
+    const proxyCpu: number[] = []
+    const wall: number[] = []
+    for (let run = 0; run < size.runs; run++) {
+      const [w0, p0] = [cpuMs(worker), cpuMs(proxy)]
+      const answer = await ask(dev.url, `burst:${size.tokens}`)
+      await sleep(50) // let the processes finish their bookkeeping before reading their clocks
+      workerCpu.push(((cpuMs(worker) - w0) * 1000) / size.tokens)
+      proxyCpu.push(((cpuMs(proxy) - p0) * 1000) / size.tokens)
+      wall.push(answer.wallMs)
+      if (contender.read(answer.body).text.length !== expectedText(size.tokens).length) return 'a burst run lost text'
+    }
+
+    // 3: added latency per event, upstream write -> client read, with the upstream pacing tokens.
+    const run = `${contender.name}-${Date.now()}`
+    const readTimes: number[] = []
+    let carry = ''
+    const paced = await ask(dev.url, `paced:${size.pacedTokens}:${size.paceMs}:${run}`, {
+      onChunk(text) {
+        const now = performance.now()
+        const seen = carry + text
+        for (const match of seen.matchAll(/w(\d+) /g)) {
+          const i = Number(match[1])
+          if (readTimes[i] === undefined) readTimes[i] = now
+        }
+        carry = seen.slice(-12)
+      },
+    })
+    if (contender.read(paced.body).text !== expectedText(size.pacedTokens)) return 'the paced answer was wrong'
+    const written = upstream.writeTimes.get(run)!
+    const latencies = written.map((at, i) => readTimes[i]! - at)
+
+    // 4: memory per open stream, with every stream open on a silent upstream.
+    const rss0 = rssBytes(worker)
+    const hangUp = new AbortController()
+    const pinged = new Array<boolean>(size.streams).fill(false)
+    const streams = Array.from({ length: size.streams }, (_, i) =>
+      ask(dev.url, 'silent', {
+        signal: hangUp.signal,
+        onChunk: (text) => text.includes(': ping') && (pinged[i] = true),
+      }).catch(() => {}),
+    )
+    const deadline = Date.now() + 60_000
+    while (upstream.silentOpen < size.streams && Date.now() < deadline) await sleep(100)
+    const opened = upstream.silentOpen
+    await sleep(size.holdMs)
+    const rss1 = rssBytes(worker)
+    hangUp.abort()
+    await Promise.all(streams)
+    if (opened < size.streams) return `only ${opened} of ${size.streams} streams reached the upstream`
+
+    return {
+      workerCpuPer1k: median(workerCpu),
+      proxyCpuPer1k: median(proxyCpu),
+      burstMs: median(wall),
+      latencyP50: percentile(latencies, 0.5),
+      latencyP99: percentile(latencies, 0.99),
+      memoryPerStreamKiB: (rss1 - rss0) / size.streams / 1024,
+      heartbeatsOk: contender.name === 'ours' ? pinged.every(Boolean) : null,
+      bundleGzipKiB: bundleSize(config),
+    }
+  } finally {
+    await dev.stop()
+  }
+}
+
+/** The Worker's gzipped size, as `wrangler deploy --dry-run` would upload it. */
+function bundleSize(config: string | undefined): number {
+  const outdir = mkdtempSync(join(tmpdir(), 'bench-bundle-'))
+  const args = [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir]
+  if (config) args.push('--config', config)
+  execFileSync(process.execPath, args, { cwd: ROOT, stdio: 'ignore' })
+  let bytes = 0
+  for (const file of readdirSync(outdir, { recursive: true }) as string[]) {
+    const path = join(outdir, file)
+    if (/\.(m?js|wasm)$/.test(file) && statSync(path).isFile()) bytes += gzipSync(readFileSync(path)).length
+  }
+  return bytes / 1024
+}
+
+const upstream = new BenchUpstream()
+const upstreamUrl = await upstream.start()
+const results = new Map<string, Figures | string>()
+for (const contender of contenders) {
+  process.stderr.write(`measuring ${contender.name}...\n`)
+  results.set(contender.name, await measure(contender, upstream, upstreamUrl).catch((e: unknown) => `failed: ${e}`))
+}
+upstream.stop()
+
+const floor = results.get('floor')
+const rows: Array<[string, (f: Figures) => number, string]> = [
+  ['CPU per 1k tokens, Worker (ms)', (f) => f.workerCpuPer1k, 'lower'],
+  ['CPU per 1k tokens, entry proxy (ms)', (f) => f.proxyCpuPer1k, 'lower'],
+  [`Burst: ${size.tokens} tokens, wall (ms)`, (f) => f.burstMs, 'lower'],
+  ['Added latency per event p50 (ms)', (f) => f.latencyP50, 'lower'],
+  ['Added latency per event p99 (ms)', (f) => f.latencyP99, 'lower'],
+  [`Memory per open stream, ${size.streams} idle (KiB)`, (f) => f.memoryPerStreamKiB, 'lower'],
+  ['Bundle, gzipped (KiB)', (f) => f.bundleGzipKiB, 'lower'],
+]
+const names = contenders.map((c) => c.name)
+const cell = (figures: Figures | string | undefined, pick: (f: Figures) => number) => {
+  if (typeof figures !== 'object') return 'n/a'
+  const value = pick(figures)
+  const ratio = typeof floor === 'object' && pick(floor) > 0 ? ` (${(value / pick(floor)).toFixed(2)}×)` : ''
+  return `${value.toFixed(value < 10 ? 2 : 0)}${ratio}`
+}
+const lines = [
+  `| figure | ${names.join(' | ')} |`,
+  `| --- | ${names.map(() => '---').join(' | ')} |`,
+  ...rows.map(([label, pick]) => `| ${label} | ${names.map((n) => cell(results.get(n), pick)).join(' | ')} |`),
+]
+const ours = results.get('ours')
+const notes = [
+  ...names.flatMap((n) => (typeof results.get(n) === 'string' ? [`- ${n}: no figures, ${results.get(n)}`] : [])),
+  typeof ours === 'object'
+    ? `- ours: every one of the ${size.streams} idle streams received heartbeats: ${ours.heartbeatsOk ? 'yes' : 'NO'}`
+    : '',
+].filter(Boolean)
+const table = [...lines, '', ...notes].join('\n')
+console.log(table)
+
+if (!smoke) {
+  const version = (name: string) =>
+    JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version
+  writeFileSync(
+    join(ROOT, 'BENCHMARKS.md'),
+    `# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on this project's CI-class machine ` +
+      `(2 cores, shared; figures vary run to run, the ratios are what to compare). Versions: wrangler ${version('wrangler')}, ` +
+      `hono ${version('hono')}, ai ${version('ai')}, Node ${process.version}.\n\n` +
+      `Workload: a loopback OpenAI-style upstream; CPU and wall time are the median of ${size.runs} runs of one ${size.tokens}-token answer ` +
+      `sent as fast as the socket takes it; latency is upstream write to client read with a token every ${size.paceMs} ms ` +
+      `(${size.pacedTokens} tokens); memory is the Worker process's RSS growth per stream with ${size.streams} streams open on a silent upstream. ` +
+      `Ratios are against the floor (a Worker returning the upstream body untouched).\n\n${table}\n`,
+  )
+}
+const failed = names.filter((n) => typeof results.get(n) === 'string')
+if (failed.length || (typeof ours === 'object' && !ours.heartbeatsOk)) process.exitCode = 1

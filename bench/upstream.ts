@@ -1,0 +1,81 @@
+import { once } from 'node:events'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/**
+ * The benchmark's OpenAI-compatible upstream on 127.0.0.1. The last user message says what to
+ * send: `burst:N` (N tokens as fast as the socket takes them), `paced:N:MS:RUN` (a token every MS
+ * milliseconds, noting when each was written) or `silent` (headers, then nothing until hung up).
+ * Chunks are shaped like the recordings in ../shared/fixtures/upstream/openai-chat (~230 bytes).
+ */
+export class BenchUpstream {
+  /** For paced runs: run id -> the time (performance.now()) each token was written. */
+  readonly writeTimes = new Map<string, number[]>()
+  silentOpen = 0
+  readonly #server = createServer((req, res) => void this.#handle(req, res))
+
+  async start(): Promise<string> {
+    this.#server.listen(0, '127.0.0.1')
+    await once(this.#server, 'listening')
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`
+  }
+
+  stop(): void {
+    this.#server.closeAllConnections()
+    this.#server.close()
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let raw = ''
+    for await (const piece of req) raw += piece
+    const { messages } = JSON.parse(raw) as { messages: Array<{ role: string; content: unknown }> }
+    const content = messages.findLast((m) => m.role === 'user')?.content
+    const command = typeof content === 'string' ? content : ((content as Array<{ text?: string }>)[0]?.text ?? '')
+    const [mode, count, pace, run] = command.split(':')
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
+    res.write(chunk({ role: 'assistant', content: '' }))
+
+    if (mode === 'silent') {
+      this.silentOpen++
+      res.on('close', () => this.silentOpen--)
+      return
+    }
+    const tokens = Number(count)
+    const times: number[] = []
+    if (mode === 'paced') this.writeTimes.set(run!, times)
+    for (let i = 0; i < tokens; i++) {
+      if (mode === 'paced') await new Promise((resolve) => setTimeout(resolve, Number(pace)))
+      if (res.destroyed) return
+      times.push(performance.now())
+      if (!res.write(chunk({ content: token(i) }))) await once(res, 'drain')
+    }
+    res.write(chunk({}, 'stop'))
+    res.write(usageChunk(tokens))
+    res.end('data: [DONE]\n\n')
+  }
+}
+
+/** The i-th token: unique, so a client can tell which one it is looking at in any wire format. */
+export const token = (i: number) => `w${i} `
+
+const base = { id: 'chatcmpl-bench0000000000000000000', object: 'chat.completion.chunk', created: 1723031664 }
+
+function chunk(delta: object, finishReason: string | null = null): string {
+  const body = {
+    ...base,
+    model: 'gpt-4o-2024-08-06',
+    system_fingerprint: 'fp_845eaabc1f',
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+  }
+  return `data: ${JSON.stringify(body)}\n\n`
+}
+
+function usageChunk(tokens: number): string {
+  const body = {
+    ...base,
+    model: 'gpt-4o-2024-08-06',
+    choices: [],
+    usage: { prompt_tokens: 5, completion_tokens: tokens, total_tokens: tokens + 5 },
+  }
+  return `data: ${JSON.stringify(body)}\n\n`
+}
