@@ -23,17 +23,26 @@ function readOurEvents(body: string) {
   return { text: text.join(''), complete: all.at(-1)?.event === 'done' }
 }
 
+/** The upstream's own OpenAI chunks, passed through untouched. */
+function readOpenAIChunks(body: string) {
+  const all = events(body)
+  const chunks = all.filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data))
+  const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')
+  return { text, complete: all.at(-1)?.data === '[DONE]' }
+}
+
 export const contenders: Contender[] = [
   {
     name: 'floor',
     config: 'bench/contenders/floor/wrangler.toml',
     vars: (upstreamUrl) => ({ UPSTREAM_URL: upstreamUrl }),
-    read(body) {
-      const all = events(body)
-      const chunks = all.filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data))
-      const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')
-      return { text, complete: all.at(-1)?.data === '[DONE]' }
-    },
+    read: readOpenAIChunks,
+  },
+  {
+    name: 'js-pump',
+    config: 'bench/contenders/js-pump/wrangler.toml',
+    vars: (upstreamUrl) => ({ UPSTREAM_URL: upstreamUrl }),
+    read: readOpenAIChunks,
   },
   {
     name: 'naive',

@@ -133,7 +133,12 @@ function bundleSize(config: string | undefined): number {
 const upstream = new BenchUpstream()
 const upstreamUrl = await upstream.start()
 const results = new Map<string, Figures | string>()
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
 for (const contender of contenders) {
+  if (only && !only.includes(contender.name)) continue
   process.stderr.write(`measuring ${contender.name}...\n`)
   results.set(contender.name, await measure(contender, upstream, upstreamUrl).catch((e: unknown) => `failed: ${e}`))
 }
@@ -149,7 +154,7 @@ const rows: Array<[string, (f: Figures) => number, string]> = [
   [`Memory per open stream, ${size.streams} idle (KiB)`, (f) => f.memoryPerStreamKiB, 'lower'],
   ['Bundle, gzipped (KiB)', (f) => f.bundleGzipKiB, 'lower'],
 ]
-const names = contenders.map((c) => c.name)
+const names = contenders.map((c) => c.name).filter((n) => results.has(n))
 const cell = (figures: Figures | string | undefined, pick: (f: Figures) => number) => {
   if (typeof figures !== 'object') return 'n/a'
   const value = pick(figures)
