@@ -40,7 +40,7 @@ export function workerdProcesses(rootPid: number): { worker: number; proxy: numb
   let proxy = 0
   for (const pid of parents.keys()) {
     if (!descends(pid)) continue
-    let cmdline = ''
+    let cmdline: string
     try {
       cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
     } catch {

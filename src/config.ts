@@ -41,10 +41,20 @@ const openAIModel = z.strictObject({
   api_key_secret: z.optional(nonEmpty()),
 })
 
-const modelConfig = z.discriminatedUnion('adapter', [demoModel, openAIModel])
+const anthropicModel = z.strictObject({
+  adapter: z.literal('anthropic'),
+  base_url: z._default(z.url({ protocol: /^https?$/ }), 'https://api.anthropic.com/v1'),
+  upstream_model: nonEmpty(),
+  api_key_secret: nonEmpty(),
+  /** Anthropic requires a limit on every request; this applies when the client sets none. */
+  max_tokens: z._default(wholeNumber(1), 4096),
+})
+
+const modelConfig = z.discriminatedUnion('adapter', [demoModel, openAIModel, anthropicModel])
 
 export type DemoModelConfig = z.infer<typeof demoModel>
 export type OpenAIModelConfig = z.infer<typeof openAIModel>
+export type AnthropicModelConfig = z.infer<typeof anthropicModel>
 export type ModelConfig = z.infer<typeof modelConfig>
 
 /** A whole number of milliseconds or a count, given as a string var (the way wrangler passes vars). */

@@ -98,6 +98,8 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
       if (event.type === 'text') {
         summary.firstTextMs ??= Date.now() - startedAt
         out += events.encode('delta', { text: event.text })
+      } else if (event.type === 'keepalive') {
+        out += HEARTBEAT
       } else if (event.type === 'usage') {
         summary.usage = event.usage
         out += events.encode('usage', event.usage)

@@ -73,7 +73,8 @@ export async function upstreamRefusal(response: Response): Promise<GatewayError>
   if (status === 408 || status === 504) {
     return new GatewayError(504, 'upstream_timeout', 'The model provider timed out.')
   }
-  if (status === 503) {
+  // 529 is Anthropic's (and others') "overloaded": the same promise as a 503.
+  if (status === 503 || status === 529) {
     return new GatewayError(503, 'upstream_unavailable', detail ?? 'The model provider is unavailable.', { retryAfter })
   }
   return new GatewayError(502, 'upstream_error', `The model provider failed (HTTP ${status}).`)

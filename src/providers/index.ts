@@ -1,5 +1,6 @@
 import type { Env, ModelConfig } from '../config'
 import { GatewayError } from '../errors'
+import { anthropicAdapter } from './anthropic'
 import { demoAdapter } from './demo'
 import { openAIAdapter } from './openai'
 import type { ProviderAdapter } from './types'
@@ -11,6 +12,8 @@ export function adapterFor(name: string, model: ModelConfig, env: Env): Provider
       return demoAdapter(model)
     case 'openai':
       return openAIAdapter(model, model.api_key_secret ? secret(env, name, model.api_key_secret) : undefined)
+    case 'anthropic':
+      return anthropicAdapter(model, secret(env, name, model.api_key_secret))
   }
 }
 

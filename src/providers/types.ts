@@ -10,6 +10,8 @@ export type UpstreamEvent =
   | { type: 'usage'; usage: UsageEventData }
   | { type: 'done'; finishReason: FinishReason }
   | { type: 'error'; code: string; message: string; retryable: boolean }
+  /** The upstream says it is still there (Anthropic's `ping`): passed on as our heartbeat. */
+  | { type: 'keepalive' }
 
 /**
  * Turns one upstream body, chunk by chunk, into events. Synchronous on purpose: a chunk holding

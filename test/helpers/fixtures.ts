@@ -5,6 +5,14 @@ const openAI = import.meta.glob<string>('../fixtures/upstream/openai-chat/*.sse'
   eager: true,
 })
 
-export const openAIRecordings: Record<string, string> = Object.fromEntries(
-  Object.entries(openAI).map(([path, text]) => [path.split('/').at(-1)!, text]),
-)
+const anthropic = import.meta.glob<string>('../fixtures/upstream/anthropic-messages/*.sse', {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+})
+
+const byFileName = (files: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(files).map(([path, text]) => [path.split('/').at(-1)!, text]))
+
+export const openAIRecordings = byFileName(openAI)
+export const anthropicRecordings = byFileName(anthropic)

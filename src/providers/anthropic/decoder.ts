@@ -1,0 +1,148 @@
+import { createParser } from 'eventsource-parser'
+import type { FinishReason, UsageEventData } from '../../schema/chat-events'
+import type { UpstreamDecoder, UpstreamEvent } from '../types'
+
+/** Longest an upstream may go without completing an event; see the OpenAI decoder. */
+const MAX_PENDING_BYTES = 1024 * 1024
+
+interface AnthropicUsage {
+  input_tokens?: number
+  output_tokens?: number
+  cache_creation_input_tokens?: number | null
+  cache_read_input_tokens?: number | null
+}
+
+/** The parts of Anthropic's stream events this decoder reads. */
+interface AnthropicEvent {
+  type?: string
+  message?: { usage?: AnthropicUsage }
+  delta?: { type?: string; text?: string; stop_reason?: string | null }
+  usage?: AnthropicUsage
+  error?: { type?: string; message?: string }
+}
+
+const FINISH_REASONS: Record<string, FinishReason> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+}
+
+/** Anthropic's error types that describe a passing condition rather than a bad request. */
+const RETRYABLE_ERRORS = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error'])
+
+/**
+ * Decodes an Anthropic Messages stream: `message_start` (input usage), `content_block_delta`
+ * text, `ping` (kept as our heartbeat), `message_delta` (stop reason, output usage), then
+ * `message_stop`. A mid-stream `error` event (an HTTP 200 that goes wrong, e.g. `overloaded_error`)
+ * becomes our `error`. A body that ends before `message_stop` was cut off: `upstream_truncated`.
+ */
+export function createAnthropicDecoder(): UpstreamDecoder {
+  const utf8 = new TextDecoder()
+  let batch: UpstreamEvent[] = []
+  let finished = false
+  let finishReason: FinishReason = 'unknown'
+  const usage: AnthropicUsage = {}
+  let pendingBytes = 0
+
+  const emit = (event: UpstreamEvent) => {
+    batch.push(event)
+    if (event.type === 'done' || event.type === 'error') finished = true
+  }
+
+  const parser = createParser({
+    onEvent: (message) => {
+      pendingBytes = 0
+      if (finished) return
+      let event: AnthropicEvent
+      try {
+        event = JSON.parse(message.data) as AnthropicEvent
+      } catch {
+        emit({
+          type: 'error',
+          code: 'upstream_malformed',
+          message: 'The model provider sent an event that is not JSON.',
+          retryable: true,
+        })
+        return
+      }
+      switch (event.type ?? message.event) {
+        case 'message_start':
+          assignDefined(usage, event.message?.usage)
+          break
+        case 'content_block_delta':
+          if (event.delta?.type === 'text_delta' && event.delta.text) emit({ type: 'text', text: event.delta.text })
+          break
+        case 'ping':
+          emit({ type: 'keepalive' })
+          break
+        case 'message_delta':
+          if (event.delta?.stop_reason) finishReason = FINISH_REASONS[event.delta.stop_reason] ?? 'unknown'
+          // Its counts are cumulative: where given, they supersede message_start's.
+          assignDefined(usage, event.usage)
+          break
+        case 'message_stop':
+          emit({ type: 'usage', usage: toUsage(usage) })
+          emit({ type: 'done', finishReason })
+          break
+        case 'error':
+          emit({
+            type: 'error',
+            code: 'upstream_error',
+            message: String(event.error?.message ?? 'The model provider reported an error.').slice(0, 500),
+            retryable: RETRYABLE_ERRORS.has(event.error?.type ?? ''),
+          })
+          break
+      }
+    },
+  })
+
+  return {
+    decode(chunk) {
+      batch = []
+      if (finished) return batch
+      pendingBytes += chunk.byteLength
+      if (pendingBytes > MAX_PENDING_BYTES) {
+        emit({
+          type: 'error',
+          code: 'upstream_malformed',
+          message: 'The model provider sent an event larger than the gateway accepts.',
+          retryable: true,
+        })
+        return batch
+      }
+      parser.feed(utf8.decode(chunk, { stream: true }))
+      return batch
+    },
+    end() {
+      batch = []
+      if (finished) return batch
+      parser.feed(utf8.decode() + '\n\n')
+      if (!finished) {
+        emit({
+          type: 'error',
+          code: 'upstream_truncated',
+          message: 'The model provider ended the stream before the answer was complete.',
+          retryable: true,
+        })
+      }
+      return batch
+    },
+  }
+}
+
+function assignDefined(target: AnthropicUsage, source: AnthropicUsage | undefined): void {
+  for (const [key, value] of Object.entries(source ?? {})) {
+    if (typeof value === 'number') target[key as keyof AnthropicUsage] = value
+  }
+}
+
+function toUsage(usage: AnthropicUsage): UsageEventData {
+  // Anthropic counts cached input apart from input_tokens; all of it is prompt the model read.
+  const prompt =
+    (usage.input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0)
+  const completion = usage.output_tokens ?? 0
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+}
