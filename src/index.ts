@@ -5,13 +5,16 @@ import { corsAllowlist } from './middleware/cors-allowlist'
 import { withConfig } from './middleware/load-config'
 import { chat } from './routes/chat'
 import { models } from './routes/models'
+import { openAI } from './routes/openai'
 
 const app = new Hono<AppEnv>()
 
 app.use(withConfig())
 app.use('/api/*', corsAllowlist())
+app.use('/v1/*', corsAllowlist())
 app.route('/api/chat', chat)
 app.route('/api/models', models)
+app.route('/v1', openAI)
 
 app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retryable: false }).toResponse())
 

@@ -1,20 +1,18 @@
 import type { FinishReason, StartEventData, UsageEventData } from '../schema/chat-events'
-import { EventEncoder, HEARTBEAT, encodeRetry } from '../sse/encode'
+import type { StreamFormat } from '../sse/format'
 import type { UpstreamEvent, UpstreamStream } from '../providers/types'
 import { Watchdog } from './watchdog'
 
 export interface ChatEventStreamOptions {
   start: StartEventData
-  /** `retry:` sent to EventSource clients. */
-  retryMs: number
+  /** How the events look on the wire: the gateway's own events, or another surface's. */
+  format: StreamFormat
   /** A `: ping` comment goes out whenever nothing else has for this long. */
   heartbeatMs: number
   /** Longest silence from the upstream before the answer fails with `upstream_idle_timeout`. */
   idleTimeoutMs: number
   /** Longest the whole answer may take before it fails with `deadline_exceeded`. */
   deadlineMs: number
-  /** The id of the `start` event; later events count up from it. */
-  firstEventId?: number
   /** Called once when the stream ends, however it ends. */
   onEnd?: (summary: StreamSummary) => void
 }
@@ -52,7 +50,7 @@ const utf8 = new TextEncoder()
  */
 export function chatEventStream(upstream: UpstreamStream, options: ChatEventStreamOptions): ReadableStream<Uint8Array> {
   const reader = upstream.body.getReader()
-  const events = new EventEncoder(options.firstEventId)
+  const format = options.format
   const startedAt = Date.now()
   const summary: StreamSummary = { outcome: 'cancelled', durationMs: 0 }
   let controller!: ReadableStreamDefaultController<Uint8Array>
@@ -97,22 +95,22 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
     for (const event of batch) {
       if (event.type === 'text') {
         summary.firstTextMs ??= Date.now() - startedAt
-        out += events.encode('delta', { text: event.text })
+        out += format.text(event.text)
       } else if (event.type === 'keepalive') {
-        out += HEARTBEAT
+        out += format.heartbeat()
       } else if (event.type === 'usage') {
         summary.usage = event.usage
-        out += events.encode('usage', event.usage)
+        out += format.usage(event.usage)
       } else if (event.type === 'done') {
         summary.outcome = 'done'
         summary.finishReason = event.finishReason
-        out += events.encode('done', { finish_reason: event.finishReason })
+        out += format.done(event.finishReason)
         terminal = true
         break
       } else {
         summary.outcome = 'error'
         summary.errorCode = event.code
-        out += events.encode('error', { code: event.code, message: event.message, retryable: event.retryable })
+        out += format.error({ code: event.code, message: event.message, retryable: event.retryable })
         terminal = true
         break
       }
@@ -128,7 +126,7 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
   return new ReadableStream<Uint8Array>({
     start(streamController) {
       controller = streamController
-      heartbeat = new Watchdog(options.heartbeatMs, () => send(HEARTBEAT))
+      heartbeat = new Watchdog(options.heartbeatMs, () => send(format.heartbeat()))
       idle = new Watchdog(options.idleTimeoutMs, () =>
         fail('upstream_idle_timeout', 'The model provider went silent for too long.', true),
       )
@@ -136,7 +134,7 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
         () => fail('deadline_exceeded', 'The answer took longer than the gateway allows.', false),
         options.deadlineMs,
       )
-      send(encodeRetry(options.retryMs) + events.encode('start', options.start))
+      send(format.start(options.start))
     },
 
     async pull() {

@@ -1,48 +1,20 @@
-import { Hono, type MiddlewareHandler } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
+import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import type { GatewayConfig } from '../config'
 import { GatewayError } from '../errors'
+import { limitBody } from '../middleware/limit-body'
 import { requireJson } from '../middleware/require-json'
-import { chatEventStream, type StreamSummary } from '../pipeline/chat-event-stream'
-import { openUpstream } from '../pipeline/open-upstream'
-import { adapterFor } from '../providers'
 import { chatRequestSchema, type ChatRequest } from '../schema/chat-request'
-import { EVENT_STREAM_HEADERS } from '../sse/headers'
+import { gatewayEventFormat } from '../sse/format'
+import { openAnswer, streamAnswer } from './answer'
 
 /** `POST /api/chat`: validate, pick the model, open the upstream, stream its answer as events. */
 export const chat = new Hono<AppEnv>()
 
 chat.post('/', requireJson(), limitBody(), async (c) => {
-  const { config } = c.var
-  const request = await readChatRequest(c.req.raw, config)
-  const modelName = request.model ?? config.defaultModel
-  const model = Object.hasOwn(config.models, modelName) ? config.models[modelName] : undefined
-  if (!model) {
-    throw new GatewayError(
-      400,
-      'unknown_model',
-      `Unknown model "${modelName}". Available: ${Object.keys(config.models).join(', ')}.`,
-      {
-        retryable: false,
-        issues: [{ path: 'model', message: 'is not a configured model' }],
-      },
-    )
-  }
-
-  const upstream = await openUpstream(adapterFor(modelName, model, c.env), request, {
-    headersTimeoutMs: config.upstreamHeadersTimeoutMs,
-    signal: c.req.raw.signal,
-  })
-  const stream = chatEventStream(upstream, {
-    start: { id: `chat_${crypto.randomUUID()}`, model: modelName, created: Math.floor(Date.now() / 1000) },
-    retryMs: config.retryMs,
-    heartbeatMs: config.heartbeatMs,
-    idleTimeoutMs: config.upstreamIdleTimeoutMs,
-    deadlineMs: config.streamDeadlineMs,
-    onEnd: (summary) => logStream(modelName, summary),
-  })
-  return new Response(stream, { headers: EVENT_STREAM_HEADERS })
+  const request = await readChatRequest(c.req.raw, c.var.config)
+  const { model, upstream } = await openAnswer(c, request)
+  return streamAnswer(c, model, upstream, gatewayEventFormat({ retryMs: c.var.config.retryMs }))
 })
 
 chat.all('/', () => {
@@ -52,31 +24,21 @@ chat.all('/', () => {
   })
 })
 
-/** Refuses bodies over the configured size: by Content-Length up front, or by counting as they stream in. */
-function limitBody(): MiddlewareHandler<AppEnv> {
-  return async function limitBody(c, next) {
-    const maxSize = c.var.config.maxBodyBytes
-    return bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new GatewayError(413, 'payload_too_large', `The request body is larger than ${maxSize} bytes.`, {
-          retryable: false,
-        })
-      },
-    })(c, next)
-  }
-}
-
-const schemas = new WeakMap<GatewayConfig, ReturnType<typeof chatRequestSchema>>()
-
 /** Parses and validates the JSON body; a 400 lists every offending path. */
-async function readChatRequest(request: Request, config: GatewayConfig): Promise<ChatRequest> {
+export async function readChatRequest(request: Request, config: GatewayConfig): Promise<ChatRequest> {
   let body: unknown
   try {
     body = await request.json()
   } catch {
     throw new GatewayError(400, 'invalid_json', 'The request body is not valid JSON.', { retryable: false })
   }
+  return validateChatRequest(body, config)
+}
+
+const schemas = new WeakMap<GatewayConfig, ReturnType<typeof chatRequestSchema>>()
+
+/** Checks a request against the schema and the configured limits; a 400 lists every offending path. */
+export function validateChatRequest(body: unknown, config: GatewayConfig): ChatRequest {
   let schema = schemas.get(config)
   if (!schema) schemas.set(config, (schema = chatRequestSchema(config)))
   const result = schema.safeParse(body)
@@ -94,9 +56,4 @@ async function readChatRequest(request: Request, config: GatewayConfig): Promise
     })
   }
   return result.data
-}
-
-/** One structured line per answer: what happened and how long it took, never what was said. */
-function logStream(model: string, summary: StreamSummary): void {
-  console.log(JSON.stringify({ level: 'info', msg: 'chat stream ended', model, ...summary }))
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { chatEventStream, type ChatEventStreamOptions, type StreamSummary } from '../../src/pipeline/chat-event-stream'
 import { createOpenAIDecoder } from '../../src/providers/openai/decoder'
 import type { UpstreamDecoder } from '../../src/providers/types'
+import { gatewayEventFormat } from '../../src/sse/format'
 import { eventsOf, parseEventStream, readChunks } from '../helpers/sse'
 import { manualUpstream, openAI } from '../helpers/upstream'
 
@@ -12,7 +13,7 @@ function stream(upstream: ReturnType<typeof manualUpstream>, options: Partial<Ch
   const summaries: StreamSummary[] = []
   const out = chatEventStream(upstream.upstream, {
     start,
-    retryMs: 2500,
+    format: gatewayEventFormat({ retryMs: 2500 }),
     heartbeatMs: HOUR,
     idleTimeoutMs: HOUR,
     deadlineMs: HOUR,
@@ -196,7 +197,7 @@ describe('chatEventStream', () => {
       { body, decoder: createOpenAIDecoder() },
       {
         start,
-        retryMs: 0,
+        format: gatewayEventFormat({ retryMs: 0 }),
         heartbeatMs: HOUR,
         idleTimeoutMs: HOUR,
         deadlineMs: HOUR,

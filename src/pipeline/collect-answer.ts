@@ -1,0 +1,70 @@
+import type { ErrorEventData, FinishReason, UsageEventData } from '../schema/chat-events'
+import type { UpstreamStream } from '../providers/types'
+
+export interface CollectedAnswer {
+  text: string
+  finishReason: FinishReason
+  usage?: UsageEventData
+}
+
+/**
+ * Reads a whole answer for clients that asked not to stream. Resolves only with a complete
+ * answer; anything else (an upstream error, a truncated stream, silence past `idleTimeoutMs`, the
+ * deadline) rejects with the error a stream would have ended with.
+ */
+export async function collectAnswer(
+  upstream: UpstreamStream,
+  { idleTimeoutMs, deadlineMs }: { idleTimeoutMs: number; deadlineMs: number },
+): Promise<CollectedAnswer> {
+  const reader = upstream.body.getReader()
+  const deadline = Date.now() + deadlineMs
+  let text = ''
+  let usage: UsageEventData | undefined
+  try {
+    for (;;) {
+      const wait = Math.min(idleTimeoutMs, deadline - Date.now())
+      const result = await readWithin(reader, wait)
+      if (result === 'timeout') {
+        throw Date.now() >= deadline
+          ? answerError('deadline_exceeded', 'The answer took longer than the gateway allows.', false)
+          : answerError('upstream_idle_timeout', 'The model provider went silent for too long.', true)
+      }
+      const events = result.done ? upstream.decoder.end() : upstream.decoder.decode(result.value)
+      for (const event of events) {
+        if (event.type === 'text') text += event.text
+        else if (event.type === 'usage') usage = event.usage
+        else if (event.type === 'done') return { text, finishReason: event.finishReason, usage }
+        else if (event.type === 'error') throw answerError(event.code, event.message, event.retryable)
+      }
+      if (result.done) throw answerError('upstream_truncated', 'The model provider ended the stream early.', true)
+    }
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+}
+
+/** An answer's failure, carrying the same fields as a stream's `error` event. */
+export class AnswerError extends Error {
+  constructor(readonly data: ErrorEventData) {
+    super(data.message)
+  }
+}
+
+function answerError(code: string, message: string, retryable: boolean): AnswerError {
+  return new AnswerError({ code, message, retryable })
+}
+
+async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, ms))))
+  try {
+    return await Promise.race([
+      reader.read().catch(() => {
+        throw answerError('upstream_connection_lost', 'The connection to the model provider broke off.', true)
+      }),
+      timeout,
+    ])
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+  }
+}

@@ -1,0 +1,111 @@
+import OpenAI from 'openai'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TestUpstream } from './upstream-server'
+import { startWranglerDev, type WranglerDev } from './wrangler-dev'
+
+/** The official `openai` SDK, unchanged, pointed at the gateway's `/v1` under `wrangler dev`. */
+let upstream: TestUpstream
+let gateway: WranglerDev
+let client: OpenAI
+
+beforeAll(async () => {
+  upstream = new TestUpstream()
+  const upstreamUrl = await upstream.start()
+  gateway = await startWranglerDev({
+    DEFAULT_MODEL: 'upstream',
+    MODELS: JSON.stringify({
+      upstream: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'test-model' },
+      demo: { adapter: 'demo', token_delay_ms: 1 },
+    }),
+  })
+  client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'not-needed', maxRetries: 0 })
+})
+
+afterAll(async () => {
+  await gateway?.stop()
+  await upstream?.stop()
+})
+
+const ask = (content: string, model = 'upstream') => ({ model, messages: [{ role: 'user' as const, content }] })
+
+describe('the openai SDK against /v1', () => {
+  it('lists the configured models', async () => {
+    const models = await client.models.list()
+    expect(models.data.map((m) => m.id).sort()).toEqual(['demo', 'upstream'])
+  })
+
+  it('streams chat.completion.chunk events, then a usage chunk when asked for', async () => {
+    const stream = await client.chat.completions.create({
+      ...ask('hello sdk'),
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    let text = ''
+    const chunks = []
+    for await (const chunk of stream) {
+      chunks.push(chunk)
+      text += chunk.choices[0]?.delta?.content ?? ''
+    }
+    expect(text).toBe('echo: hello sdk')
+    expect(chunks.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true)
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
+    })
+  })
+
+  it('streams a recorded upstream answer whole', async () => {
+    const stream = await client.chat.completions.create({ ...ask('replay:stream-works-1.sse'), stream: true })
+    let text = ''
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+    expect(text.length).toBeGreaterThan(20)
+  })
+
+  it('streams the demo model, which no upstream serves', async () => {
+    const stream = await client.chat.completions.create({ ...ask('hi', 'demo'), stream: true })
+    let text = ''
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+    expect(text).toContain('You said: “hi”')
+  })
+
+  it('answers stream: false with one aggregated chat.completion', async () => {
+    const completion = await client.chat.completions.create(ask('whole answer'))
+    expect(completion.object).toBe('chat.completion')
+    expect(completion.choices[0]).toMatchObject({
+      message: { role: 'assistant', content: 'echo: whole answer' },
+      finish_reason: 'stop',
+    })
+    expect(completion.usage).toMatchObject({ total_tokens: 8 })
+  })
+
+  it.each(['reset', 'truncate', 'malformed'])(
+    'raises an error for a %s upstream mid-stream, never a short answer',
+    async (scenario) => {
+      const stream = await client.chat.completions.create({ ...ask(scenario), stream: true })
+      let text = ''
+      const reading = (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+      })()
+      await expect(reading).rejects.toThrow()
+      expect(text.length).toBeGreaterThan(0)
+    },
+  )
+
+  it('raises an error for a failed non-streaming answer too', async () => {
+    await expect(client.chat.completions.create(ask('truncate'))).rejects.toMatchObject({
+      status: 502,
+      code: 'upstream_truncated',
+    })
+  })
+
+  it('raises a typed 400 in OpenAI’s error shape for a bad request', async () => {
+    const error = await client.chat.completions.create(ask('hi', 'gpt-17')).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(error).toMatchObject({ status: 400, code: 'unknown_model', type: 'invalid_request_error', param: 'model' })
+  })
+
+  it('passes an upstream 429 on as a RateLimitError', async () => {
+    const error = await client.chat.completions.create({ ...ask('status:429'), stream: true }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError)
+  })
+})
