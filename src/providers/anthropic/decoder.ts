@@ -1,9 +1,6 @@
-import { createParser } from 'eventsource-parser'
 import type { FinishReason, UsageEventData } from '../../schema/chat-events'
-import type { UpstreamDecoder, UpstreamEvent } from '../types'
-
-/** Longest an upstream may go without completing an event; see the OpenAI decoder. */
-const MAX_PENDING_BYTES = 1024 * 1024
+import { createSseDecoder, parseJson, truncated } from '../sse-decoder'
+import type { UpstreamDecoder } from '../types'
 
 interface AnthropicUsage {
   input_tokens?: number
@@ -40,34 +37,12 @@ const RETRYABLE_ERRORS = new Set(['overloaded_error', 'api_error', 'rate_limit_e
  * becomes our `error`. A body that ends before `message_stop` was cut off: `upstream_truncated`.
  */
 export function createAnthropicDecoder(): UpstreamDecoder {
-  const utf8 = new TextDecoder()
-  let batch: UpstreamEvent[] = []
-  let finished = false
   let finishReason: FinishReason = 'unknown'
   const usage: AnthropicUsage = {}
-  let pendingBytes = 0
-
-  const emit = (event: UpstreamEvent) => {
-    batch.push(event)
-    if (event.type === 'done' || event.type === 'error') finished = true
-  }
-
-  const parser = createParser({
-    onEvent: (message) => {
-      pendingBytes = 0
-      if (finished) return
-      let event: AnthropicEvent
-      try {
-        event = JSON.parse(message.data) as AnthropicEvent
-      } catch {
-        emit({
-          type: 'error',
-          code: 'upstream_malformed',
-          message: 'The model provider sent an event that is not JSON.',
-          retryable: true,
-        })
-        return
-      }
+  return createSseDecoder({
+    onMessage(message, emit) {
+      const event = parseJson<AnthropicEvent>(message.data, emit)
+      if (!event) return
       switch (event.type ?? message.event) {
         case 'message_start':
           assignDefined(usage, event.message?.usage)
@@ -97,40 +72,8 @@ export function createAnthropicDecoder(): UpstreamDecoder {
           break
       }
     },
+    onEnd: () => truncated,
   })
-
-  return {
-    decode(chunk) {
-      batch = []
-      if (finished) return batch
-      pendingBytes += chunk.byteLength
-      if (pendingBytes > MAX_PENDING_BYTES) {
-        emit({
-          type: 'error',
-          code: 'upstream_malformed',
-          message: 'The model provider sent an event larger than the gateway accepts.',
-          retryable: true,
-        })
-        return batch
-      }
-      parser.feed(utf8.decode(chunk, { stream: true }))
-      return batch
-    },
-    end() {
-      batch = []
-      if (finished) return batch
-      parser.feed(utf8.decode() + '\n\n')
-      if (!finished) {
-        emit({
-          type: 'error',
-          code: 'upstream_truncated',
-          message: 'The model provider ended the stream before the answer was complete.',
-          retryable: true,
-        })
-      }
-      return batch
-    },
-  }
 }
 
 function assignDefined(target: AnthropicUsage, source: AnthropicUsage | undefined): void {

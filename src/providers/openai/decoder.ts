@@ -1,12 +1,6 @@
-import { createParser } from 'eventsource-parser'
 import type { FinishReason } from '../../schema/chat-events'
-import type { UpstreamDecoder, UpstreamEvent } from '../types'
-
-/**
- * Longest an upstream may go without completing an event. A real chunk is well under a
- * kilobyte; past this the upstream is broken or hostile, and buffering more would be unbounded.
- */
-const MAX_PENDING_BYTES = 1024 * 1024
+import { createSseDecoder, parseJson, truncated } from '../sse-decoder'
+import type { UpstreamDecoder } from '../types'
 
 /** The parts of a `chat.completion.chunk` this decoder reads. */
 interface ChatCompletionChunk {
@@ -37,44 +31,20 @@ const RETRYABLE_ERROR = /server_error|overloaded|rate_limit|timeout|unavailable/
  * off, and becomes an `upstream_truncated` error.
  */
 export function createOpenAIDecoder(): UpstreamDecoder {
-  const utf8 = new TextDecoder()
-  let batch: UpstreamEvent[] = []
-  let finished = false
   let finishReason: FinishReason | undefined
-  let pendingBytes = 0
-
-  const emit = (event: UpstreamEvent) => {
-    batch.push(event)
-    if (event.type === 'done' || event.type === 'error') finished = true
-  }
-
-  const parser = createParser({
-    onComment: () => {
-      pendingBytes = 0
-    },
-    onEvent: (message) => {
-      pendingBytes = 0
-      if (finished) return
-      if (message.data === '[DONE]') {
-        emit({ type: 'done', finishReason: finishReason ?? 'unknown' })
-        return
-      }
-      let chunk: ChatCompletionChunk
-      try {
-        chunk = JSON.parse(message.data) as ChatCompletionChunk
-      } catch {
-        emit(malformed('an event that is not JSON'))
-        return
-      }
+  return createSseDecoder({
+    onMessage(message, emit) {
+      if (message.data === '[DONE]') return emit({ type: 'done', finishReason: finishReason ?? 'unknown' })
+      const chunk = parseJson<ChatCompletionChunk>(message.data, emit)
+      if (!chunk) return
       if (chunk.error || message.event === 'error') {
         const error = chunk.error ?? {}
-        emit({
+        return emit({
           type: 'error',
           code: 'upstream_error',
           message: String(error.message ?? 'The model provider reported an error.').slice(0, 500),
           retryable: RETRYABLE_ERROR.test(`${error.type ?? ''} ${error.code ?? ''}`),
         })
-        return
       }
       const choice = chunk.choices?.[0]
       if (choice) {
@@ -85,58 +55,10 @@ export function createOpenAIDecoder(): UpstreamDecoder {
       }
       if (chunk.usage) {
         const { prompt_tokens = 0, completion_tokens = 0 } = chunk.usage
-        emit({
-          type: 'usage',
-          usage: {
-            prompt_tokens,
-            completion_tokens,
-            total_tokens: chunk.usage.total_tokens ?? prompt_tokens + completion_tokens,
-          },
-        })
+        const total_tokens = chunk.usage.total_tokens ?? prompt_tokens + completion_tokens
+        emit({ type: 'usage', usage: { prompt_tokens, completion_tokens, total_tokens } })
       }
     },
+    onEnd: () => (finishReason ? { type: 'done', finishReason } : truncated),
   })
-
-  return {
-    decode(chunk) {
-      batch = []
-      if (finished) return batch
-      pendingBytes += chunk.byteLength
-      if (pendingBytes > MAX_PENDING_BYTES) {
-        emit(malformed('an event larger than the gateway accepts'))
-        return batch
-      }
-      parser.feed(utf8.decode(chunk, { stream: true }))
-      return batch
-    },
-    end() {
-      batch = []
-      if (finished) return batch
-      // A final event missing only its blank line still counts: a cut-off JSON chunk fails to
-      // parse and a cut-off "[DONE" does not match, so nothing incomplete slips through.
-      parser.feed(utf8.decode() + '\n\n')
-      if (!finished) {
-        emit(
-          finishReason
-            ? { type: 'done', finishReason }
-            : {
-                type: 'error',
-                code: 'upstream_truncated',
-                message: 'The model provider ended the stream before the answer was complete.',
-                retryable: true,
-              },
-        )
-      }
-      return batch
-    },
-  }
-}
-
-function malformed(what: string): UpstreamEvent {
-  return {
-    type: 'error',
-    code: 'upstream_malformed',
-    message: `The model provider sent ${what}.`,
-    retryable: true,
-  }
 }
