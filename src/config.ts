@@ -50,11 +50,19 @@ const anthropicModel = z.strictObject({
   max_tokens: z._default(wholeNumber(1), 4096),
 })
 
-const modelConfig = z.discriminatedUnion('adapter', [demoModel, openAIModel, anthropicModel])
+const geminiModel = z.strictObject({
+  adapter: z.literal('gemini'),
+  base_url: z._default(z.url({ protocol: /^https?$/ }), 'https://generativelanguage.googleapis.com/v1beta'),
+  upstream_model: nonEmpty(),
+  api_key_secret: nonEmpty(),
+})
+
+const modelConfig = z.discriminatedUnion('adapter', [demoModel, openAIModel, anthropicModel, geminiModel])
 
 export type DemoModelConfig = z.infer<typeof demoModel>
 export type OpenAIModelConfig = z.infer<typeof openAIModel>
 export type AnthropicModelConfig = z.infer<typeof anthropicModel>
+export type GeminiModelConfig = z.infer<typeof geminiModel>
 export type ModelConfig = z.infer<typeof modelConfig>
 
 /** A whole number of milliseconds or a count, given as a string var (the way wrangler passes vars). */

@@ -2,6 +2,7 @@ import type { Env, ModelConfig } from '../config'
 import { GatewayError } from '../errors'
 import { anthropicAdapter } from './anthropic'
 import { demoAdapter } from './demo'
+import { geminiAdapter } from './gemini'
 import { openAIAdapter } from './openai'
 import type { ProviderAdapter } from './types'
 
@@ -14,6 +15,8 @@ export function adapterFor(name: string, model: ModelConfig, env: Env): Provider
       return openAIAdapter(model, model.api_key_secret ? secret(env, name, model.api_key_secret) : undefined)
     case 'anthropic':
       return anthropicAdapter(model, secret(env, name, model.api_key_secret))
+    case 'gemini':
+      return geminiAdapter(model, secret(env, name, model.api_key_secret))
   }
 }
 

@@ -12,10 +12,11 @@ export interface SseDecoding {
   /** Maps one upstream event; `emit` what it means. Called for nothing after a terminal event. */
   onMessage(message: EventSourceMessage, emit: (event: UpstreamEvent) => void): void
   /**
-   * The body ended before a terminal event: return the one that fits (`done` when the provider's
-   * stream was complete without an explicit marker, else an `upstream_truncated` error).
+   * The body ended cleanly before a terminal event. Emit `done` if the provider's stream was
+   * complete without an explicit end marker; if nothing terminal is emitted, the answer was cut
+   * off and ends with `upstream_truncated`.
    */
-  onEnd(): UpstreamEvent
+  onEnd?(emit: (event: UpstreamEvent) => void): void
 }
 
 /**
@@ -58,7 +59,8 @@ export function createSseDecoder({ onMessage, onEnd }: SseDecoding): UpstreamDec
       // A final event missing only its blank line still counts: a cut-off JSON event fails to
       // parse, so nothing incomplete slips through.
       parser.feed(utf8.decode() + '\n\n')
-      emit(onEnd())
+      if (!finished) onEnd?.(emit)
+      emit(truncated)
       return batch
     },
   }
@@ -74,7 +76,7 @@ export function parseJson<T>(data: string, emit: (event: UpstreamEvent) => void)
   }
 }
 
-export const truncated: UpstreamEvent = {
+const truncated: UpstreamEvent = {
   type: 'error',
   code: 'upstream_truncated',
   message: 'The model provider ended the stream before the answer was complete.',

@@ -1,5 +1,5 @@
 import type { FinishReason, UsageEventData } from '../../schema/chat-events'
-import { createSseDecoder, parseJson, truncated } from '../sse-decoder'
+import { createSseDecoder, parseJson } from '../sse-decoder'
 import type { UpstreamDecoder } from '../types'
 
 interface AnthropicUsage {
@@ -72,7 +72,6 @@ export function createAnthropicDecoder(): UpstreamDecoder {
           break
       }
     },
-    onEnd: () => truncated,
   })
 }
 

@@ -1,5 +1,5 @@
 import type { FinishReason } from '../../schema/chat-events'
-import { createSseDecoder, parseJson, truncated } from '../sse-decoder'
+import { createSseDecoder, parseJson } from '../sse-decoder'
 import type { UpstreamDecoder } from '../types'
 
 /** The parts of a `chat.completion.chunk` this decoder reads. */
@@ -59,6 +59,8 @@ export function createOpenAIDecoder(): UpstreamDecoder {
         emit({ type: 'usage', usage: { prompt_tokens, completion_tokens, total_tokens } })
       }
     },
-    onEnd: () => (finishReason ? { type: 'done', finishReason } : truncated),
+    onEnd(emit) {
+      if (finishReason) emit({ type: 'done', finishReason })
+    },
   })
 }
