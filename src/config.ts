@@ -57,12 +57,26 @@ const geminiModel = z.strictObject({
   api_key_secret: nonEmpty(),
 })
 
-const modelConfig = z.discriminatedUnion('adapter', [demoModel, openAIModel, anthropicModel, geminiModel])
+const workersAIModel = z.strictObject({
+  adapter: z.literal('workers-ai'),
+  upstream_model: nonEmpty(),
+  /** The name of the AI binding in wrangler.toml (`[ai] binding = "AI"`). */
+  binding: z._default(nonEmpty(), 'AI'),
+})
+
+const modelConfig = z.discriminatedUnion('adapter', [
+  demoModel,
+  openAIModel,
+  anthropicModel,
+  geminiModel,
+  workersAIModel,
+])
 
 export type DemoModelConfig = z.infer<typeof demoModel>
 export type OpenAIModelConfig = z.infer<typeof openAIModel>
 export type AnthropicModelConfig = z.infer<typeof anthropicModel>
 export type GeminiModelConfig = z.infer<typeof geminiModel>
+export type WorkersAIModelConfig = z.infer<typeof workersAIModel>
 export type ModelConfig = z.infer<typeof modelConfig>
 
 /** A whole number of milliseconds or a count, given as a string var (the way wrangler passes vars). */

@@ -4,6 +4,7 @@ import { anthropicAdapter } from './anthropic'
 import { demoAdapter } from './demo'
 import { geminiAdapter } from './gemini'
 import { openAIAdapter } from './openai'
+import { workersAIAdapter, type AiBinding } from './workers-ai'
 import type { ProviderAdapter } from './types'
 
 /** The adapter that serves a configured model, with its secret read from the Worker's bindings. */
@@ -17,7 +18,23 @@ export function adapterFor(name: string, model: ModelConfig, env: Env): Provider
       return anthropicAdapter(model, secret(env, name, model.api_key_secret))
     case 'gemini':
       return geminiAdapter(model, secret(env, name, model.api_key_secret))
+    case 'workers-ai':
+      return workersAIAdapter(model, aiBinding(env, name, model.binding))
   }
+}
+
+function aiBinding(env: Env, model: string, bindingName: string): AiBinding {
+  const binding = env[bindingName] as Partial<AiBinding> | undefined
+  if (typeof binding?.run === 'function') return binding as AiBinding
+  console.error(JSON.stringify({ level: 'error', msg: 'missing AI binding', model, binding: bindingName }))
+  throw new GatewayError(
+    503,
+    'model_unavailable',
+    `Model "${model}" is not available: its AI binding is not configured.`,
+    {
+      retryable: false,
+    },
+  )
 }
 
 function secret(env: Env, model: string, secretName: string): string {

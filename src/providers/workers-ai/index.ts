@@ -1,0 +1,45 @@
+import type { WorkersAIModelConfig } from '../../config'
+import { GatewayError } from '../../errors'
+import type { ProviderAdapter } from '../types'
+import { createWorkersAIDecoder } from './decoder'
+
+/** The part of the `AI` binding this adapter uses. */
+export interface AiBinding {
+  run(model: string, inputs: Record<string, unknown>): Promise<unknown>
+}
+
+/**
+ * Workers AI through the `AI` binding (`env.AI.run(model, { messages, stream: true })`). The
+ * binding only reaches Cloudflare's network: use `wrangler dev --remote` or a deploy to try it.
+ */
+export function workersAIAdapter(config: WorkersAIModelConfig, binding: AiBinding): ProviderAdapter {
+  return {
+    async open(request, { signal }) {
+      const running = binding.run(config.upstream_model, {
+        messages: request.messages,
+        stream: true,
+        max_tokens: request.max_tokens,
+        temperature: request.temperature,
+        top_p: request.top_p,
+      })
+      // The binding takes no signal: stop waiting when ours aborts (header timeout, client gone).
+      const aborted = new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason)
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+      })
+      let body: unknown
+      try {
+        body = await Promise.race([running, aborted])
+      } catch (error) {
+        if (signal.aborted) throw signal.reason
+        console.error(JSON.stringify({ level: 'error', msg: 'workers ai failed', error: String(error) }))
+        throw new GatewayError(502, 'upstream_error', 'Workers AI failed to run the model.')
+      }
+      running.then((late) => signal.aborted && late instanceof ReadableStream && late.cancel()).catch(() => {})
+      if (!(body instanceof ReadableStream)) {
+        throw new GatewayError(502, 'upstream_invalid_response', 'Workers AI did not answer with a stream.')
+      }
+      return { body: body as ReadableStream<Uint8Array>, decoder: createWorkersAIDecoder() }
+    },
+  }
+}
