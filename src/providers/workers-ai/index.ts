@@ -35,7 +35,12 @@ export function workersAIAdapter(config: WorkersAIModelConfig, binding: AiBindin
         console.error(JSON.stringify({ level: 'error', msg: 'workers ai failed', error: String(error) }))
         throw new GatewayError(502, 'upstream_error', 'Workers AI failed to run the model.')
       }
-      running.then((late) => signal.aborted && late instanceof ReadableStream && late.cancel()).catch(() => {})
+      // A stream that arrives after we stopped waiting is let go of at once.
+      running
+        .then((late) => {
+          if (signal.aborted && late instanceof ReadableStream) void late.cancel()
+        })
+        .catch(() => {})
       if (!(body instanceof ReadableStream)) {
         throw new GatewayError(502, 'upstream_invalid_response', 'Workers AI did not answer with a stream.')
       }
