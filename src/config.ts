@@ -22,7 +22,17 @@ export interface Env {
 const wholeNumber = (min = 0) => z.int().check(z.minimum(min))
 const nonEmpty = () => z.string().check(z.minLength(1))
 
+/** Settings every model has, whatever serves it. */
+const everyModel = {
+  /**
+   * Models to try, in order, when this one fails before answering (unreachable, 429, 5xx, header
+   * timeout). Never once text has been sent: two answers must not be spliced together.
+   */
+  fallbacks: z._default(z.array(nonEmpty()), []),
+}
+
 const demoModel = z.strictObject({
+  ...everyModel,
   adapter: z.literal('demo'),
   /** Pause before each token, to look like a real model. */
   token_delay_ms: z._default(wholeNumber().check(z.maximum(60_000)), 30),
@@ -34,6 +44,7 @@ const demoModel = z.strictObject({
 })
 
 const openAIModel = z.strictObject({
+  ...everyModel,
   adapter: z.literal('openai'),
   base_url: z.url({ protocol: /^https?$/ }),
   upstream_model: nonEmpty(),
@@ -42,6 +53,7 @@ const openAIModel = z.strictObject({
 })
 
 const anthropicModel = z.strictObject({
+  ...everyModel,
   adapter: z.literal('anthropic'),
   base_url: z._default(z.url({ protocol: /^https?$/ }), 'https://api.anthropic.com/v1'),
   upstream_model: nonEmpty(),
@@ -51,6 +63,7 @@ const anthropicModel = z.strictObject({
 })
 
 const geminiModel = z.strictObject({
+  ...everyModel,
   adapter: z.literal('gemini'),
   base_url: z._default(z.url({ protocol: /^https?$/ }), 'https://generativelanguage.googleapis.com/v1beta'),
   upstream_model: nonEmpty(),
@@ -58,6 +71,7 @@ const geminiModel = z.strictObject({
 })
 
 const workersAIModel = z.strictObject({
+  ...everyModel,
   adapter: z.literal('workers-ai'),
   upstream_model: nonEmpty(),
   /** The name of the AI binding in wrangler.toml (`[ai] binding = "AI"`). */
@@ -171,9 +185,17 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
     return invalid(problems)
   }
   const s = result.data
-  if (!Object.hasOwn(s.MODELS, s.DEFAULT_MODEL)) {
-    return invalid([`DEFAULT_MODEL: "${s.DEFAULT_MODEL}" is not one of MODELS`])
+  const problems: string[] = []
+  if (!Object.hasOwn(s.MODELS, s.DEFAULT_MODEL))
+    problems.push(`DEFAULT_MODEL: "${s.DEFAULT_MODEL}" is not one of MODELS`)
+  for (const [name, model] of Object.entries(s.MODELS)) {
+    for (const fallback of model.fallbacks) {
+      if (!Object.hasOwn(s.MODELS, fallback))
+        problems.push(`MODELS.${name}.fallbacks: "${fallback}" is not one of MODELS`)
+      if (fallback === name) problems.push(`MODELS.${name}.fallbacks: a model cannot be its own fallback`)
+    }
   }
+  if (problems.length) return invalid(problems)
   return {
     defaultModel: s.DEFAULT_MODEL,
     models: s.MODELS,

@@ -28,39 +28,74 @@ export function modelFor(config: GatewayConfig, name: string | undefined): { nam
   return { name: modelName, model }
 }
 
-/** Opens the upstream for a validated request: the adapter's request, bounded by the header timeout. */
-export function openAnswer(
-  c: Context<AppEnv>,
-  request: ChatRequest,
-): Promise<{ model: string; upstream: UpstreamStream }> {
+/** An upstream that has started answering, and which model it serves. */
+export interface OpenedAnswer {
+  /** The model the request asked for. */
+  model: string
+  /** The model answering: `model`, or the fallback that stood in for it. */
+  upstream: string
+  stream: UpstreamStream
+}
+
+/**
+ * Opens the upstream for a validated request, bounded by the header timeout. When it fails
+ * before answering in a way another upstream might not (unreachable, 429, 5xx, header timeout),
+ * the model's fallbacks are tried in order. A failure that says the request itself is wrong (4xx)
+ * is final. Once an upstream has answered, there is no going back: text from two answers must
+ * never be spliced together.
+ */
+export async function openAnswer(c: Context<AppEnv>, request: ChatRequest): Promise<OpenedAnswer> {
   const { config } = c.var
   const { name, model } = modelFor(config, request.model)
-  return openUpstream(adapterFor(name, model, c.env), request, {
-    headersTimeoutMs: config.upstreamHeadersTimeoutMs,
-    signal: c.req.raw.signal,
-  }).then((upstream) => ({ model: name, upstream }))
+  const refusals: GatewayError[] = []
+  for (const candidate of [name, ...model.fallbacks]) {
+    try {
+      const stream = await openUpstream(adapterFor(candidate, config.models[candidate]!, c.env), request, {
+        headersTimeoutMs: config.upstreamHeadersTimeoutMs,
+        signal: c.req.raw.signal,
+      })
+      return { model: name, upstream: candidate, stream }
+    } catch (error) {
+      if (!(error instanceof GatewayError) || !error.retryable || c.req.raw.signal.aborted) throw error
+      console.log(
+        JSON.stringify({ level: 'warn', msg: 'upstream refused, trying the next', model: candidate, code: error.code }),
+      )
+      refusals.push(error)
+    }
+  }
+  throw lastRefusal(refusals)
+}
+
+/**
+ * The error to report when every upstream refused: the last one, but with the shortest
+ * Retry-After any of them gave, since that is when trying again first makes sense.
+ */
+function lastRefusal(refusals: GatewayError[]): GatewayError {
+  const last = refusals.at(-1)!
+  const waits = refusals.map((e) => Number(e.options.retryAfter)).filter((n) => Number.isFinite(n) && n >= 0)
+  if (!waits.length || refusals.length === 1) return last
+  return new GatewayError(last.status, last.code, last.message, {
+    ...last.options,
+    retryAfter: String(Math.min(...waits)),
+  })
 }
 
 /** Streams an opened answer to the client in the given wire format. */
-export function streamAnswer(
-  c: Context<AppEnv>,
-  model: string,
-  upstream: UpstreamStream,
-  format: StreamFormat,
-): Response {
+export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: StreamFormat): Response {
   const { config } = c.var
-  const stream = chatEventStream(upstream, {
-    start: { id: `chat_${crypto.randomUUID()}`, model, created: Math.floor(Date.now() / 1000) },
+  const { model, upstream } = answer
+  const stream = chatEventStream(answer.stream, {
+    start: { id: `chat_${crypto.randomUUID()}`, model, upstream, created: Math.floor(Date.now() / 1000) },
     format,
     heartbeatMs: config.heartbeatMs,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
-    onEnd: (summary) => logAnswer(c.req.path, model, summary),
+    onEnd: (summary) => logAnswer(c.req.path, model, upstream, summary),
   })
   return new Response(stream, { headers: EVENT_STREAM_HEADERS })
 }
 
 /** One structured line per answer: what happened and how long it took, never what was said. */
-export function logAnswer(path: string, model: string, summary: StreamSummary): void {
-  console.log(JSON.stringify({ level: 'info', msg: 'answer ended', path, model, ...summary }))
+export function logAnswer(path: string, model: string, upstream: string, summary: StreamSummary): void {
+  console.log(JSON.stringify({ level: 'info', msg: 'answer ended', path, model, upstream, ...summary }))
 }

@@ -13,8 +13,8 @@ export const chat = new Hono<AppEnv>()
 
 chat.post('/', requireJson(), limitBody(), async (c) => {
   const request = await readChatRequest(c.req.raw, c.var.config)
-  const { model, upstream } = await openAnswer(c, request)
-  return streamAnswer(c, model, upstream, gatewayEventFormat({ retryMs: c.var.config.retryMs }))
+  const answer = await openAnswer(c, request)
+  return streamAnswer(c, answer, gatewayEventFormat({ retryMs: c.var.config.retryMs }))
 })
 
 chat.all('/', () => {

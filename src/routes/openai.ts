@@ -31,18 +31,19 @@ openAI.post('/chat/completions', requireJson(), limitBody(), async (c) => {
   }
   const { chat, stream, includeUsage } = fromOpenAIRequest(body)
   const request = validateChatRequest(chat, c.var.config)
-  const { model, upstream } = await openAnswer(c, request)
-  if (stream) return streamAnswer(c, model, upstream, openAIChunkFormat({ includeUsage }))
+  const opened = await openAnswer(c, request)
+  if (stream) return streamAnswer(c, opened, openAIChunkFormat({ includeUsage }))
+  const { model, upstream } = opened
 
   const startedAt = Date.now()
   const { config } = c.var
   try {
-    const answer = await collectAnswer(upstream, {
+    const answer = await collectAnswer(opened.stream, {
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
     })
     const durationMs = Date.now() - startedAt
-    logAnswer(c.req.path, model, {
+    logAnswer(c.req.path, model, upstream, {
       outcome: 'done',
       finishReason: answer.finishReason,
       usage: answer.usage,
@@ -65,7 +66,11 @@ openAI.post('/chat/completions', requireJson(), limitBody(), async (c) => {
     })
   } catch (error) {
     if (!(error instanceof AnswerError)) throw error
-    logAnswer(c.req.path, model, { outcome: 'error', errorCode: error.data.code, durationMs: Date.now() - startedAt })
+    logAnswer(c.req.path, model, upstream, {
+      outcome: 'error',
+      errorCode: error.data.code,
+      durationMs: Date.now() - startedAt,
+    })
     const status = error.data.code.includes('timeout') || error.data.code === 'deadline_exceeded' ? 504 : 502
     throw new GatewayError(status, error.data.code, error.data.message, { retryable: error.data.retryable })
   }

@@ -5,7 +5,10 @@
 
 export interface StartEventData {
   id: string
+  /** The model the request asked for. */
   model: string
+  /** The model that is answering: `model` itself, or one of its fallbacks. */
+  upstream: string
   created: number
 }
 

@@ -6,7 +6,7 @@ import { gatewayEventFormat } from '../../src/sse/format'
 import { eventsOf, parseEventStream, readChunks } from '../helpers/sse'
 import { manualUpstream, openAI } from '../helpers/upstream'
 
-const start = { id: 'chat_1', model: 'test', created: 1 }
+const start = { id: 'chat_1', model: 'test', upstream: 'test', created: 1 }
 const HOUR = 3_600_000
 
 function stream(upstream: ReturnType<typeof manualUpstream>, options: Partial<ChatEventStreamOptions> = {}) {
