@@ -95,7 +95,14 @@ export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: S
   return new Response(stream, { headers: EVENT_STREAM_HEADERS })
 }
 
-/** One structured line per answer: what happened and how long it took, never what was said. */
+/**
+ * One structured line per answer: what happened and how long it took, never what was said.
+ * `usage` is what the upstream reported, if anything; `partial` marks counts of an answer that
+ * was cancelled or failed, so accounting can tell them from a finished answer's.
+ */
 export function logAnswer(path: string, model: string, upstream: string, summary: StreamSummary): void {
-  console.log(JSON.stringify({ level: 'info', msg: 'answer ended', path, model, upstream, ...summary }))
+  const partial = summary.outcome !== 'done'
+  console.log(
+    JSON.stringify({ level: 'info', msg: 'answer ended', path, status: 200, model, upstream, partial, ...summary }),
+  )
 }

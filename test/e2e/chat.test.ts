@@ -104,6 +104,9 @@ describe('streaming from a real upstream through wrangler dev', () => {
     })
     const everything = JSON.stringify(answer.events) + gateway.logs()
     expect(everything).not.toContain(UPSTREAM_KEY)
+    // One structured line per answer, with its usage, and nothing that was said.
+    await expect.poll(() => gateway.logs()).toMatch(/"msg":"answer ended".*"outcome":"done".*"completion_tokens":3/)
+    expect(gateway.logs()).not.toContain('echo: hello')
     expect(JSON.stringify(answer.events)).not.toContain(upstreamUrl)
   })
 
@@ -168,6 +171,7 @@ describe('a client that leaves', () => {
     const left = Date.now()
     controller.abort()
     await upstream.until(() => upstream.openAnswers === 0 && upstream.abandonedAnswers > abandoned)
+    await expect.poll(() => gateway.logs()).toMatch(/"partial":true.*"outcome":"cancelled"/)
     // Reported, not asserted: the target is one heartbeat plus 1 s.
     console.log(`upstream closed ${Date.now() - left} ms after the client left (heartbeat ${HEARTBEAT_MS} ms)`)
   })
