@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.wrangler', 'dist', '.bench', 'public/app.js'] },
+  { ignores: ['**/node_modules', '**/.wrangler', 'dist', 'public/app.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

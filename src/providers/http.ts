@@ -20,8 +20,22 @@ export async function fetchUpstream(url: string, init: RequestInit, signal: Abor
   }
 }
 
+/**
+ * POSTs to an upstream that answers with an event stream, and returns that stream. A refusal
+ * becomes the matching `GatewayError`, and so does a success that is not an event stream.
+ */
+export async function openEventStream(
+  url: string,
+  init: RequestInit,
+  signal: AbortSignal,
+): Promise<ReadableStream<Uint8Array>> {
+  const response = await fetchUpstream(url, { method: 'POST', ...init }, signal)
+  if (!response.ok) throw await upstreamRefusal(response)
+  return assertEventStream(response)
+}
+
 /** A streaming success must be an event stream; anything else (a JSON error page, HTML) is not. */
-export function assertEventStream(response: Response): ReadableStream<Uint8Array> {
+function assertEventStream(response: Response): ReadableStream<Uint8Array> {
   const type = response.headers.get('Content-Type') ?? ''
   if (!response.body || !type.toLowerCase().startsWith('text/event-stream')) {
     response.body?.cancel().catch(() => {})

@@ -26,27 +26,19 @@ export function adapterFor(name: string, model: ModelConfig, env: Env): Provider
 function aiBinding(env: Env, model: string, bindingName: string): AiBinding {
   const binding = env[bindingName] as Partial<AiBinding> | undefined
   if (typeof binding?.run === 'function') return binding as AiBinding
-  console.error(JSON.stringify({ level: 'error', msg: 'missing AI binding', model, binding: bindingName }))
-  throw new GatewayError(
-    503,
-    'model_unavailable',
-    `Model "${model}" is not available: its AI binding is not configured.`,
-    {
-      retryable: false,
-    },
-  )
+  throw unavailable(model, 'its AI binding', { binding: bindingName })
 }
 
 function secret(env: Env, model: string, secretName: string): string {
   const value = env[secretName]
   if (typeof value === 'string' && value) return value
-  console.error(JSON.stringify({ level: 'error', msg: 'missing secret', model, secret: secretName }))
-  throw new GatewayError(
-    503,
-    'model_unavailable',
-    `Model "${model}" is not available: its API key is not configured.`,
-    {
-      retryable: false,
-    },
-  )
+  throw unavailable(model, 'its API key', { secret: secretName })
+}
+
+/** A model whose setup is incomplete: the operator's log names what is missing, the client learns which model. */
+function unavailable(model: string, what: string, missing: Record<string, string>): GatewayError {
+  console.error(JSON.stringify({ level: 'error', msg: `missing ${what.replace('its ', '')}`, model, ...missing }))
+  return new GatewayError(503, 'model_unavailable', `Model "${model}" is not available: ${what} is not configured.`, {
+    retryable: false,
+  })
 }

@@ -1,6 +1,6 @@
 import type { AnthropicModelConfig } from '../../config'
 import type { ChatRequest } from '../../schema/chat-request'
-import { assertEventStream, fetchUpstream, upstreamRefusal } from '../http'
+import { openEventStream } from '../http'
 import type { ProviderAdapter } from '../types'
 import { createAnthropicDecoder } from './decoder'
 
@@ -12,10 +12,9 @@ export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): 
   const url = `${config.base_url.replace(/\/+$/, '')}/messages`
   return {
     async open(request, { signal }) {
-      const response = await fetchUpstream(
+      const body = await openEventStream(
         url,
         {
-          method: 'POST',
           headers: {
             'Content-Type': 'application/json',
             Accept: 'text/event-stream',
@@ -26,8 +25,7 @@ export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): 
         },
         signal,
       )
-      if (!response.ok) throw await upstreamRefusal(response)
-      return { body: assertEventStream(response), decoder: createAnthropicDecoder() }
+      return { body, decoder: createAnthropicDecoder() }
     },
   }
 }

@@ -1,6 +1,6 @@
 import type { GeminiModelConfig } from '../../config'
 import type { ChatRequest } from '../../schema/chat-request'
-import { assertEventStream, fetchUpstream, upstreamRefusal } from '../http'
+import { openEventStream } from '../http'
 import type { ProviderAdapter } from '../types'
 import { createGeminiDecoder } from './decoder'
 
@@ -9,18 +9,16 @@ export function geminiAdapter(config: GeminiModelConfig, apiKey: string): Provid
   const url = `${config.base_url.replace(/\/+$/, '')}/models/${encodeURIComponent(config.upstream_model)}:streamGenerateContent?alt=sse`
   return {
     async open(request, { signal }) {
-      const response = await fetchUpstream(
+      const body = await openEventStream(
         url,
         {
-          method: 'POST',
           // The key goes in a header, never the URL, so it cannot end up in a logged address.
           headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', 'x-goog-api-key': apiKey },
           body: JSON.stringify(toGenerateContentBody(request)),
         },
         signal,
       )
-      if (!response.ok) throw await upstreamRefusal(response)
-      return { body: assertEventStream(response), decoder: createGeminiDecoder() }
+      return { body, decoder: createGeminiDecoder() }
     },
   }
 }

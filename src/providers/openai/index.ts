@@ -1,6 +1,6 @@
 import type { OpenAIModelConfig } from '../../config'
 import type { ChatRequest } from '../../schema/chat-request'
-import { assertEventStream, fetchUpstream, upstreamRefusal } from '../http'
+import { openEventStream } from '../http'
 import type { ProviderAdapter } from '../types'
 import { createOpenAIDecoder } from './decoder'
 
@@ -12,10 +12,9 @@ export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefi
   const url = `${config.base_url.replace(/\/+$/, '')}/chat/completions`
   return {
     async open(request, { signal }) {
-      const response = await fetchUpstream(
+      const body = await openEventStream(
         url,
         {
-          method: 'POST',
           headers: {
             'Content-Type': 'application/json',
             Accept: 'text/event-stream',
@@ -25,8 +24,7 @@ export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefi
         },
         signal,
       )
-      if (!response.ok) throw await upstreamRefusal(response)
-      return { body: assertEventStream(response), decoder: createOpenAIDecoder() }
+      return { body, decoder: createOpenAIDecoder() }
     },
   }
 }

@@ -1,26 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { createAnthropicDecoder } from '../../../src/providers/anthropic/decoder'
-import type { UpstreamEvent } from '../../../src/providers/types'
+import { decodeAll, mergeText as normalise } from '../../helpers/decode'
 import { anthropicRecordings } from '../../helpers/fixtures'
 import { random, randomOffsets, splitAt } from '../../helpers/split'
 
+const decode = (pieces: Uint8Array[]) => decodeAll(createAnthropicDecoder, pieces)
+
 const utf8 = new TextEncoder()
-
-function decode(pieces: Uint8Array[]): UpstreamEvent[] {
-  const decoder = createAnthropicDecoder()
-  return [...pieces.flatMap((piece) => decoder.decode(piece)), ...decoder.end()]
-}
-
-/** Adjacent text merged, so only the grouping a split causes is ignored. */
-function normalise(events: UpstreamEvent[]): UpstreamEvent[] {
-  const merged: UpstreamEvent[] = []
-  for (const event of events) {
-    const last = merged.at(-1)
-    if (event.type === 'text' && last?.type === 'text') last.text += event.text
-    else merged.push({ ...event })
-  }
-  return merged
-}
 
 /** What the recording says, read straight from its JSON lines with no SSE parser. */
 function expectedFrom(recording: string) {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { createGeminiDecoder } from '../../../src/providers/gemini/decoder'
 import type { UpstreamEvent } from '../../../src/providers/types'
+import { decodeAll } from '../../helpers/decode'
 import { splitAt } from '../../helpers/split'
+
+const decode = (pieces: Uint8Array[]) => decodeAll(createGeminiDecoder, pieces)
 
 /**
  * No recordings of Gemini streams are available, so these are built from the documented
@@ -17,11 +20,6 @@ const chunk = (text: string, extra: object = {}) =>
     modelVersion: 'gemini-2.5-flash',
   })
 const answer = chunk('Hello') + chunk(', wörld 🌍') + chunk('!', { finishReason: 'STOP' })
-
-function decode(pieces: Uint8Array[]): UpstreamEvent[] {
-  const decoder = createGeminiDecoder()
-  return [...pieces.flatMap((piece) => decoder.decode(piece)), ...decoder.end()]
-}
 
 const text = (events: UpstreamEvent[]) => events.map((e) => (e.type === 'text' ? e.text : '')).join('')
 

@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { createOpenAIDecoder } from '../../../src/providers/openai/decoder'
-import type { UpstreamEvent } from '../../../src/providers/types'
+import { decodeAll, mergeText as normalise } from '../../helpers/decode'
 import { openAIRecordings } from '../../helpers/fixtures'
 import { random, randomOffsets, splitAt } from '../../helpers/split'
 
-/** Runs a whole body through a fresh decoder, piece by piece, as the pipeline does. */
-function decode(pieces: Uint8Array[]): UpstreamEvent[] {
-  const decoder = createOpenAIDecoder()
-  return [...pieces.flatMap((piece) => decoder.decode(piece)), ...decoder.end()]
-}
-
-/** Merges adjacent text events: how a split falls may only change how text is grouped, never the text. */
-function normalise(events: UpstreamEvent[]): UpstreamEvent[] {
-  const merged: UpstreamEvent[] = []
-  for (const event of events) {
-    const last = merged.at(-1)
-    if (event.type === 'text' && last?.type === 'text') last.text += event.text
-    else merged.push({ ...event })
-  }
-  return merged
-}
+const decode = (pieces: Uint8Array[]) => decodeAll(createOpenAIDecoder, pieces)
 
 /**
  * An oracle independent of the decoder: the text, finish reason and usage read straight from the
