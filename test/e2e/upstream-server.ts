@@ -61,7 +61,8 @@ export class TestUpstream extends EventEmitter {
     const deadline = Date.now() + timeoutMs
     while (!predicate()) {
       if (Date.now() > deadline) throw new Error('TestUpstream.until: timed out')
-      await Promise.race([once(this, 'change'), new Promise((resolve) => setTimeout(resolve, 50))])
+      // Wake on the next change, or after 50 ms at most (the listener is removed either way).
+      await once(this, 'change', { signal: AbortSignal.timeout(50) }).catch(() => {})
     }
   }
 
