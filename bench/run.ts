@@ -176,7 +176,8 @@ const notes = [
 const table = [...lines, '', ...notes].join('\n')
 console.log(table)
 
-if (!smoke) {
+// Only a full run of every contender replaces the published table.
+if (!smoke && !only) {
   const version = (name: string) =>
     JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version
   writeFileSync(
