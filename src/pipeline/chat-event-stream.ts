@@ -42,8 +42,9 @@ const utf8 = new TextEncoder()
  * before a terminal event could be written.
  *
  * Each upstream chunk becomes at most one chunk out, however many events it holds, so a burst
- * costs one write rather than one per token, and no event ever waits for a later one. Reading
- * only when the client has taken what came before keeps backpressure intact end to end.
+ * costs one write rather than one per token, and no event ever waits for a later one. The
+ * upstream is read only when the output queue has room (one chunk), so a client that stops
+ * reading stops the upstream reads too: backpressure holds end to end.
  * Cancelling the returned stream (the client left) cancels the upstream body.
  *
  * Independent of HTTP and of any provider: it can run in a route, a Durable Object or a queue.

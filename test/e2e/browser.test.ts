@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { build } from 'esbuild'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { TestUpstream } from './upstream-server'
+import { TestUpstream, testModels } from './upstream-server'
 import { startWranglerDev, type WranglerDev } from './wrangler-dev'
 
 /**
@@ -34,10 +34,7 @@ beforeAll(async () => {
   const upstreamUrl = await upstream.start()
   gateway = await startWranglerDev({
     DEFAULT_MODEL: 'upstream',
-    MODELS: JSON.stringify({
-      upstream: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'test-model' },
-      demo: { adapter: 'demo', token_delay_ms: 1 },
-    }),
+    MODELS: testModels(upstreamUrl),
     HEARTBEAT_MS: '1000',
     CORS_ALLOWED_ORIGINS: originOf(allowedSite),
   })

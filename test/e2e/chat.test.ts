@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readStream } from './sse-client'
-import { TestUpstream } from './upstream-server'
+import { TestUpstream, testModels } from './upstream-server'
 import { startWranglerDev, type WranglerDev } from './wrangler-dev'
 
 /**
@@ -22,15 +22,7 @@ beforeAll(async () => {
   gateway = await startWranglerDev(
     {
       DEFAULT_MODEL: 'upstream',
-      MODELS: JSON.stringify({
-        upstream: {
-          adapter: 'openai',
-          base_url: upstreamUrl,
-          upstream_model: 'test-model',
-          api_key_secret: 'UPSTREAM_KEY',
-        },
-        demo: { adapter: 'demo', token_delay_ms: 1 },
-      }),
+      MODELS: testModels(upstreamUrl, 'UPSTREAM_KEY'),
       HEARTBEAT_MS: String(HEARTBEAT_MS),
       UPSTREAM_HEADERS_TIMEOUT_MS: '4000',
       MAX_BODY_BYTES: '4096',

@@ -1,6 +1,6 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TestUpstream } from './upstream-server'
+import { TestUpstream, testModels } from './upstream-server'
 import { startWranglerDev, type WranglerDev } from './wrangler-dev'
 
 /** The official `openai` SDK, unchanged, pointed at the gateway's `/v1` under `wrangler dev`. */
@@ -13,10 +13,7 @@ beforeAll(async () => {
   const upstreamUrl = await upstream.start()
   gateway = await startWranglerDev({
     DEFAULT_MODEL: 'upstream',
-    MODELS: JSON.stringify({
-      upstream: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'test-model' },
-      demo: { adapter: 'demo', token_delay_ms: 1 },
-    }),
+    MODELS: testModels(upstreamUrl),
   })
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'not-needed', maxRetries: 0 })
 })

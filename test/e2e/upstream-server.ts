@@ -136,6 +136,17 @@ export class TestUpstream extends EventEmitter {
   }
 }
 
+/**
+ * The gateway's MODELS for a test run: `upstream` served by this upstream, and the demo model.
+ * `apiKeySecret` names the secret the upstream model's key is read from, when the test sets one.
+ */
+export function testModels(upstreamUrl: string, apiKeySecret?: string): string {
+  return JSON.stringify({
+    upstream: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'test-model', api_key_secret: apiKeySecret },
+    demo: { adapter: 'demo', token_delay_ms: 1 },
+  })
+}
+
 function deferred() {
   let release!: () => void
   const promise = new Promise<void>((resolve) => (release = resolve))

@@ -1,3 +1,5 @@
+import { requestUpstream } from '../upstream-request'
+
 /**
  * A second baseline: the floor, but every upstream chunk passes through JavaScript (read, then
  * enqueued) with no parsing at all. It shows what touching each chunk costs by itself.
@@ -5,11 +7,7 @@
 export default {
   async fetch(request: Request, env: { UPSTREAM_URL: string }): Promise<Response> {
     const { messages } = (await request.json()) as { messages: unknown }
-    const upstream = await fetch(`${env.UPSTREAM_URL}/chat/completions`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model: 'bench', messages, stream: true }),
-    })
+    const upstream = await requestUpstream(env.UPSTREAM_URL, messages)
     const reader = upstream.body!.getReader()
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {

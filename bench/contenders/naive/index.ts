@@ -1,17 +1,14 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream'
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
+import { requestUpstream } from '../upstream-request'
 
 /** The tutorial way: Hono streamSSE, eventsource-parser, JSON.parse per chunk, writeSSE per token. */
 const app = new Hono<{ Bindings: { UPSTREAM_URL: string } }>()
 
 app.post('/api/chat', async (c) => {
   const { messages } = await c.req.json<{ messages: unknown }>()
-  const upstream = await fetch(`${c.env.UPSTREAM_URL}/chat/completions`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ model: 'bench', messages, stream: true }),
-  })
+  const upstream = await requestUpstream(c.env.UPSTREAM_URL, messages)
   return streamSSE(c, async (stream) => {
     const events = upstream.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream())
     for await (const event of events) {
