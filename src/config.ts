@@ -1,5 +1,4 @@
-import * as z from 'zod/mini'
-import './schema/zod'
+import * as v from 'valibot'
 import { GatewayError } from './errors'
 
 /** The Worker's bindings: [vars] from wrangler.toml plus secrets (API keys, by the names the models give). */
@@ -19,8 +18,14 @@ export interface Env {
   [secretName: string]: unknown
 }
 
-const wholeNumber = (min = 0) => z.int().check(z.minimum(min))
-const nonEmpty = () => z.string().check(z.minLength(1))
+const wholeNumber = (min = 0) => v.pipe(v.number(), v.integer(), v.minValue(min))
+const nonEmpty = () => v.pipe(v.string(), v.minLength(1))
+const httpUrl = () =>
+  v.pipe(
+    v.string(),
+    v.url(),
+    v.check((url) => /^https?:\/\//i.test(url), 'must be an http or https URL'),
+  )
 
 /** Settings every model has, whatever serves it. */
 const everyModel = {
@@ -28,78 +33,75 @@ const everyModel = {
    * Models to try, in order, when this one fails before answering (unreachable, 429, 5xx, header
    * timeout). Never once text has been sent: two answers must not be spliced together.
    */
-  fallbacks: z._default(z.array(nonEmpty()), []),
+  fallbacks: v.optional(v.array(nonEmpty()), () => []),
 }
 
-const demoModel = z.strictObject({
+const demoModel = v.strictObject({
   ...everyModel,
-  adapter: z.literal('demo'),
+  adapter: v.literal('demo'),
   /** Pause before each token, to look like a real model. */
-  token_delay_ms: z._default(wholeNumber().check(z.maximum(60_000)), 30),
+  token_delay_ms: v.optional(v.pipe(wholeNumber(), v.maxValue(60_000)), 30),
   /** Fail mid-stream after this many tokens, as an overloaded upstream does. */
-  fail_after_tokens: z.optional(wholeNumber()),
+  fail_after_tokens: v.optional(wholeNumber()),
   /** Fall silent for `silence_ms` after this many tokens (shows heartbeats and idle timeouts). */
-  silence_after_tokens: z.optional(wholeNumber()),
-  silence_ms: z._default(wholeNumber(), 0),
+  silence_after_tokens: v.optional(wholeNumber()),
+  silence_ms: v.optional(wholeNumber(), 0),
 })
 
-const openAIModel = z.strictObject({
+const openAIModel = v.strictObject({
   ...everyModel,
-  adapter: z.literal('openai'),
-  base_url: z.url({ protocol: /^https?$/ }),
+  adapter: v.literal('openai'),
+  base_url: httpUrl(),
   upstream_model: nonEmpty(),
   /** Name of the secret holding the key; omit for keyless upstreams (a local Ollama or vLLM). */
-  api_key_secret: z.optional(nonEmpty()),
+  api_key_secret: v.optional(nonEmpty()),
 })
 
-const anthropicModel = z.strictObject({
+const anthropicModel = v.strictObject({
   ...everyModel,
-  adapter: z.literal('anthropic'),
-  base_url: z._default(z.url({ protocol: /^https?$/ }), 'https://api.anthropic.com/v1'),
+  adapter: v.literal('anthropic'),
+  base_url: v.optional(httpUrl(), 'https://api.anthropic.com/v1'),
   upstream_model: nonEmpty(),
   api_key_secret: nonEmpty(),
   /** Anthropic requires a limit on every request; this applies when the client sets none. */
-  max_tokens: z._default(wholeNumber(1), 4096),
+  max_tokens: v.optional(wholeNumber(1), 4096),
 })
 
-const geminiModel = z.strictObject({
+const geminiModel = v.strictObject({
   ...everyModel,
-  adapter: z.literal('gemini'),
-  base_url: z._default(z.url({ protocol: /^https?$/ }), 'https://generativelanguage.googleapis.com/v1beta'),
+  adapter: v.literal('gemini'),
+  base_url: v.optional(httpUrl(), 'https://generativelanguage.googleapis.com/v1beta'),
   upstream_model: nonEmpty(),
   api_key_secret: nonEmpty(),
 })
 
-const workersAIModel = z.strictObject({
+const workersAIModel = v.strictObject({
   ...everyModel,
-  adapter: z.literal('workers-ai'),
+  adapter: v.literal('workers-ai'),
   upstream_model: nonEmpty(),
   /** The name of the AI binding in wrangler.toml (`[ai] binding = "AI"`). */
-  binding: z._default(nonEmpty(), 'AI'),
+  binding: v.optional(nonEmpty(), 'AI'),
 })
 
-const modelConfig = z.discriminatedUnion('adapter', [
-  demoModel,
-  openAIModel,
-  anthropicModel,
-  geminiModel,
-  workersAIModel,
-])
+const modelConfig = v.variant('adapter', [demoModel, openAIModel, anthropicModel, geminiModel, workersAIModel])
 
-export type DemoModelConfig = z.infer<typeof demoModel>
-export type OpenAIModelConfig = z.infer<typeof openAIModel>
-export type AnthropicModelConfig = z.infer<typeof anthropicModel>
-export type GeminiModelConfig = z.infer<typeof geminiModel>
-export type WorkersAIModelConfig = z.infer<typeof workersAIModel>
-export type ModelConfig = z.infer<typeof modelConfig>
+export type DemoModelConfig = v.InferOutput<typeof demoModel>
+export type OpenAIModelConfig = v.InferOutput<typeof openAIModel>
+export type AnthropicModelConfig = v.InferOutput<typeof anthropicModel>
+export type GeminiModelConfig = v.InferOutput<typeof geminiModel>
+export type WorkersAIModelConfig = v.InferOutput<typeof workersAIModel>
+export type ModelConfig = v.InferOutput<typeof modelConfig>
 
 /** A whole number of milliseconds or a count, given as a string var (the way wrangler passes vars). */
 const count = (fallback: number, min = 1) =>
-  z._default(z.pipe(z.string(), z.pipe(z.transform(Number), wholeNumber(min))), fallback)
+  v.optional(
+    v.pipe(v.string(), v.transform(Number), v.number('is not a number'), v.integer(), v.minValue(min)),
+    String(fallback),
+  )
 
-const settings = z.object({
-  DEFAULT_MODEL: z._default(z.string(), 'demo'),
-  MODELS: z.pipe(z.transform(parseJsonString), z.record(nonEmpty(), modelConfig)),
+const settings = v.object({
+  DEFAULT_MODEL: v.optional(v.string(), 'demo'),
+  MODELS: v.pipe(v.unknown(), v.rawTransform(parseJsonString), v.record(nonEmpty(), modelConfig)),
   HEARTBEAT_MS: count(15_000),
   RETRY_MS: count(3_000, 0),
   UPSTREAM_HEADERS_TIMEOUT_MS: count(120_000),
@@ -108,11 +110,14 @@ const settings = z.object({
   MAX_BODY_BYTES: count(256 * 1024),
   MAX_MESSAGES: count(100),
   MAX_MESSAGE_CHARS: count(32 * 1024),
-  CORS_ALLOWED_ORIGINS: z._default(z.pipe(z.string(), z.transform(parseOrigins)), []),
+  CORS_ALLOWED_ORIGINS: v.optional(v.pipe(v.string(), v.rawTransform(parseOrigins)), ''),
 })
 
+type TransformContext<T> = Parameters<Parameters<typeof v.rawTransform<T, unknown>>[0]>[0]
+
 /** "*" (any origin, only when chosen explicitly), or a comma-separated list of exact origins. */
-function parseOrigins(value: string, ctx: TransformContext): '*' | string[] {
+function parseOrigins({ dataset, addIssue }: TransformContext<string>): '*' | string[] {
+  const value = dataset.value
   if (value.trim() === '*') return '*'
   const origins = value.split(/[\s,]+/).filter(Boolean)
   for (const origin of origins) {
@@ -122,29 +127,22 @@ function parseOrigins(value: string, ctx: TransformContext): '*' | string[] {
     } catch {
       // reported below
     }
-    if (parsed?.origin !== origin) {
-      ctx.issues.push({
-        code: 'custom',
-        message: `"${origin}" is not an origin like https://example.com`,
-        input: value,
-      })
-    }
+    if (parsed?.origin !== origin) addIssue({ message: `"${origin}" is not an origin like https://example.com` })
   }
   return origins
 }
 
 /** `wrangler dev --var MODELS:'{...}'` passes a string where wrangler.toml gives an object. */
-function parseJsonString(value: unknown, ctx: TransformContext): unknown {
+function parseJsonString({ dataset, addIssue, NEVER }: TransformContext<unknown>): unknown {
+  const value = dataset.value
   if (typeof value !== 'string') return value
   try {
     return JSON.parse(value)
   } catch {
-    ctx.issues.push({ code: 'custom', message: 'is a string but not valid JSON', input: value })
-    return z.NEVER
+    addIssue({ message: 'is a string but not valid JSON' })
+    return NEVER
   }
 }
-
-type TransformContext = z.core.ParsePayload<unknown>
 
 export interface GatewayConfig {
   defaultModel: string
@@ -179,12 +177,11 @@ export function loadConfig(env: Env): GatewayConfig {
 }
 
 function parseConfig(env: Env): GatewayConfig | GatewayError {
-  const result = settings.safeParse(env)
+  const result = v.safeParse(settings, env)
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-    return invalid(problems)
+    return invalid(result.issues.map((issue) => `${v.getDotPath(issue) ?? '(env)'}: ${issue.message}`))
   }
-  const s = result.data
+  const s = result.output
   const problems: string[] = []
   if (!Object.hasOwn(s.MODELS, s.DEFAULT_MODEL))
     problems.push(`DEFAULT_MODEL: "${s.DEFAULT_MODEL}" is not one of MODELS`)

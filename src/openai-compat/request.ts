@@ -1,28 +1,28 @@
-import * as z from 'zod/mini'
-import '../schema/zod'
+import * as v from 'valibot'
 import { GatewayError } from '../errors'
+import { describeIssues } from '../schema/chat-request'
 
 /**
  * The part of OpenAI's Chat Completions request the gateway understands. Unlike `/api/chat`,
  * unknown fields are ignored rather than refused: existing OpenAI clients send many (`n`, `user`,
  * `seed`...) and must work unchanged.
  */
-const textPart = z.object({ type: z.literal('text'), text: z.string() })
-const openAIRequest = z.object({
-  model: z.string(),
-  messages: z.array(
-    z.object({
-      role: z.enum(['system', 'developer', 'user', 'assistant']),
-      content: z.union([z.string(), z.array(textPart)]),
+const textPart = v.object({ type: v.literal('text'), text: v.string() })
+const openAIRequest = v.object({
+  model: v.string(),
+  messages: v.array(
+    v.object({
+      role: v.picklist(['system', 'developer', 'user', 'assistant']),
+      content: v.union([v.string(), v.array(textPart)]),
     }),
   ),
-  stream: z.optional(z.nullable(z.boolean())),
-  stream_options: z.optional(z.nullable(z.object({ include_usage: z.optional(z.boolean()) }))),
-  temperature: z.optional(z.nullable(z.number())),
-  top_p: z.optional(z.nullable(z.number())),
-  max_tokens: z.optional(z.nullable(z.number())),
-  max_completion_tokens: z.optional(z.nullable(z.number())),
-  stop: z.optional(z.nullable(z.union([z.string(), z.array(z.string())]))),
+  stream: v.nullish(v.boolean()),
+  stream_options: v.nullish(v.object({ include_usage: v.optional(v.boolean()) })),
+  temperature: v.nullish(v.number()),
+  top_p: v.nullish(v.number()),
+  max_tokens: v.nullish(v.number()),
+  max_completion_tokens: v.nullish(v.number()),
+  stop: v.nullish(v.union([v.string(), v.array(v.string())])),
 })
 
 /**
@@ -30,14 +30,14 @@ const openAIRequest = z.object({
  * it goes through the same schema and limits as `/api/chat` next.
  */
 export function fromOpenAIRequest(body: unknown): { chat: unknown; stream: boolean; includeUsage: boolean } {
-  const result = openAIRequest.safeParse(body)
+  const result = v.safeParse(openAIRequest, body)
   if (!result.success) {
     throw new GatewayError(400, 'invalid_request', 'The request does not match the Chat Completions schema.', {
       retryable: false,
-      issues: result.error.issues.map((issue) => ({ path: issue.path.join('.') || '(body)', message: issue.message })),
+      issues: describeIssues(result.issues),
     })
   }
-  const r = result.data
+  const r = result.output
   const chat = {
     model: r.model,
     messages: r.messages.map((m) => ({

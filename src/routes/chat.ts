@@ -1,10 +1,11 @@
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app-env'
 import type { GatewayConfig } from '../config'
 import { GatewayError } from '../errors'
 import { limitBody } from '../middleware/limit-body'
 import { requireJson } from '../middleware/require-json'
-import { chatRequestSchema, type ChatRequest } from '../schema/chat-request'
+import * as v from 'valibot'
+import { chatRequestSchema, describeIssues, type ChatRequest } from '../schema/chat-request'
 import { gatewayEventFormat } from '../sse/format'
 import { openAnswer, streamAnswer } from './answer'
 
@@ -41,19 +42,12 @@ const schemas = new WeakMap<GatewayConfig, ReturnType<typeof chatRequestSchema>>
 export function validateChatRequest(body: unknown, config: GatewayConfig): ChatRequest {
   let schema = schemas.get(config)
   if (!schema) schemas.set(config, (schema = chatRequestSchema(config)))
-  const result = schema.safeParse(body)
+  const result = v.safeParse(schema, body)
   if (!result.success) {
     throw new GatewayError(400, 'invalid_request', 'The request does not match the chat request schema.', {
       retryable: false,
-      issues: result.error.issues.flatMap((issue) => {
-        const path = issue.path.join('.')
-        // One entry per unknown field, at its own path, rather than one for the object holding them.
-        if (issue.code === 'unrecognized_keys') {
-          return issue.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: 'is not a known field' }))
-        }
-        return [{ path: path || '(body)', message: issue.message }]
-      }),
+      issues: describeIssues(result.issues),
     })
   }
-  return result.data
+  return result.output
 }

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app-env'
 
 /** `GET /api/models`: the public model names, for pickers. Nothing about where they run. */
