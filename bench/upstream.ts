@@ -11,13 +11,26 @@ import type { AddressInfo } from 'node:net'
 export class BenchUpstream {
   /** For paced runs: run id -> the time (performance.now()) each token was written. */
   readonly writeTimes = new Map<string, number[]>()
-  silentOpen = 0
+  readonly #silent = new Set<ServerResponse>()
   readonly #server = createServer((req, res) => void this.#handle(req, res))
 
   async start(): Promise<string> {
     this.#server.listen(0, '127.0.0.1')
     await once(this.#server, 'listening')
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`
+  }
+
+  /** Silent answers still open. */
+  get silentOpen(): number {
+    return this.#silent.size
+  }
+
+  /**
+   * Ends every silent answer. A Worker that never writes to a client that left (no heartbeats)
+   * never notices it left, so without this its upstream requests would stay open for good.
+   */
+  endSilent(): void {
+    for (const res of this.#silent) res.end()
   }
 
   stop(): void {
@@ -36,8 +49,8 @@ export class BenchUpstream {
     res.write(chunk({ role: 'assistant', content: '' }))
 
     if (mode === 'silent') {
-      this.silentOpen++
-      res.on('close', () => this.silentOpen--)
+      this.#silent.add(res)
+      res.on('close', () => this.#silent.delete(res))
       return
     }
     const tokens = Number(count)
