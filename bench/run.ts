@@ -18,7 +18,7 @@ const ROOT = new URL('../', import.meta.url).pathname
 const smoke = process.argv.includes('--smoke')
 const size = smoke
   ? { tokens: 200, runs: 1, pacedTokens: 30, paceMs: 5, streams: 20, holdMs: 2500, memoryRounds: 1 }
-  : { tokens: 10_000, runs: 5, pacedTokens: 400, paceMs: 5, streams: 1000, holdMs: 3000, memoryRounds: 3 }
+  : { tokens: 10_000, runs: 5, pacedTokens: 1000, paceMs: 5, streams: 1000, holdMs: 3000, memoryRounds: 3 }
 
 interface Figures {
   workerCpuPer1k: number
