@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,6 +26,10 @@ const ENTRIES: Record<string, string> = {
   naive: 'bench/contenders/naive/index.ts',
   ours: 'src/index.ts',
 }
+// The gateway's own runtime settings, so the bare run cannot drift from what wrangler runs.
+const wranglerToml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')
+const compatibilityDate = /^compatibility_date = "(.+)"$/m.exec(wranglerToml)![1]!
+const compatibilityFlags = /^compatibility_flags = (\[.*\])$/m.exec(wranglerToml)![1]!
 const TOKENS = 10_000
 const IDLE_STREAMS = 200
 const rounds = Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.slice('--rounds='.length) ?? 7)
@@ -74,8 +78,8 @@ ${names
   .map(
     (name, i) => `const w${i} :Workerd.Worker = (
   modules = [(name = "worker", esModule = embed "${name}.js")],
-  compatibilityDate = "2026-11-01",
-  compatibilityFlags = ["enable_request_signal"],
+  compatibilityDate = "${compatibilityDate}",
+  compatibilityFlags = ${compatibilityFlags},
   globalOutbound = "loopback",
   bindings = [${bindings}],
 );`,
