@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { GatewayError } from './errors'
+import type { AnswerStream } from './streams/answer-stream'
 
 /** The Worker's bindings: [vars] from wrangler.toml plus secrets (API keys, by the names the models give). */
 export interface Env {
@@ -15,6 +16,11 @@ export interface Env {
   MAX_MESSAGES?: string
   MAX_MESSAGE_CHARS?: string
   CORS_ALLOWED_ORIGINS?: string
+  STREAM_RETENTION_MS?: string
+  STREAM_ABANDON_MS?: string
+  STREAM_MAX_BYTES?: string
+  /** The Durable Objects that own resumable answers (`/api/streams`). */
+  ANSWER_STREAMS?: DurableObjectNamespace<AnswerStream>
   [secretName: string]: unknown
 }
 
@@ -93,11 +99,9 @@ export type WorkersAIModelConfig = v.InferOutput<typeof workersAIModel>
 export type ModelConfig = v.InferOutput<typeof modelConfig>
 
 /** A whole number of milliseconds or a count, given as a string var (the way wrangler passes vars). */
-const count = (fallback: number, min = 1) =>
-  v.optional(
-    v.pipe(v.string(), v.transform(Number), v.number('is not a number'), v.integer(), v.minValue(min)),
-    String(fallback),
-  )
+const countString = (min: number) =>
+  v.pipe(v.string(), v.transform(Number), v.number('is not a number'), v.integer(), v.minValue(min))
+const count = (fallback: number, min = 1) => v.optional(countString(min), String(fallback))
 
 const settings = v.object({
   DEFAULT_MODEL: v.optional(v.string(), 'demo'),
@@ -111,6 +115,10 @@ const settings = v.object({
   MAX_MESSAGES: count(100),
   MAX_MESSAGE_CHARS: count(32 * 1024),
   CORS_ALLOWED_ORIGINS: v.optional(v.pipe(v.string(), v.rawTransform(parseOrigins)), ''),
+  STREAM_RETENTION_MS: count(3_600_000),
+  /** Empty (the default): never abandon an answer; it is kept for whoever comes back to it. */
+  STREAM_ABANDON_MS: v.optional(v.union([v.literal(''), countString(1)]), ''),
+  STREAM_MAX_BYTES: count(8 * 1024 * 1024),
 })
 
 type TransformContext<T> = Parameters<Parameters<typeof v.rawTransform<T, unknown>>[0]>[0]
@@ -157,6 +165,12 @@ export interface GatewayConfig {
   maxMessageChars: number
   /** Other origins whose pages may call the API; the Worker's own origin needs no entry. */
   corsAllowedOrigins: '*' | string[]
+  /** How long a resumable stream is kept after its terminal event. */
+  streamRetentionMs: number
+  /** Cancel a resumable answer nobody has read for this long; null: never. */
+  streamAbandonMs: number | null
+  /** The most event data one resumable stream may store. */
+  streamMaxBytes: number
 }
 
 /** Parses once per `env` object, which the runtime keeps for the life of the isolate. */
@@ -205,6 +219,9 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
     maxMessages: s.MAX_MESSAGES,
     maxMessageChars: s.MAX_MESSAGE_CHARS,
     corsAllowedOrigins: s.CORS_ALLOWED_ORIGINS,
+    streamRetentionMs: s.STREAM_RETENTION_MS,
+    streamAbandonMs: s.STREAM_ABANDON_MS === '' ? null : s.STREAM_ABANDON_MS,
+    streamMaxBytes: s.STREAM_MAX_BYTES,
   }
 }
 

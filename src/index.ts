@@ -6,6 +6,7 @@ import { withConfig } from './middleware/load-config'
 import { chat } from './routes/chat'
 import { models } from './routes/models'
 import { openAI } from './routes/openai'
+import { streams } from './routes/streams'
 
 const app = new Hono<AppEnv>()
 
@@ -14,6 +15,7 @@ app.use('/api/*', corsAllowlist())
 app.use('/v1/*', corsAllowlist())
 app.route('/api/chat', chat)
 app.route('/api/models', models)
+app.route('/api/streams', streams)
 app.route('/v1', openAI)
 
 app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retryable: false }).toResponse())
@@ -37,3 +39,4 @@ app.onError((error, c) => {
 })
 
 export default app
+export { AnswerStream } from './streams/answer-stream'

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../app-env'
 import { GatewayError } from '../errors'
 
-const ALLOWED_METHODS = 'GET, POST, OPTIONS'
+const ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS'
 const ALLOWED_HEADERS = 'Content-Type, Authorization, Last-Event-ID'
 const PREFLIGHT_MAX_AGE_SECONDS = '600'
 
@@ -30,6 +30,8 @@ export function corsAllowlist(): MiddlewareHandler<AppEnv> {
     }
     const corsHeaders = {
       'Access-Control-Allow-Origin': allowed === '*' ? '*' : origin,
+      // A created stream's URL: a page on another origin reads it from here.
+      'Access-Control-Expose-Headers': 'Location',
       Vary: 'Origin',
     }
     if (c.req.method === 'OPTIONS') {

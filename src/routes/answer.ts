@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../app-env'
-import type { GatewayConfig, ModelConfig } from '../config'
+import type { Env, GatewayConfig, ModelConfig } from '../config'
 import { GatewayError } from '../errors'
 import { chatEventStream, type StreamSummary } from '../pipeline/chat-event-stream'
 import { openUpstream } from '../pipeline/open-upstream'
@@ -44,19 +44,32 @@ export interface OpenedAnswer {
  * is final. Once an upstream has answered, there is no going back: text from two answers must
  * never be spliced together.
  */
-export async function openAnswer(c: Context<AppEnv>, request: ChatRequest): Promise<OpenedAnswer> {
-  const { config } = c.var
+export function openAnswer(c: Context<AppEnv>, request: ChatRequest): Promise<OpenedAnswer> {
+  return openAnswerIn({ config: c.var.config, env: c.env, signal: c.req.raw.signal }, request)
+}
+
+/** Where an answer is opened: a request's context, or a Durable Object that owns the answer. */
+export interface AnswerScope {
+  config: GatewayConfig
+  /** The bindings that hold the upstreams' secrets. */
+  env: Env
+  /** Aborts when whoever waits for the answer goes away. */
+  signal: AbortSignal
+}
+
+/** `openAnswer` outside a route. */
+export async function openAnswerIn({ config, env, signal }: AnswerScope, request: ChatRequest): Promise<OpenedAnswer> {
   const { name, model } = modelFor(config, request.model)
   const refusals: GatewayError[] = []
   for (const candidate of [name, ...model.fallbacks]) {
     try {
-      const stream = await openUpstream(adapterFor(candidate, config.models[candidate]!, c.env), request, {
+      const stream = await openUpstream(adapterFor(candidate, config.models[candidate]!, env), request, {
         headersTimeoutMs: config.upstreamHeadersTimeoutMs,
-        signal: c.req.raw.signal,
+        signal,
       })
       return { model: name, upstream: candidate, stream }
     } catch (error) {
-      if (!(error instanceof GatewayError) || !error.retryable || c.req.raw.signal.aborted) throw error
+      if (!(error instanceof GatewayError) || !error.retryable || signal.aborted) throw error
       console.log(
         JSON.stringify({ level: 'warn', msg: 'upstream refused, trying the next', model: candidate, code: error.code }),
       )

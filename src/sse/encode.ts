@@ -22,8 +22,16 @@ export class EventEncoder {
   }
 
   encode<E extends ChatEventName>(event: E, data: ChatEventDataMap[E]): string {
-    return `id: ${this.#nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+    return encodeEvent(this.#nextId++, event, JSON.stringify(data))
   }
+}
+
+/**
+ * One event on the wire, from data that is already JSON (a stored event replays without being
+ * parsed and serialised again). `data` must be single-line JSON, as `JSON.stringify` makes it.
+ */
+export function encodeEvent(id: number, event: ChatEventName, json: string): string {
+  return `id: ${id}\nevent: ${event}\ndata: ${json}\n\n`
 }
 
 /** The `retry:` field: how long an EventSource waits before reconnecting. */

@@ -1,0 +1,251 @@
+import { DurableObject } from 'cloudflare:workers'
+import type { Env, GatewayConfig } from '../config'
+import { GatewayError, type GatewayErrorOptions } from '../errors'
+import { chatEventStream } from '../pipeline/chat-event-stream'
+import { logAnswer, openAnswerIn } from '../routes/answer'
+import type { ChatRequest } from '../schema/chat-request'
+import type { ErrorEventData } from '../schema/chat-events'
+import { encodeEvent, encodeRetry } from '../sse/encode'
+import { EventLog } from './event-log'
+import { eventRecordFormat, isTerminal, parseRecords, type EventRecord } from './record-format'
+import { StreamReader, type StoredEventEncoder } from './stream-reader'
+
+/** What the Worker tells the object when it creates a stream: all it needs, so both agree. */
+export interface StreamSettings {
+  /** The stream's id, which the `start` event carries. */
+  id: string
+  config: GatewayConfig
+  retentionMs: number
+  abandonMs: number | null
+  maxBytes: number
+}
+
+/** A refusal before the answer started, as plain data (RPC carries no error subclasses). */
+export interface Refusal {
+  status: number
+  code: string
+  message: string
+  options: GatewayErrorOptions
+}
+
+export type BeginResult = { ok: true; createdAt: number } | { ok: false; refusal: Refusal }
+
+/** What a read found: a stream to send, or why there is none. */
+export type ReadResult =
+  | { status: 200; body: ReadableStream<Uint8Array> }
+  | { status: 204 } // the reader already has the terminal event
+  | { status: 404 }
+  | { status: 400; lastId: number } // the reader claims events that do not exist yet
+
+const PATH = '/api/streams'
+
+/**
+ * One answer, owned by its own Durable Object rather than by a connection: the object makes the
+ * upstream request and runs the pipeline, stores every event in SQLite as it is produced, and
+ * serves any number of readers, each from any event id, live or long after the answer ended.
+ *
+ * Lifetime, and what it relies on:
+ * - The object must own the upstream request from the start: a plain Worker's `waitUntil` stops
+ *   30 s after its client leaves. The pump runs under `ctx.waitUntil`, and since compatibility
+ *   date 2026-10-01 pending `waitUntil` promises and timers keep an object alive with no client
+ *   connected (Cloudflare changelog, 2026-10-01, "Pending I/O operations allow Durable Objects to
+ *   continue long-running work without a connected client").
+ * - An object can still be restarted (a deploy, a host failure). A stream that was running when
+ *   that happened is found in state `running` by the next constructor, which ends it with a
+ *   retryable `interrupted` error: a stream that was cut never looks finished.
+ * - After the terminal event the stream is kept `retentionMs`, then an alarm deletes it
+ *   (`deleteAll()`, which since 2026-02-24 also removes the alarm).
+ */
+export class AnswerStream extends DurableObject<Env> {
+  readonly #log: EventLog
+  readonly #readers = new Set<StreamReader>()
+  /** The running pipeline's output, while the answer is being generated in this instance. */
+  #pipeline: ReadableStreamDefaultReader<Uint8Array> | undefined
+  /** Event data stored so far, against the stream's size bound. */
+  #bytes = 0
+  /** When the last reader left (or the answer began with none), for `abandonMs`. */
+  #unreadSince = Date.now()
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    this.#log = new EventLog(ctx.storage.sql)
+    // No pipeline can be running in a new instance: a stream still marked running was cut off.
+    if (this.#log.meta?.state === 'running') {
+      void ctx.blockConcurrencyWhile(async () =>
+        this.#end({ code: 'interrupted', message: 'The answer was interrupted; ask again.', retryable: true }),
+      )
+    }
+  }
+
+  /**
+   * Opens the upstream (with the model's fallbacks) and, once it has accepted, starts the
+   * answer. A refusal comes back as data, so the Worker can answer with its status.
+   */
+  async begin(request: ChatRequest, settings: StreamSettings): Promise<BeginResult> {
+    if (this.#log.meta) return { ok: false, refusal: refusal(new GatewayError(409, 'stream_exists', 'Id in use.')) }
+    const { config } = settings
+    let opened
+    try {
+      opened = await openAnswerIn({ config, env: this.env, signal: new AbortController().signal }, request)
+    } catch (error) {
+      if (error instanceof GatewayError) return { ok: false, refusal: refusal(error) }
+      throw error
+    }
+    const { model, upstream } = opened
+    const createdAt = Date.now()
+    this.#log.create({
+      state: 'running',
+      model,
+      upstream,
+      createdAt,
+      retentionMs: settings.retentionMs,
+      abandonMs: settings.abandonMs,
+      maxBytes: settings.maxBytes,
+    })
+    const events = chatEventStream(opened.stream, {
+      start: { id: settings.id, model, upstream, created: Math.floor(createdAt / 1000) },
+      format: eventRecordFormat(),
+      heartbeatMs: config.heartbeatMs,
+      idleTimeoutMs: config.upstreamIdleTimeoutMs,
+      deadlineMs: config.streamDeadlineMs,
+      onEnd: (summary) => logAnswer(PATH, model, upstream, summary),
+    })
+    this.#pipeline = events.getReader()
+    this.ctx.waitUntil(this.#pump(this.#pipeline))
+    this.#scheduleAbandon()
+    return { ok: true, createdAt }
+  }
+
+  /** A reader for every event after `afterId`, live until the terminal event. */
+  read(afterId: number, { heartbeatMs, retryMs }: { heartbeatMs: number; retryMs: number }): ReadResult {
+    const meta = this.#log.meta
+    if (!meta) return { status: 404 }
+    const lastId = this.#log.lastId
+    if (meta.state === 'ended' && afterId >= lastId) return { status: 204 }
+    if (afterId > lastId) return { status: 400, lastId }
+    const reader = new StreamReader({
+      log: this.#log,
+      afterId,
+      encoder: gatewayEncoder(retryMs),
+      heartbeatMs,
+      onClose: (closed) => {
+        this.#readers.delete(closed)
+        this.#scheduleAbandon()
+      },
+    })
+    this.#readers.add(reader)
+    return { status: 200, body: reader.body }
+  }
+
+  /** Stops the answer: cancels the upstream, and every reader (now and later) gets `cancelled`. */
+  cancel(): 'cancelled' | 'ended' | 'missing' {
+    const meta = this.#log.meta
+    if (!meta) return 'missing'
+    if (meta.state === 'ended') return 'ended'
+    this.#end({ code: 'cancelled', message: 'The answer was stopped.', retryable: false })
+    return 'cancelled'
+  }
+
+  /** Readers connected now (for tests and the benchmark). */
+  get readerCount(): number {
+    return this.#readers.size
+  }
+
+  override async alarm(): Promise<void> {
+    const meta = this.#log.meta
+    if (!meta) return
+    const now = Date.now()
+    if (meta.state === 'ended') {
+      if (now < meta.endedAt! + meta.retentionMs) return this.#setAlarm(meta.endedAt! + meta.retentionMs)
+      for (const reader of this.#readers) reader.end()
+      this.#log.clear()
+      await this.ctx.storage.deleteAll()
+      return
+    }
+    if (meta.abandonMs !== null && this.#readers.size === 0 && now >= this.#unreadSince + meta.abandonMs) {
+      this.#end({ code: 'abandoned', message: 'Nobody read the answer, so it was stopped.', retryable: true })
+    } else {
+      this.#scheduleAbandon()
+    }
+  }
+
+  /** Moves the pipeline's events into the log and out to the readers, until it ends. */
+  async #pump(pipeline: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder()
+    try {
+      for (;;) {
+        const { done, value } = await pipeline.read()
+        if (done || this.#pipeline !== pipeline) return
+        const records = parseRecords(decoder.decode(value, { stream: true }))
+        if (records.length) this.#append(records)
+      }
+    } catch (error) {
+      console.error(JSON.stringify({ level: 'error', msg: 'stream pump failed', error: String(error) }))
+      this.#end({ code: 'internal_error', message: 'The gateway failed while streaming the answer.', retryable: true })
+    }
+  }
+
+  #append(records: EventRecord[]): void {
+    const meta = this.#log.meta
+    if (meta?.state !== 'running') return
+    let size = 0
+    for (const record of records) size += record.data.length
+    if (this.#bytes + size > meta.maxBytes) {
+      return this.#end({
+        code: 'stream_too_large',
+        message: 'The answer grew past the size the gateway keeps for a stream.',
+        retryable: false,
+      })
+    }
+    this.#bytes += size
+    const stored = this.#log.append(records)
+    for (const reader of this.#readers) reader.deliver(stored)
+    if (isTerminal(stored.at(-1)!.event)) this.#ended(meta)
+  }
+
+  /** Ends a running stream with an error the pipeline did not produce (stop, restart, limits). */
+  #end(error: ErrorEventData): void {
+    const meta = this.#log.meta
+    if (meta?.state !== 'running') return
+    const pipeline = this.#pipeline
+    const stored = this.#log.append([{ event: 'error', data: JSON.stringify(error) }])
+    this.#ended(meta)
+    for (const reader of this.#readers) reader.deliver(stored)
+    // Cancelling the pipeline cancels the upstream request: nobody pays for the rest.
+    pipeline?.cancel().catch(() => {})
+  }
+
+  #ended(meta: NonNullable<EventLog['meta']>): void {
+    const endedAt = Date.now()
+    this.#log.update({ ...meta, state: 'ended', endedAt })
+    this.#pipeline = undefined
+    void this.#setAlarm(endedAt + meta.retentionMs)
+  }
+
+  #scheduleAbandon(): void {
+    const meta = this.#log.meta
+    if (meta?.state !== 'running' || meta.abandonMs === null || this.#readers.size > 0) return
+    this.#unreadSince = Date.now()
+    void this.#setAlarm(this.#unreadSince + meta.abandonMs)
+  }
+
+  #setAlarm(at: number): Promise<void> {
+    return this.ctx.storage.setAlarm(at)
+  }
+}
+
+function refusal(error: GatewayError): Refusal {
+  return { status: error.status, code: error.code, message: error.message, options: error.options }
+}
+
+/** Our SSE format for stored events: the `retry:` hint, then each event under its stored id. */
+function gatewayEncoder(retryMs: number): StoredEventEncoder {
+  return {
+    preamble: encodeRetry(retryMs),
+    encode: (events) => {
+      let out = ''
+      for (const { id, event, data } of events) out += encodeEvent(id, event, data)
+      return out
+    },
+  }
+}

@@ -1,0 +1,49 @@
+import type { ChatEventName } from '../schema/chat-events'
+import type { StreamFormat } from '../sse/format'
+
+/** One event as the log keeps it: its name and its data, already JSON. */
+export interface EventRecord {
+  event: ChatEventName
+  data: string
+}
+
+/** An event in the log, numbered: its `id` is the SSE id every reader sees. */
+export interface StoredEvent extends EventRecord {
+  id: number
+}
+
+const record = (event: ChatEventName, data: unknown) => `${event}\t${JSON.stringify(data)}\n`
+
+/**
+ * The pipeline's output as records for the event log instead of a client's wire format: a line
+ * per event, `name TAB json`. JSON as `JSON.stringify` writes it holds no raw tab or newline,
+ * so the lines split without parsing the JSON, and the data is stored (and replayed to SSE
+ * readers) as the very string the pipeline made. Events, not bytes: a reader of any surface can
+ * replay the same log in its own format.
+ *
+ * Heartbeats are per connection, so they are not recorded: each reader has its own.
+ */
+export function eventRecordFormat(): StreamFormat {
+  return {
+    start: (start) => record('start', start),
+    text: (text) => record('delta', { text }),
+    usage: (usage) => record('usage', usage),
+    done: (finishReason) => record('done', { finish_reason: finishReason }),
+    error: (error) => record('error', error),
+    heartbeat: () => '',
+  }
+}
+
+/** The records in a chunk of `eventRecordFormat` output (the pipeline writes whole lines only). */
+export function parseRecords(text: string): EventRecord[] {
+  const records: EventRecord[] = []
+  let start = 0
+  for (let end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) {
+    const tab = text.indexOf('\t', start)
+    records.push({ event: text.slice(start, tab) as ChatEventName, data: text.slice(tab + 1, end) })
+  }
+  return records
+}
+
+/** `done` and `error` end a stream; nothing follows them. */
+export const isTerminal = (event: ChatEventName) => event === 'done' || event === 'error'

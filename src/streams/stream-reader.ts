@@ -1,0 +1,104 @@
+import { Watchdog } from '../pipeline/watchdog'
+import { HEARTBEAT } from '../sse/encode'
+import type { EventLog } from './event-log'
+import { isTerminal, type StoredEvent } from './record-format'
+
+/** How a surface writes stored events on the wire (ours, or another format's). */
+export interface StoredEventEncoder {
+  /** Sent once, before the first event (our `retry:` field). */
+  preamble: string
+  encode(events: StoredEvent[]): string
+}
+
+export interface StreamReaderOptions {
+  log: EventLog
+  /** The last event this reader already has: it receives every event after it. */
+  afterId: number
+  encoder: StoredEventEncoder
+  heartbeatMs: number
+  /** Called once when the reader is gone: it read the terminal event, or its client left. */
+  onClose(reader: StreamReader): void
+}
+
+const utf8 = new TextEncoder()
+/** Events read from storage per pull while catching up. */
+const REPLAY_PAGE = 256
+/** Bytes queued for a reader before it stops taking live events and catches up from storage. */
+const QUEUE_BYTES = 64 * 1024
+
+/**
+ * One connection reading a stream: it replays the stored events after `afterId`, page by page as
+ * its client takes them, then receives new events live as the answer goes on.
+ *
+ * A reader is live only while it keeps up. A client that reads slower than the model writes
+ * drops back to catching up from storage, so no reader can make the object buffer without bound,
+ * and none ever slows the answer or the other readers. Because an event is stored before it is
+ * sent live, and the object is single-threaded, switching between the two never skips or repeats
+ * an event.
+ */
+export class StreamReader {
+  readonly body: ReadableStream<Uint8Array>
+  #controller!: ReadableStreamDefaultController<Uint8Array>
+  #delivered: number
+  #live = false
+  #closed = false
+  readonly #heartbeat: Watchdog
+
+  constructor(private readonly options: StreamReaderOptions) {
+    this.#delivered = options.afterId
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#controller = controller
+          this.#send(options.encoder.preamble)
+        },
+        pull: () => this.#catchUp(),
+        cancel: () => this.#close(),
+      },
+      { highWaterMark: QUEUE_BYTES, size: (chunk) => chunk.byteLength },
+    )
+    this.#heartbeat = new Watchdog(options.heartbeatMs, () => this.#send(HEARTBEAT))
+  }
+
+  /** New events, in order, straight after the stored ones: taken only while the reader is live. */
+  deliver(events: StoredEvent[]): void {
+    if (!this.#live || this.#closed) return
+    this.#write(events)
+    // Fallen behind: stop taking live events; the next pull reads on from storage.
+    if (!this.#closed && this.#controller.desiredSize! <= 0) this.#live = false
+  }
+
+  /** The stream is gone (deleted or interrupted without a terminal event for this reader). */
+  end(): void {
+    if (this.#closed) return
+    this.#controller.close()
+    this.#close()
+  }
+
+  #catchUp(): void {
+    if (this.#closed || this.#live) return
+    const events = this.options.log.after(this.#delivered, REPLAY_PAGE)
+    if (events.length) return this.#write(events)
+    // Caught up. An ended stream's terminal event was in the log, so it was written above.
+    this.#live = true
+  }
+
+  #write(events: StoredEvent[]): void {
+    this.#send(this.options.encoder.encode(events))
+    const last = events.at(-1)!
+    this.#delivered = last.id
+    if (isTerminal(last.event)) this.end()
+  }
+
+  #send(text: string): void {
+    this.#controller.enqueue(utf8.encode(text))
+    this.#heartbeat?.touch()
+  }
+
+  #close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#heartbeat.stop()
+    this.options.onClose(this)
+  }
+}
