@@ -1,0 +1,164 @@
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { demoReply } from '../../src/providers/demo/reply'
+import type { AnswerStream } from '../../src/streams/answer-stream'
+import { eventsOf } from '../helpers/sse'
+import { openAI } from '../helpers/upstream'
+import { call, created, hello, read, readStream, streamEnv, stub, textOf, until, wholeStream } from './helpers'
+
+const readers = (id: string) => runInDurableObject(stub(id), (instance: AnswerStream) => instance.readerCount)
+const storedRows = (id: string) =>
+  runInDurableObject(stub(id), (_: AnswerStream, state) => {
+    const tables = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray()
+    if (!tables.some((t) => t.name === 'events')) return { tables: tables.length, events: 0 }
+    return { tables: tables.length, events: state.storage.sql.exec('SELECT id FROM events').toArray().length }
+  })
+
+afterEach(() => vi.restoreAllMocks())
+
+/**
+ * An OpenAI-style upstream with a long answer, in place of `fetch` (the objects of the main
+ * Worker run in the test's isolate, so they see the stand-in too).
+ */
+function longUpstream(tokens: number) {
+  const text = Array.from({ length: tokens }, (_, i) => ` w${i}`)
+  const body = text.map(openAI.text).join('') + openAI.finish() + openAI.usage(1, tokens) + openAI.done
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async () => {
+    const bytes = new TextEncoder().encode(body)
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        // In pieces of ~1 KiB, as a network delivers it.
+        for (let i = 0; i < bytes.length; i += 1024) controller.enqueue(bytes.slice(i, i + 1024))
+        controller.close()
+      },
+    })
+    return new Response(stream, { headers: { 'Content-Type': 'text/event-stream' } })
+  })
+  return text.join('')
+}
+
+const longModel = {
+  MODELS: { long: { adapter: 'openai', base_url: 'https://upstream.test/v1', upstream_model: 'm' } },
+  DEFAULT_MODEL: 'long',
+}
+
+describe('the AnswerStream object', () => {
+  it('stores every event in SQLite as it is produced, one row each', async () => {
+    const id = await created()
+    const events = await wholeStream(id)
+    expect(events.at(-1)!.event).toBe('done')
+    expect(await storedRows(id)).toMatchObject({ events: events.length })
+  })
+
+  it('stores nothing for an id that was never created, however often it is asked for', async () => {
+    const id = 'BBBBBBBBBBBBBBBBBBBBBBBB'
+    expect((await read(id)).status).toBe(404)
+    expect((await call(`/api/streams/${id}`, { method: 'DELETE' })).status).toBe(404)
+    expect(await storedRows(id)).toEqual({ tables: 0, events: 0 })
+  })
+
+  it('keeps an ended stream for its retention: the alarm before then leaves it alone', async () => {
+    const id = await created()
+    await wholeStream(id)
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true)
+    expect((await read(id)).status).toBe(200)
+  })
+
+  it('deletes an ended stream once its retention has passed: 404 afterwards, and no storage left', async () => {
+    const env = streamEnv({ STREAM_RETENTION_MS: '1' })
+    const id = await created(hello, env)
+    expect((await wholeStream(id, env)).at(-1)!.event).toBe('done')
+    // The alarm may already have fired by itself; run it if it has not.
+    await until(async () => {
+      await runDurableObjectAlarm(stub(id))
+      return (await read(id, undefined, env)).status === 404
+    })
+    expect(await storedRows(id)).toEqual({ tables: 0, events: 0 })
+    expect(await runDurableObjectAlarm(stub(id))).toBe(false)
+  })
+
+  it('after a restart mid-answer, replays what was stored and ends with a retryable interrupted error', async () => {
+    const id = await created({ ...hello, model: 'silent' })
+    const first = readStream(await read(id))
+    while (first.events.filter((e) => e.event === 'delta').length < 3) await first.more()
+    // Every instance goes, as in a deploy or a host failure; storage stays.
+    await abortAllDurableObjects()
+    const after = await wholeStream(id)
+    expect(after.slice(0, first.events.length)).toEqual(first.events)
+    expect(after.at(-1)).toMatchObject({ event: 'error', data: { code: 'interrupted', retryable: true } })
+    expect(after.filter((e) => e.event === 'done' || e.event === 'error')).toHaveLength(1)
+    expect(after.map((e) => Number(e.id))).toEqual(after.map((_, i) => i + 1))
+    // It is over: a reader that has the terminal event is told so.
+    expect((await read(id, after.length)).status).toBe(204)
+  })
+
+  it('ends a stream that grows past STREAM_MAX_BYTES with an error, and stops the answer there', async () => {
+    const env = streamEnv({ STREAM_MAX_BYTES: '300' })
+    const id = await created(hello, env)
+    const events = await wholeStream(id, env)
+    expect(events.at(-1)).toMatchObject({ event: 'error', data: { code: 'stream_too_large', retryable: false } })
+    expect(events.filter((e) => e.event === 'done')).toHaveLength(0)
+    const stored = events.slice(0, -1).reduce((sum, e) => sum + JSON.stringify(e.data).length, 0)
+    expect(stored).toBeLessThanOrEqual(300)
+    expect(textOf(events).length).toBeLessThan(demoReply(hello.messages as never).length)
+  })
+
+  it('goes on when every reader has left (STREAM_ABANDON_MS unset)', async () => {
+    const env = streamEnv()
+    const long = { model: 'paced', messages: [{ role: 'user', content: 'word '.repeat(40) }] }
+    const id = await created(long, env)
+    const first = readStream(await read(id, undefined, env))
+    await first.more()
+    await first.cancel()
+    await until(async () => (await readers(id)) === 0)
+    const events = await wholeStream(id, env)
+    expect(events.at(-1)!.event).toBe('done')
+    expect(textOf(events)).toBe(demoReply(long.messages as never))
+  })
+
+  it('with STREAM_ABANDON_MS, cancels an answer nobody has read for that long', async () => {
+    const env = streamEnv({ STREAM_ABANDON_MS: '1' })
+    const id = await created({ ...hello, model: 'silent' }, env)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(await runDurableObjectAlarm(stub(id))).toBe(true)
+    const events = await wholeStream(id, env)
+    expect(events.at(-1)).toMatchObject({ event: 'error', data: { code: 'abandoned' } })
+  })
+
+  it('with STREAM_ABANDON_MS, leaves an answer alone while someone reads it', async () => {
+    const env = streamEnv({ STREAM_ABANDON_MS: '1' })
+    const id = await created({ ...hello, model: 'silent' }, env)
+    const reading = readStream(await read(id, undefined, env))
+    await reading.more()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    await runDurableObjectAlarm(stub(id))
+    expect(reading.events.some((e) => e.event === 'error')).toBe(false)
+    await call(`/api/streams/${id}`, { method: 'DELETE' }, env)
+    await reading.rest()
+    expect(reading.events.at(-1)).toMatchObject({ event: 'error', data: { code: 'cancelled' } })
+  })
+
+  it('lets go of a reader whose client left, by its next heartbeat at the latest', async () => {
+    // A cancel reaches the object when it next writes to that reader; heartbeats bound the wait.
+    const env = streamEnv({ HEARTBEAT_MS: '50' })
+    const id = await created({ ...hello, model: 'silent' }, env)
+    const reading = readStream(await read(id, undefined, env))
+    await reading.more()
+    expect(await readers(id)).toBe(1)
+    await reading.cancel()
+    await until(async () => (await readers(id)) === 0)
+    await call(`/api/streams/${id}`, { method: 'DELETE' }, env)
+  })
+
+  it('a reader that does not read while the answer is written still gets all of it, in order', async () => {
+    const env = streamEnv(longModel)
+    const expected = longUpstream(3000)
+    const id = await created(hello, env)
+    const idle = await read(id, undefined, env) // not read until the answer is complete
+    await until(async () => (await read(id, 10_000, env)).status === 204)
+    const events = eventsOf(await idle.text())
+    expect(events).toHaveLength(3003) // start, 3000 deltas, usage, done
+    expect(events.map((e) => Number(e.id))).toEqual(events.map((_, i) => i + 1))
+    expect(textOf(events)).toBe(expected)
+  })
+})
