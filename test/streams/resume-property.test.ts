@@ -1,0 +1,67 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { startResumableChat, type ChatStreamEvent } from '../../src/client'
+import app from '../../src/index'
+import { demoReply } from '../../src/providers/demo/reply'
+import { BASE, hello, streamEnv } from './helpers'
+
+/** The body as a network that breaks after `bytes` would deliver it: that much, then an error. */
+function cutAfter(body: ReadableStream<Uint8Array>, bytes: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  let passed = 0
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read()
+      if (done) return controller.close()
+      const room = bytes - passed
+      passed += value.byteLength
+      if (value.byteLength < room) return controller.enqueue(value)
+      if (room > 0) controller.enqueue(value.slice(0, room))
+      await reader.cancel()
+      controller.error(new TypeError('network connection lost'))
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('resuming a stream (property)', () => {
+  it('for any cut points and reconnect moments, the reader gets the uninterrupted answer, each event once', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Where each connection breaks (bytes into it), and how long the client is away each time.
+        fc.array(fc.nat({ max: 3000 }), { maxLength: 6 }),
+        fc.array(fc.nat({ max: 12 }), { maxLength: 6 }),
+        fc.constantFrom('demo', 'paced'),
+        async (cuts, pauses, model) => {
+          const env = streamEnv()
+          let connections = 0
+          const cuttingFetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+            const n = connections++
+            if (n > 0) await sleep(pauses[n - 1] ?? 0)
+            const response = await app.request(String(input), init, env)
+            const cut = cuts[n]
+            if (cut === undefined || !response.body) return response
+            return new Response(cutAfter(response.body, cut), response)
+          }
+          const answer = await startResumableChat(
+            { ...hello, model },
+            { baseUrl: BASE, fetch: cuttingFetch as typeof fetch, maxReconnects: 10 },
+          )
+          const events: ChatStreamEvent[] = []
+          for await (const event of answer) events.push(event)
+
+          expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1))
+          expect(events[0]).toMatchObject({ event: 'start', data: { id: answer.id } })
+          const text = events.map((e) => (e.event === 'delta' ? e.data.text : '')).join('')
+          expect(text).toBe(demoReply(hello.messages as never))
+          expect(events.filter((e) => e.event === 'done')).toHaveLength(1)
+          expect(events.at(-1)!.event).toBe('done')
+          expect(answer.lastEventId).toBe(events.length)
+        },
+      ),
+      { numRuns: 25 },
+    )
+  }, 60_000)
+})
