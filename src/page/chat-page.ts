@@ -1,15 +1,20 @@
 /**
  * The chat page served at `/`. Plain DOM and the gateway's own client module; bundled to
  * `public/app.js` by the `[build]` step in wrangler.toml.
+ *
+ * Answers are resumable streams (`/api/streams`): a dropped connection reconnects and carries
+ * on, and a reload in the middle of an answer shows it so far and continues it, because the
+ * conversation and the id of the answer being written are kept in `sessionStorage`.
  */
-import { ChatStreamError, streamChat, type ChatMessage } from '../client'
+import { ChatStreamError, resumeChat, startResumableChat, type ChatMessage, type ResumableChat } from '../client'
 
 /** What an answer on the page is doing; each state has its own text, so no two can be confused. */
-type AnswerState = 'waiting' | 'streaming' | 'finished' | 'stopped' | 'failed' | 'connection-lost'
+type AnswerState = 'waiting' | 'streaming' | 'reconnecting' | 'finished' | 'stopped' | 'failed' | 'connection-lost'
 
 const STATE_TEXT: Record<AnswerState, string> = {
   waiting: 'Waiting for the first token…',
   streaming: 'Streaming…',
+  reconnecting: 'Connection lost. Reconnecting…',
   finished: 'Finished.',
   stopped: 'Stopped by you. The answer is incomplete.',
   failed: 'Failed. The answer is incomplete.',
@@ -27,7 +32,19 @@ const stopButton = element<HTMLButtonElement>('stop')
 
 /** The turns sent with each request: the user's messages and only the answers that finished. */
 const history: ChatMessage[] = []
-let generation: AbortController | undefined
+/** The answer being written, if any. */
+let generation: ResumableChat | undefined
+
+/** What survives a reload: the conversation, and the answer still being written. */
+interface SavedChat {
+  history: ChatMessage[]
+  pendingStreamId?: string
+}
+const SAVED_CHAT = 'llm-stream-gateway:chat'
+
+function save(pendingStreamId?: string): void {
+  sessionStorage.setItem(SAVED_CHAT, JSON.stringify({ history, pendingStreamId } satisfies SavedChat))
+}
 
 async function loadModels(): Promise<void> {
   const response = await fetch('/api/models')
@@ -64,15 +81,33 @@ async function send(content: string): Promise<void> {
   addMessage('user', content)
   const answer = addMessage('assistant', '')
   setState(answer.item, 'waiting')
-  generation = new AbortController()
+  await follow(answer, async () => {
+    const stream = await startResumableChat(
+      { model: modelPicker.value, messages: history },
+      { onReconnect: () => setState(answer.item, 'reconnecting') },
+    )
+    save(stream.id)
+    return stream
+  })
+}
+
+/** Picks up the answer that was being written when the page was left. */
+async function resume(streamId: string): Promise<void> {
+  const answer = addMessage('assistant', '')
+  setState(answer.item, 'waiting')
+  await follow(answer, async () => resumeChat(streamId, { onReconnect: () => setState(answer.item, 'reconnecting') }))
+}
+
+/** Shows an answer as it arrives, until it ends one way or another. */
+async function follow(answer: ReturnType<typeof addMessage>, open: () => Promise<ResumableChat>): Promise<void> {
   sendButton.disabled = true
   stopButton.disabled = false
   let text = ''
   try {
-    const events = streamChat({ model: modelPicker.value, messages: history }, { signal: generation.signal })
-    for await (const event of events) {
+    generation = await open()
+    for await (const event of generation) {
       if (event.event === 'delta') {
-        if (!text) setState(answer.item, 'streaming')
+        if (answer.item.dataset.state !== 'streaming') setState(answer.item, 'streaming')
         text += event.data.text
         answer.body.textContent = text
       } else if (event.event === 'done') {
@@ -81,12 +116,13 @@ async function send(content: string): Promise<void> {
       }
     }
   } catch (error) {
-    if (generation.signal.aborted) setState(answer.item, 'stopped')
+    if (error instanceof ChatStreamError && error.code === 'cancelled') setState(answer.item, 'stopped')
     else if (error instanceof ChatStreamError && (error.kind === 'truncated' || error.kind === 'network'))
       setState(answer.item, 'connection-lost')
     else setState(answer.item, 'failed', error instanceof Error ? error.message : String(error))
   } finally {
     generation = undefined
+    save()
     sendButton.disabled = false
     stopButton.disabled = true
     prompt.focus()
@@ -96,7 +132,7 @@ async function send(content: string): Promise<void> {
 form.addEventListener('submit', (event) => {
   event.preventDefault()
   const content = prompt.value.trim()
-  if (!content || generation) return
+  if (!content || sendButton.disabled) return
   prompt.value = ''
   void send(content)
 })
@@ -108,6 +144,25 @@ prompt.addEventListener('keydown', (event) => {
   }
 })
 
-stopButton.addEventListener('click', () => generation?.abort())
+stopButton.addEventListener('click', () => {
+  // The answer belongs to the gateway, not to this page's connection: stopping it is a request.
+  generation?.stop().catch((error) => (status.textContent = `Could not stop the answer: ${String(error)}`))
+})
 
+function restore(): void {
+  let saved: SavedChat | undefined
+  try {
+    saved = JSON.parse(sessionStorage.getItem(SAVED_CHAT) ?? 'null') ?? undefined
+  } catch {
+    // A damaged entry is no conversation.
+  }
+  if (!saved) return
+  for (const message of saved.history) {
+    history.push(message)
+    addMessage(message.role === 'user' ? 'user' : 'assistant', message.content)
+  }
+  if (saved.pendingStreamId) void resume(saved.pendingStreamId)
+}
+
+restore()
 loadModels().catch(() => (status.textContent = 'Could not load the list of models.'))

@@ -36,6 +36,7 @@ beforeAll(async () => {
     DEFAULT_MODEL: 'upstream',
     MODELS: testModels(upstreamUrl),
     HEARTBEAT_MS: '1000',
+    RETRY_MS: '200',
     CORS_ALLOWED_ORIGINS: originOf(allowedSite),
   })
   browser = await chromium.launch({
@@ -172,3 +173,75 @@ describe('cross-origin use', () => {
 interface Ask {
   ask(baseUrl: string, content: string): Promise<{ ok: boolean; text: string; kind?: string }>
 }
+
+describe('resumable streams in the browser', () => {
+  it('reloading mid-answer shows the answer so far and continues it, each token once', async () => {
+    await openChat()
+    const abandoned = upstream.abandonedAnswers
+    await say('gated')
+    await page.locator('.message.assistant[data-state="streaming"]', { hasText: 'First' }).waitFor()
+    await page.reload()
+    await page.locator('.message.assistant[data-state="streaming"]', { hasText: 'First' }).waitFor()
+    upstream.releaseGate()
+    await page.locator('.message.assistant[data-state="finished"]').waitFor()
+    expect(await lastAnswer().locator('.text').textContent()).toBe('First and the rest.')
+    expect(await page.locator('.message.user').allTextContents()).toEqual(['gated'])
+    expect(await page.locator('.message.assistant').count()).toBe(1)
+    // Leaving the page did not cancel the answer: the upstream finished it.
+    expect(upstream.abandonedAnswers).toBe(abandoned)
+  })
+
+  it('the seed flow with nothing but the browser: fetch POST for the id, then its own EventSource', async () => {
+    await page.goto(gateway.url)
+    const result = await page.evaluate(async () => {
+      const response = await fetch('/api/streams', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hello from EventSource' }] }),
+      })
+      const { url } = (await response.json()) as { url: string }
+      return new Promise<{ text: string; ids: string[]; end: string }>((resolve) => {
+        const source = new EventSource(url)
+        const ids: string[] = []
+        let text = ''
+        source.addEventListener('delta', (event) => {
+          text += JSON.parse(event.data).text
+          ids.push(event.lastEventId)
+        })
+        source.addEventListener('done', () => {
+          source.close()
+          resolve({ text, ids, end: 'done' })
+        })
+        // Our `error` event carries data; the EventSource's own connection errors do not.
+        source.addEventListener('error', (event) => {
+          if (!(event instanceof MessageEvent)) return
+          source.close()
+          resolve({ text, ids, end: `error ${event.data}` })
+        })
+      })
+    })
+    expect(result).toMatchObject({ text: 'echo: hello from EventSource', end: 'done' })
+    expect(result.ids).toEqual(['2'])
+  })
+
+  it('an EventSource left open stops reconnecting once it has the terminal event (204)', async () => {
+    await page.goto(gateway.url)
+    const result = await page.evaluate(async () => {
+      const response = await fetch('/api/streams', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'left open' }] }),
+      })
+      const { url } = (await response.json()) as { url: string }
+      const source = new EventSource(url)
+      let opens = 0
+      let dones = 0
+      source.addEventListener('open', () => opens++)
+      source.addEventListener('done', () => dones++)
+      // The server closes after `done`; the EventSource reconnects once, gets 204, and gives up.
+      while (source.readyState !== EventSource.CLOSED) await new Promise((resolve) => setTimeout(resolve, 50))
+      return { opens, dones }
+    })
+    expect(result).toEqual({ opens: 1, dones: 1 })
+  })
+})

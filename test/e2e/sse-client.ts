@@ -7,6 +7,8 @@ export interface StreamReading {
   nextComment(): Promise<string | null>
   /** Reads to the end, returning every event. */
   rest(): Promise<EventSourceMessage[]>
+  /** Stops reading: the client leaves. */
+  cancel(): Promise<void>
   events: EventSourceMessage[]
   comments: string[]
 }
@@ -55,5 +57,6 @@ export function readStream(response: Response): StreamReading {
       while (await more());
       return events
     },
+    cancel: () => reader.cancel(),
   }
 }
