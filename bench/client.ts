@@ -3,6 +3,8 @@ import { request } from 'node:http'
 export interface Answer {
   body: string
   wallMs: number
+  /** The response's headers (a resumable stream's Location). */
+  headers: Record<string, string | string[] | undefined>
 }
 
 /**
@@ -12,14 +14,19 @@ export interface Answer {
 export function ask(
   url: string,
   content: string,
-  { onChunk, signal }: { onChunk?: (text: string) => void; signal?: AbortSignal } = {},
+  {
+    onChunk,
+    signal,
+    path = '/api/chat',
+    headers = {},
+  }: { onChunk?: (text: string) => void; signal?: AbortSignal; path?: string; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
   const started = performance.now()
   const payload = JSON.stringify({ messages: [{ role: 'user', content }] })
   return new Promise((resolve, reject) => {
     const req = request(
-      `${url}/api/chat`,
-      { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json' }, signal },
+      `${url}${path}`,
+      { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', ...headers }, signal },
       (res) => {
         let body = ''
         res.setEncoding('utf8')
@@ -27,11 +34,39 @@ export function ask(
           body += text
           onChunk?.(text)
         })
-        res.on('end', () => resolve({ body, wallMs: performance.now() - started }))
+        res.on('end', () => resolve({ body, wallMs: performance.now() - started, headers: res.headers }))
         res.on('error', reject)
       },
     )
     req.on('error', reject)
     req.end(payload)
+  })
+}
+
+export interface Replay {
+  /** From the request to the first event's bytes. */
+  firstEventMs: number
+  /** From the request to the end of the body. */
+  wholeMs: number
+  body: string
+}
+
+/** GETs a resumable stream from its start, timing its first event and its end. */
+export function replay(streamUrl: string): Promise<Replay> {
+  const started = performance.now()
+  return new Promise((resolve, reject) => {
+    const req = request(streamUrl, { agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
+      let body = ''
+      let firstEventMs = -1
+      res.setEncoding('utf8')
+      res.on('data', (text: string) => {
+        body += text
+        if (firstEventMs < 0 && body.includes('\n\n')) firstEventMs = performance.now() - started
+      })
+      res.on('end', () => resolve({ firstEventMs, wholeMs: performance.now() - started, body }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
   })
 }

@@ -12,6 +12,10 @@ export interface Contender {
   vars(upstreamUrl: string): Record<string, string>
   /** The answer's text and whether the stream ended with its format's "complete" marker. */
   read(body: string): { text: string; complete: boolean }
+  /** Where and how to ask, when not `POST /api/chat`. */
+  request?: { path: string; headers: Record<string, string> }
+  /** A resumable stream: also measure replaying it, and what it writes to storage. */
+  resumable?: boolean
 }
 
 function events(body: string) {
@@ -89,5 +93,14 @@ export const contenders: Contender[] = [
     },
   },
   { name: 'ours', config: apiOnlyConfig(), vars: oursVars, read: readOurEvents },
+  {
+    // The same answer as a resumable stream: a Durable Object owns it and stores every event.
+    name: 'ours-resumable',
+    config: apiOnlyConfig(),
+    vars: oursVars,
+    read: readOurEvents,
+    request: { path: '/api/streams', headers: { Accept: 'text/event-stream' } },
+    resumable: true,
+  },
   { name: 'ours+page', vars: oursVars, read: readOurEvents },
 ]

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.ts'
-import { ask } from './client.ts'
+import { ask, replay } from './client.ts'
 import { contenders, type Contender } from './contenders.ts'
 import { cpuMs, rssBytes, workerdProcesses } from './proc.ts'
 import { BenchUpstream, token } from './upstream.ts'
@@ -17,8 +17,8 @@ import { BenchUpstream, token } from './upstream.ts'
 const ROOT = new URL('../', import.meta.url).pathname
 const smoke = process.argv.includes('--smoke')
 const size = smoke
-  ? { tokens: 200, runs: 1, pacedTokens: 30, paceMs: 5, streams: 20, holdMs: 2500, memoryRounds: 1 }
-  : { tokens: 10_000, runs: 5, pacedTokens: 1000, paceMs: 5, streams: 1000, holdMs: 3000, memoryRounds: 3 }
+  ? { tokens: 200, runs: 1, pacedTokens: 30, paceMs: 5, streams: 20, holdMs: 2500, memoryRounds: 1, replays: 3 }
+  : { tokens: 10_000, runs: 5, pacedTokens: 1000, paceMs: 5, streams: 1000, holdMs: 3000, memoryRounds: 3, replays: 50 }
 
 interface Figures {
   workerCpuPer1k: number
@@ -29,6 +29,11 @@ interface Figures {
   memoryPerStreamKiB: number
   heartbeatsOk: boolean | null
   bundleGzipKiB: number
+  /** Resumable streams only: reading a finished answer back from its start. */
+  replayFirstEventP99?: number
+  replayWholeP99?: number
+  /** Resumable streams only: SQLite rows written per 1,000 tokens, as the object counted them. */
+  rowsWrittenPer1k?: number
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
@@ -48,8 +53,8 @@ async function measure(contender: Contender, upstream: BenchUpstream, upstreamUr
   let heartbeatsOk = true
   for (let round = 0; round < size.memoryRounds; round++) {
     const idle = await withWranglerDev(contender, upstreamUrl, async (dev) => {
-      await ask(dev.url, 'burst:100') // load and compile the code paths first
-      return idleStreams(dev, upstream)
+      await ask(dev.url, 'burst:100', contender.request) // load and compile the code paths first
+      return idleStreams(contender, dev, upstream)
     })
     if (typeof idle === 'string') return idle
     perStream.push(idle.bytesPerStream)
@@ -83,7 +88,7 @@ async function measureStreaming(contender: Contender, dev: WranglerDev, upstream
   const { worker, proxy } = workerdProcesses(dev.pid)
 
   // Correctness first: no figure for a contender that does not deliver the whole answer.
-  const check = contender.read((await ask(dev.url, `burst:${size.tokens}`)).body)
+  const check = contender.read((await ask(dev.url, `burst:${size.tokens}`, contender.request)).body)
   if (check.text !== expectedText(size.tokens) || !check.complete) {
     return `incomplete or wrong answer (${check.text.length} of ${expectedText(size.tokens).length} chars, complete=${check.complete})`
   }
@@ -92,9 +97,11 @@ async function measureStreaming(contender: Contender, dev: WranglerDev, upstream
   const workerCpu: number[] = []
   const proxyCpu: number[] = []
   const wall: number[] = []
+  let lastStream: string | undefined
   for (let run = 0; run < size.runs; run++) {
     const [w0, p0] = [cpuMs(worker), cpuMs(proxy)]
-    const answer = await ask(dev.url, `burst:${size.tokens}`)
+    const answer = await ask(dev.url, `burst:${size.tokens}`, contender.request)
+    lastStream = answer.headers.location as string | undefined
     await sleep(50) // let the processes finish their bookkeeping before reading their clocks
     workerCpu.push(((cpuMs(worker) - w0) * 1000) / size.tokens)
     proxyCpu.push(((cpuMs(proxy) - p0) * 1000) / size.tokens)
@@ -107,6 +114,7 @@ async function measureStreaming(contender: Contender, dev: WranglerDev, upstream
   const readTimes: number[] = []
   let carry = ''
   const paced = await ask(dev.url, `paced:${size.pacedTokens}:${size.paceMs}:${run}`, {
+    ...contender.request,
     onChunk(text) {
       const now = performance.now()
       const seen = carry + text
@@ -127,17 +135,47 @@ async function measureStreaming(contender: Contender, dev: WranglerDev, upstream
     burstMs: median(wall),
     latencyP50: percentile(latencies, 0.5),
     latencyP99: percentile(latencies, 0.99),
+    ...(contender.resumable && (await measureResumable(contender, dev, lastStream))),
+  }
+}
+
+/**
+ * A resumable stream's own figures: reading a finished `size.tokens` answer back from its start
+ * (what a reconnecting or reloaded client does), and the storage rows each answer wrote, from the
+ * object's own `stream stored` log line (SQLite's count, which is what Cloudflare bills).
+ */
+async function measureResumable(contender: Contender, dev: WranglerDev, streamUrl: string | undefined) {
+  if (!streamUrl) throw new Error('the resumable answer had no Location')
+  const first: number[] = []
+  const whole: number[] = []
+  for (let i = 0; i < size.replays; i++) {
+    const read = await replay(streamUrl)
+    if (contender.read(read.body).text !== expectedText(size.tokens)) throw new Error('the replay was wrong')
+    first.push(read.firstEventMs)
+    whole.push(read.wholeMs)
+  }
+  const stored = dev
+    .logs()
+    .split('\n')
+    .filter((line) => line.includes('"msg":"stream stored"'))
+    .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { events: number; rowsWritten: number })
+    .filter((s) => s.events > size.tokens)
+  return {
+    replayFirstEventP99: percentile(first, 0.99),
+    replayWholeP99: percentile(whole, 0.99),
+    rowsWrittenPer1k: (median(stored.map((s) => s.rowsWritten)) * 1000) / size.tokens,
   }
 }
 
 /** Opens `size.streams` streams on the silent upstream, holds them, and measures the Worker's RSS growth. */
-async function idleStreams(dev: WranglerDev, upstream: BenchUpstream) {
+async function idleStreams(contender: Contender, dev: WranglerDev, upstream: BenchUpstream) {
   const { worker } = workerdProcesses(dev.pid)
   const rss0 = rssBytes(worker)
   const hangUp = new AbortController()
   const pinged = new Array<boolean>(size.streams).fill(false)
   const streams = Array.from({ length: size.streams }, (_, i) =>
     ask(dev.url, 'silent', {
+      ...contender.request,
       signal: hangUp.signal,
       onChunk: (text) => text.includes(': ping') && (pinged[i] = true),
     }).catch(() => {}),
@@ -184,7 +222,7 @@ for (const contender of contenders) {
 upstream.stop()
 
 const floor = results.get('floor')
-const rows: Array<[string, (f: Figures) => number, string]> = [
+const rows: Array<[string, (f: Figures) => number | undefined, string]> = [
   ['CPU per 1k tokens, Worker (ms)', (f) => f.workerCpuPer1k, 'lower'],
   ['CPU per 1k tokens, entry proxy (ms)', (f) => f.proxyCpuPer1k, 'lower'],
   [`Burst: ${size.tokens} tokens, wall (ms)`, (f) => f.burstMs, 'lower'],
@@ -192,12 +230,17 @@ const rows: Array<[string, (f: Figures) => number, string]> = [
   ['Added latency per event p99 (ms)', (f) => f.latencyP99, 'lower'],
   [`Memory per open stream, ${size.streams} idle (KiB)`, (f) => f.memoryPerStreamKiB, 'lower'],
   ['Bundle, gzipped (KiB)', (f) => f.bundleGzipKiB, 'lower'],
+  [`Replay of a ${size.tokens}-token answer: first event p99 (ms)`, (f) => f.replayFirstEventP99, 'lower'],
+  [`Replay of a ${size.tokens}-token answer: whole p99 (ms)`, (f) => f.replayWholeP99, 'lower'],
+  ['Storage rows written per 1k tokens', (f) => f.rowsWrittenPer1k, 'lower'],
 ]
 const names = contenders.map((c) => c.name).filter((n) => results.has(n))
-const cell = (figures: Figures | string | undefined, pick: (f: Figures) => number) => {
+const cell = (figures: Figures | string | undefined, pick: (f: Figures) => number | undefined) => {
   if (typeof figures !== 'object') return 'n/a'
   const value = pick(figures)
-  const ratio = typeof floor === 'object' && pick(floor) > 0 ? ` (${(value / pick(floor)).toFixed(2)}×)` : ''
+  if (value === undefined) return '–'
+  const base = typeof floor === 'object' ? pick(floor) : undefined
+  const ratio = base !== undefined && base > 0 ? ` (${(value / base).toFixed(2)}×)` : ''
   return `${value.toFixed(value < 10 ? 2 : 0)}${ratio}`
 }
 const lines = [

@@ -1,5 +1,11 @@
 import type { EventRecord, StoredEvent } from './record-format'
 
+/** SQLite in a Durable Object binds at most 100 values per statement: 33 rows of three. */
+const ROWS_PER_INSERT = 33
+const insertStatements: string[] = []
+const insertStatement = (rows: number) =>
+  (insertStatements[rows] ??= `INSERT INTO events (id, event, data) VALUES ${Array(rows).fill('(?, ?, ?)').join(', ')}`)
+
 /** What the log knows about its stream besides the events. */
 export interface StreamMeta {
   state: 'running' | 'ended'
@@ -28,6 +34,8 @@ export interface StreamMeta {
 export class EventLog {
   #meta: StreamMeta | undefined
   #lastId = 0
+  /** Rows this instance has written, as SQLite counts them (what Cloudflare bills). */
+  rowsWritten = 0
 
   constructor(private readonly sql: SqlStorage) {
     const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stream'").toArray().length
@@ -56,16 +64,24 @@ export class EventLog {
 
   update(meta: StreamMeta): void {
     this.#meta = meta
-    this.sql.exec('INSERT OR REPLACE INTO stream (only, meta) VALUES (1, ?)', JSON.stringify(meta))
+    this.rowsWritten += this.sql.exec(
+      'INSERT OR REPLACE INTO stream (only, meta) VALUES (1, ?)',
+      JSON.stringify(meta),
+    ).rowsWritten
   }
 
-  /** Stores events in order, numbering them on from the last; one row each. */
+  /**
+   * Stores events in order, numbering them on from the last: one row each, as few statements as
+   * the limit of 100 bound values allows.
+   */
   append(records: EventRecord[]): StoredEvent[] {
-    return records.map(({ event, data }) => {
-      const id = ++this.#lastId
-      this.sql.exec('INSERT INTO events (id, event, data) VALUES (?, ?, ?)', id, event, data)
-      return { id, event, data }
-    })
+    const stored = records.map(({ event, data }) => ({ id: ++this.#lastId, event, data }))
+    for (let i = 0; i < stored.length; i += ROWS_PER_INSERT) {
+      const rows = stored.slice(i, i + ROWS_PER_INSERT)
+      const values = rows.flatMap(({ id, event, data }) => [id, event, data])
+      this.rowsWritten += this.sql.exec(insertStatement(rows.length), ...values).rowsWritten
+    }
+    return stored
   }
 
   /** Up to `limit` events after `afterId`, in order. */

@@ -22,7 +22,7 @@ export function streamEnv(overrides: Partial<Env> = {}): Env {
   }
 }
 
-export const hello = { messages: [{ role: 'user', content: 'Hello, resumable gateway' }] }
+export const hello = { messages: [{ role: 'user' as const, content: 'Hello, resumable gateway' }] }
 
 export function call(path: string, init: RequestInit = {}, testEnv = streamEnv()) {
   return app.request(`${BASE}${path}`, init, testEnv)
