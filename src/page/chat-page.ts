@@ -3,18 +3,8 @@
  * `public/app.js` by the `[build]` step in wrangler.toml.
  */
 import { ChatStreamError, streamChat, type ChatMessage } from '../client'
-
-/** What an answer on the page is doing; each state has its own text, so no two can be confused. */
-type AnswerState = 'waiting' | 'streaming' | 'finished' | 'stopped' | 'failed' | 'connection-lost'
-
-const STATE_TEXT: Record<AnswerState, string> = {
-  waiting: 'Waiting for the first token…',
-  streaming: 'Streaming…',
-  finished: 'Finished.',
-  stopped: 'Stopped by you. The answer is incomplete.',
-  failed: 'Failed. The answer is incomplete.',
-  'connection-lost': 'Connection lost. The answer is incomplete.',
-}
+import { createAnswerView } from './answer-view'
+import { createImageAttachment, messageContent, showAttachedImage } from './image-attachment'
 
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const conversation = element<HTMLOListElement>('conversation')
@@ -24,6 +14,12 @@ const prompt = element<HTMLTextAreaElement>('prompt')
 const modelPicker = element<HTMLSelectElement>('model')
 const sendButton = element<HTMLButtonElement>('send')
 const stopButton = element<HTMLButtonElement>('stop')
+const attachment = createImageAttachment({
+  input: element('image'),
+  button: element('attach'),
+  preview: element('attachment'),
+  onError: (message) => (status.textContent = message),
+})
 
 /** The turns sent with each request: the user's messages and only the answers that finished. */
 const history: ChatMessage[] = []
@@ -38,53 +34,43 @@ async function loadModels(): Promise<void> {
 function addMessage(role: 'user' | 'assistant', text: string) {
   const item = document.createElement('li')
   item.className = `message ${role}`
-  const body = document.createElement('span')
-  body.className = 'text'
-  body.textContent = text
-  item.append(body)
+  if (text) {
+    const body = document.createElement('span')
+    body.className = 'text'
+    body.textContent = text
+    item.append(body)
+  }
   conversation.append(item)
   item.scrollIntoView({ block: 'end' })
-  return { item, body }
+  return item
 }
 
-function setState(item: HTMLElement, state: AnswerState, detail?: string): void {
-  item.dataset.state = state
-  let label = item.querySelector<HTMLElement>('.state')
-  if (!label) {
-    label = document.createElement('span')
-    label.className = 'state'
-    item.append(label)
-  }
-  label.textContent = detail ? `${STATE_TEXT[state]} ${detail}` : STATE_TEXT[state]
-  status.textContent = label.textContent
-}
-
-async function send(content: string): Promise<void> {
-  history.push({ role: 'user', content })
-  addMessage('user', content)
-  const answer = addMessage('assistant', '')
-  setState(answer.item, 'waiting')
+async function send(text: string, imageUrl?: string): Promise<void> {
+  // An image makes the content an array of parts; the cast goes once the request schema has them.
+  history.push({ role: 'user', content: messageContent(text, imageUrl) as ChatMessage['content'] })
+  const question = addMessage('user', text)
+  if (imageUrl) showAttachedImage(question, imageUrl)
+  const answer = createAnswerView(addMessage('assistant', ''), {
+    onStateChange: (label) => (status.textContent = label),
+  })
   generation = new AbortController()
   sendButton.disabled = true
   stopButton.disabled = false
-  let text = ''
   try {
     const events = streamChat({ model: modelPicker.value, messages: history }, { signal: generation.signal })
     for await (const event of events) {
-      if (event.event === 'delta') {
-        if (!text) setState(answer.item, 'streaming')
-        text += event.data.text
-        answer.body.textContent = text
-      } else if (event.event === 'done') {
-        history.push({ role: 'assistant', content: text })
-        setState(answer.item, 'finished', event.data.finish_reason === 'length' ? '(Cut at the length limit.)' : '')
+      if (event.event === 'delta') answer.appendText(event.data.text)
+      else if (event.event === 'reasoning') answer.appendReasoning(event.data.text)
+      else if (event.event === 'done') {
+        history.push({ role: 'assistant', content: answer.text })
+        answer.setState('finished', event.data.finish_reason === 'length' ? '(Cut at the length limit.)' : '')
       }
     }
   } catch (error) {
-    if (generation.signal.aborted) setState(answer.item, 'stopped')
+    if (generation.signal.aborted) answer.setState('stopped')
     else if (error instanceof ChatStreamError && (error.kind === 'truncated' || error.kind === 'network'))
-      setState(answer.item, 'connection-lost')
-    else setState(answer.item, 'failed', error instanceof Error ? error.message : String(error))
+      answer.setState('connection-lost')
+    else answer.setState('failed', error instanceof Error ? error.message : String(error))
   } finally {
     generation = undefined
     sendButton.disabled = false
@@ -97,8 +83,9 @@ form.addEventListener('submit', (event) => {
   event.preventDefault()
   const content = prompt.value.trim()
   if (!content || generation) return
+  if (attachment.reading) return void (status.textContent = 'Still reading the image…')
   prompt.value = ''
-  void send(content)
+  void send(content, attachment.take())
 })
 
 prompt.addEventListener('keydown', (event) => {
