@@ -98,11 +98,19 @@ describe('answers on the chat page', () => {
       [...root.querySelectorAll('*')].flatMap((el) => el.getAttributeNames().filter((name) => name.startsWith('on'))),
     )
     expect(handlers).toEqual([])
-    const hrefs = await answer.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href')))
-    expect(hrefs.filter((href) => href !== null && !/^https?:/.test(href))).toEqual([])
-    // The javascript: link is still there as text, and clicking it does nothing.
-    await answer.getByText('a markdown link').click()
-    await answer.getByText('an HTML link').click()
+    const links = await answer
+      .locator('a')
+      .evaluateAll((found) => found.map((a) => [a.textContent, a.getAttribute('href')]))
+    // Every link the model wrote is still there as text, with no address to follow.
+    expect(links).toEqual([
+      ['a markdown link', null],
+      ['Image: an image', null],
+      ['a data link', null],
+      ["javascript:pwned('autolink')", null],
+      ['a reference link', null],
+      ['a spaced link', null],
+    ])
+    for (const [text] of links) await answer.getByText(text!, { exact: true }).click()
 
     // The text is all still shown: raw HTML as written, the code block exactly.
     const shown = (await answer.textContent()) ?? ''
@@ -129,6 +137,16 @@ describe('answers on the chat page', () => {
   })
 
   it(`keeps up with a ${LONG_ANSWER_TOKENS}-token answer streamed as fast as the upstream can`, async () => {
+    // For scale: the same answer read by a bare client in Node, which renders nothing.
+    const response = await fetch(`${gateway.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: `tokens:${LONG_ANSWER_TOKENS}` }] }),
+    })
+    const raw = await response.text()
+    const bareLag = Date.now() - upstream.lastByteAt
+    expect(raw).toContain('event: done')
+
     await openChat()
     // Note when the page first shows the answer as finished (the final text is rendered by then).
     await page.evaluate(() => {
@@ -148,7 +166,7 @@ describe('answers on the chat page', () => {
     const finishedAt = await page.evaluate(() => (window as unknown as { finishedAt: number }).finishedAt)
     console.log(
       `${LONG_ANSWER_TOKENS} tokens: the page showed the final text ${finishedAt - upstream.lastByteAt} ms ` +
-        `after the upstream's last byte, in ${renders} renders`,
+        `after the upstream's last byte, in ${renders} renders (a bare client read its end after ${bareLag} ms)`,
     )
     expect(renders).toBeGreaterThan(0)
     expect(renders).toBeLessThan(LONG_ANSWER_TOKENS)
@@ -156,41 +174,61 @@ describe('answers on the chat page', () => {
 
   it('show reasoning in a collapsed "thinking" section above the answer, kept out of the history', async () => {
     // This branch's gateway does not turn upstream reasoning into `event: reasoning` yet, so the
-    // page is fed the stream the gateway will send; the page and its client module are real.
-    const requests: Array<{ messages: unknown[] }> = []
-    await page.route('**/api/chat', async (route) => {
-      requests.push(route.request().postDataJSON())
-      const events: Array<[string, object]> = [
-        ['start', { id: 'chat-1', model: 'upstream', upstream: 'upstream', created: 1 }],
-        ['reasoning', { text: 'Let me think' }],
-        ['reasoning', { text: ' about <b>this</b>.' }],
-        ['delta', { text: 'The answer ' }],
-        ['reasoning', { text: ' A second thought.' }],
-        ['tool_call', { index: 0, id: 'call_1', name: 'lookup', arguments_delta: '{}' }],
-        ['delta', { text: 'is **42**.' }],
-        ['usage', { prompt_tokens: 3, completion_tokens: 9, total_tokens: 12 }],
-        ['done', { finish_reason: 'stop' }],
-      ]
-      const body = events.map(([event, data], id) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
-      await route.fulfill({ status: 200, headers: { 'Content-Type': 'text/event-stream' }, body: body.join('') })
+    // page's fetch of /api/chat is answered in the page by a stream the test writes to, event by
+    // event, as the gateway will send them. The page and its client module are the real ones.
+    await page.addInitScript(() => {
+      const feed = window as unknown as FeedWindow
+      const realFetch = window.fetch
+      feed.chatRequests = []
+      window.fetch = async (input, init) => {
+        if (!String(input).endsWith('/api/chat')) return realFetch(input, init)
+        feed.chatRequests.push(JSON.parse(String(init?.body)))
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            feed.sendEvent = (event, data) =>
+              controller.enqueue(new TextEncoder().encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
+            feed.endStream = () => controller.close()
+          },
+        })
+        return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } })
+      }
     })
+    const send = (event: string, data: object) =>
+      page.evaluate(([e, d]) => (window as unknown as FeedWindow).sendEvent(e, d), [event, data] as const)
     await openChat()
     await say('think first')
+    const answer = lastAnswer()
+    const thinking = answer.locator('details.reasoning')
+    const summary = () => thinking.locator('summary').textContent()
+
+    await expect.poll(() => page.evaluate(() => typeof (window as unknown as FeedWindow).sendEvent)).toBe('function')
+    await send('start', { id: 'chat-1', model: 'upstream', upstream: 'upstream', created: 1 })
+    expect(await answer.getAttribute('data-state')).toBe('waiting')
+    await send('reasoning', { text: 'Let me think' })
+    await expect.poll(summary).toBe('Thinking…')
+    expect(await answer.getAttribute('data-state')).toBe('streaming')
+    await send('reasoning', { text: ' about <b>this</b>.' })
+    await send('delta', { text: 'The answer ' })
+    await expect.poll(summary).toBe('Thoughts')
+    await send('reasoning', { text: ' A second thought.' })
+    await expect.poll(summary).toBe('Thinking…')
+    await send('tool_call', { index: 0, id: 'call_1', name: 'lookup', arguments_delta: '{}' })
+    await send('delta', { text: 'is **42**.' })
+    await send('usage', { prompt_tokens: 3, completion_tokens: 9, total_tokens: 12 })
+    await send('done', { finish_reason: 'stop' })
     await page.locator('.message.assistant[data-state="finished"]').waitFor()
 
-    const answer = lastAnswer()
     expect(await answer.evaluate((item) => [...item.children].map((child) => child.className))).toEqual([
       'reasoning',
       'text markdown',
       'state',
     ])
-    const thinking = answer.locator('details.reasoning')
-    expect(await thinking.evaluate((details: HTMLDetailsElement) => details.open)).toBe(false)
-    expect(await thinking.locator('summary').textContent()).toBe('Thoughts')
+    expect(await summary()).toBe('Thoughts')
     expect(await thinking.locator('.reasoning-text').textContent()).toBe(
       'Let me think about <b>this</b>. A second thought.',
     )
     expect(await thinking.locator('b').count()).toBe(0)
+    expect(await thinking.evaluate((details: HTMLDetailsElement) => details.open)).toBe(false)
     expect(await thinking.locator('.reasoning-text').isVisible()).toBe(false)
     await thinking.locator('summary').click()
     expect(await thinking.locator('.reasoning-text').isVisible()).toBe(true)
@@ -198,8 +236,8 @@ describe('answers on the chat page', () => {
     expect(await answer.locator('.text strong').textContent()).toBe('42')
 
     await say('and then?')
-    await expect.poll(() => page.locator('.message.assistant[data-state="finished"]').count()).toBe(2)
-    expect(requests[1]!.messages).toEqual([
+    await expect.poll(() => page.evaluate(() => (window as unknown as FeedWindow).chatRequests.length)).toBe(2)
+    expect(await page.evaluate(() => (window as unknown as FeedWindow).chatRequests[1]!.messages)).toEqual([
       { role: 'user', content: 'think first' },
       { role: 'assistant', content: 'The answer is **42**.' },
       { role: 'user', content: 'and then?' },
@@ -245,3 +283,9 @@ describe('answers on the chat page', () => {
 })
 
 const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='
+
+interface FeedWindow {
+  chatRequests: Array<{ messages: unknown[] }>
+  sendEvent(event: string, data: object): void
+  endStream(): void
+}
