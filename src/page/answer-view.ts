@@ -63,7 +63,7 @@ export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerVie
   let reasoning = ''
   let renderedText = ''
   let renderedReasoning = ''
-  let thinking: { details: HTMLDetailsElement; summary: HTMLElement; content: HTMLElement } | undefined
+  let thinking: { summary: HTMLElement; content: Text } | undefined
   let thinkingNow = false
   let state: AnswerState = 'waiting'
   let frame = 0
@@ -83,7 +83,8 @@ export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerVie
     const followingTheEnd = innerHeight + scrollY >= document.documentElement.scrollHeight - 48
     if (reasoning !== renderedReasoning) {
       thinking ??= createThinkingSection(item, body)
-      thinking.content.textContent = reasoning
+      // Reasoning only grows: adding to one text node keeps a reader's selection in place.
+      thinking.content.appendData(reasoning.slice(renderedReasoning.length))
       renderedReasoning = reasoning
     }
     if (text !== renderedText) {
@@ -131,9 +132,11 @@ function createThinkingSection(item: HTMLElement, before: HTMLElement) {
   const details = document.createElement('details')
   details.className = 'reasoning'
   const summary = document.createElement('summary')
-  const content = document.createElement('div')
-  content.className = 'reasoning-text'
-  details.append(summary, content)
+  const box = document.createElement('div')
+  box.className = 'reasoning-text'
+  const content = document.createTextNode('')
+  box.append(content)
+  details.append(summary, box)
   item.insertBefore(details, before)
-  return { details, summary, content }
+  return { summary, content }
 }
