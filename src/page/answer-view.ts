@@ -10,11 +10,13 @@ import { addCopyButtons, handleCopyButtons } from './code-blocks'
 import { createMarkdownRenderer } from './markdown'
 
 /** What an answer on the page is doing; each state has its own text, so no two can be confused. */
-export type AnswerState = 'waiting' | 'streaming' | 'finished' | 'stopped' | 'failed' | 'connection-lost'
+export type AnswerState =
+  'waiting' | 'streaming' | 'reconnecting' | 'finished' | 'stopped' | 'failed' | 'connection-lost'
 
 const STATE_TEXT: Record<AnswerState, string> = {
   waiting: 'Waiting for the first token…',
   streaming: 'Streaming…',
+  reconnecting: 'Connection lost. Reconnecting…',
   finished: 'Finished.',
   stopped: 'Stopped by you. The answer is incomplete.',
   failed: 'Failed. The answer is incomplete.',
@@ -25,7 +27,7 @@ export interface AnswerView {
   /** The answer's text exactly as received, for the conversation's history. */
   readonly text: string
   readonly state: AnswerState
-  /** Adds answer text; the first text or reasoning moves a waiting answer to streaming. */
+  /** Adds answer text; text or reasoning moves a waiting (or reconnecting) answer to streaming. */
   appendText(text: string): void
   appendReasoning(text: string): void
   /** Shows the state, after rendering everything received so far. */
@@ -70,7 +72,7 @@ export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerVie
   let renders = 0
 
   function received() {
-    if (state === 'waiting') setState('streaming')
+    if (state === 'waiting' || state === 'reconnecting') setState('streaming')
     frame ||= requestAnimationFrame(render)
   }
 
