@@ -7,19 +7,8 @@
  * conversation and the id of the answer being written are kept in `sessionStorage`.
  */
 import { ChatStreamError, resumeChat, startResumableChat, type ChatMessage, type ResumableChat } from '../client'
-
-/** What an answer on the page is doing; each state has its own text, so no two can be confused. */
-type AnswerState = 'waiting' | 'streaming' | 'reconnecting' | 'finished' | 'stopped' | 'failed' | 'connection-lost'
-
-const STATE_TEXT: Record<AnswerState, string> = {
-  waiting: 'Waiting for the first token…',
-  streaming: 'Streaming…',
-  reconnecting: 'Connection lost. Reconnecting…',
-  finished: 'Finished.',
-  stopped: 'Stopped by you. The answer is incomplete.',
-  failed: 'Failed. The answer is incomplete.',
-  'connection-lost': 'Connection lost. The answer is incomplete.',
-}
+import { createAnswerView, type AnswerView } from './answer-view'
+import { createImageAttachment, messageContent, showAttachedImage, type ContentPart } from './image-attachment'
 
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const conversation = element<HTMLOListElement>('conversation')
@@ -29,6 +18,12 @@ const prompt = element<HTMLTextAreaElement>('prompt')
 const modelPicker = element<HTMLSelectElement>('model')
 const sendButton = element<HTMLButtonElement>('send')
 const stopButton = element<HTMLButtonElement>('stop')
+const attachment = createImageAttachment({
+  input: element('image'),
+  button: element('attach'),
+  preview: element('attachment'),
+  onError: (message) => (status.textContent = message),
+})
 
 /** The turns sent with each request: the user's messages and only the answers that finished. */
 const history: ChatMessage[] = []
@@ -55,71 +50,76 @@ async function loadModels(): Promise<void> {
 function addMessage(role: 'user' | 'assistant', text: string) {
   const item = document.createElement('li')
   item.className = `message ${role}`
-  const body = document.createElement('span')
-  body.className = 'text'
-  body.textContent = text
-  item.append(body)
+  if (text) {
+    const body = document.createElement('span')
+    body.className = 'text'
+    body.textContent = text
+    item.append(body)
+  }
   conversation.append(item)
   item.scrollIntoView({ block: 'end' })
-  return { item, body }
+  return item
 }
 
-function setState(item: HTMLElement, state: AnswerState, detail?: string): void {
-  item.dataset.state = state
-  let label = item.querySelector<HTMLElement>('.state')
-  if (!label) {
-    label = document.createElement('span')
-    label.className = 'state'
-    item.append(label)
-  }
-  label.textContent = detail ? `${STATE_TEXT[state]} ${detail}` : STATE_TEXT[state]
-  status.textContent = label.textContent
+/** A user's turn on the page: its text, and the image it carried, if any. */
+function showQuestion(content: string | ContentPart[]): void {
+  const parts = typeof content === 'string' ? [{ type: 'text', text: content } as const] : content
+  const text = parts.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n')
+  const question = addMessage('user', text)
+  for (const part of parts) if (part.type === 'image_url') showAttachedImage(question, part.image_url.url)
 }
 
-async function send(content: string): Promise<void> {
-  history.push({ role: 'user', content })
-  addMessage('user', content)
-  const answer = addMessage('assistant', '')
-  setState(answer.item, 'waiting')
+const newAnswer = () =>
+  createAnswerView(addMessage('assistant', ''), { onStateChange: (label) => (status.textContent = label) })
+
+async function send(text: string, imageUrl?: string): Promise<void> {
+  const content = messageContent(text, imageUrl)
+  // An image makes the content an array of parts; the cast goes once the request schema has them.
+  history.push({ role: 'user', content: content as ChatMessage['content'] })
+  showQuestion(content)
+  const answer = newAnswer()
   await follow(answer, async () => {
-    const stream = await startResumableChat(
-      { model: modelPicker.value, messages: history },
-      { onReconnect: () => setState(answer.item, 'reconnecting') },
-    )
-    save(stream.id)
-    return stream
+    try {
+      const stream = await startResumableChat(
+        { model: modelPicker.value, messages: history },
+        { onReconnect: () => answer.setState('reconnecting') },
+      )
+      save(stream.id)
+      return stream
+    } catch (error) {
+      // Refused outright: this turn never became part of the conversation, so it is not sent
+      // again with the next one (an image the model cannot take would be refused every time).
+      if (error instanceof ChatStreamError && error.kind === 'http') history.pop()
+      throw error
+    }
   })
 }
 
 /** Picks up the answer that was being written when the page was left. */
 async function resume(streamId: string): Promise<void> {
-  const answer = addMessage('assistant', '')
-  setState(answer.item, 'waiting')
-  await follow(answer, async () => resumeChat(streamId, { onReconnect: () => setState(answer.item, 'reconnecting') }))
+  const answer = newAnswer()
+  await follow(answer, async () => resumeChat(streamId, { onReconnect: () => answer.setState('reconnecting') }))
 }
 
 /** Shows an answer as it arrives, until it ends one way or another. */
-async function follow(answer: ReturnType<typeof addMessage>, open: () => Promise<ResumableChat>): Promise<void> {
+async function follow(answer: AnswerView, open: () => Promise<ResumableChat>): Promise<void> {
   sendButton.disabled = true
   stopButton.disabled = false
-  let text = ''
   try {
     generation = await open()
     for await (const event of generation) {
-      if (event.event === 'delta') {
-        if (answer.item.dataset.state !== 'streaming') setState(answer.item, 'streaming')
-        text += event.data.text
-        answer.body.textContent = text
-      } else if (event.event === 'done') {
-        history.push({ role: 'assistant', content: text })
-        setState(answer.item, 'finished', event.data.finish_reason === 'length' ? '(Cut at the length limit.)' : '')
+      if (event.event === 'delta') answer.appendText(event.data.text)
+      else if (event.event === 'reasoning') answer.appendReasoning(event.data.text)
+      else if (event.event === 'done') {
+        history.push({ role: 'assistant', content: answer.text })
+        answer.setState('finished', event.data.finish_reason === 'length' ? '(Cut at the length limit.)' : '')
       }
     }
   } catch (error) {
-    if (error instanceof ChatStreamError && error.code === 'cancelled') setState(answer.item, 'stopped')
+    if (error instanceof ChatStreamError && error.code === 'cancelled') answer.setState('stopped')
     else if (error instanceof ChatStreamError && (error.kind === 'truncated' || error.kind === 'network'))
-      setState(answer.item, 'connection-lost')
-    else setState(answer.item, 'failed', error instanceof Error ? error.message : String(error))
+      answer.setState('connection-lost')
+    else answer.setState('failed', error instanceof Error ? error.message : String(error))
   } finally {
     generation = undefined
     save()
@@ -133,8 +133,9 @@ form.addEventListener('submit', (event) => {
   event.preventDefault()
   const content = prompt.value.trim()
   if (!content || sendButton.disabled) return
+  if (attachment.reading) return void (status.textContent = 'Still reading the image…')
   prompt.value = ''
-  void send(content)
+  void send(content, attachment.take())
 })
 
 prompt.addEventListener('keydown', (event) => {
@@ -149,6 +150,7 @@ stopButton.addEventListener('click', () => {
   generation?.stop().catch((error) => (status.textContent = `Could not stop the answer: ${String(error)}`))
 })
 
+/** Shows the conversation kept from before a reload, and continues the answer it was waiting for. */
 function restore(): void {
   let saved: SavedChat | undefined
   try {
@@ -159,7 +161,12 @@ function restore(): void {
   if (!saved) return
   for (const message of saved.history) {
     history.push(message)
-    addMessage(message.role === 'user' ? 'user' : 'assistant', message.content)
+    if (message.role === 'user') showQuestion(message.content as string | ContentPart[])
+    else {
+      const answer = newAnswer()
+      answer.appendText(message.content as string)
+      answer.setState('finished')
+    }
   }
   if (saved.pendingStreamId) void resume(saved.pendingStreamId)
 }

@@ -1,6 +1,7 @@
 /**
  * The events of a `POST /api/chat` stream, shared by the server and its clients. Every stream
- * is `start`, any number of `delta`, at most one `usage`, then exactly one of `done` or `error`.
+ * is `start`, any number of `delta`, `reasoning` and `tool_call`, at most one `usage`, then exactly one
+ * of `done` or `error`.
  */
 
 export interface StartEventData {
@@ -14,6 +15,19 @@ export interface StartEventData {
 
 export interface DeltaEventData {
   text: string
+}
+
+/** The model's thinking, from reasoning models; arrives before and between `delta`s. */
+export interface ReasoningEventData {
+  text: string
+}
+
+/** A piece of a tool call: `id` and `name` come with its first piece, the arguments in pieces. */
+export interface ToolCallEventData {
+  index: number
+  id?: string
+  name?: string
+  arguments_delta: string
 }
 
 export interface UsageEventData {
@@ -38,6 +52,8 @@ export interface ErrorEventData {
 export interface ChatEventDataMap {
   start: StartEventData
   delta: DeltaEventData
+  reasoning: ReasoningEventData
+  tool_call: ToolCallEventData
   usage: UsageEventData
   done: DoneEventData
   error: ErrorEventData

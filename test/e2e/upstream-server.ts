@@ -2,6 +2,7 @@ import { EventEmitter, once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { CANNED_ANSWERS, longAnswerToken, type CannedAnswer } from './canned-answers'
 
 const FIXTURES = new URL('../fixtures/upstream/openai-chat/', import.meta.url)
 
@@ -10,16 +11,18 @@ const text = (content: string) => chunk({ choices: [{ index: 0, delta: { content
 const finish = chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })
 const usage = chunk({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } })
 
+type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }
+
 export interface RecordedRequest {
   headers: IncomingMessage['headers']
-  body: { model: string; messages: Array<{ role: string; content: string }>; [key: string]: unknown }
+  body: { model: string; messages: Array<{ role: string; content: string | ContentPart[] }>; [key: string]: unknown }
 }
 
 /**
  * An OpenAI-compatible upstream on 127.0.0.1 for the tests. The last user message picks how it
  * behaves ("replay:<fixture>", "gated", "stall", "reset", "truncate", "malformed", "status:<code>",
- * "no-headers", "html"), and it counts its open connections and answers, so a test can see when
- * the gateway lets go of one.
+ * "no-headers", "html", "canned:<name>", "tokens:<count>"), and it counts its open connections and
+ * answers, so a test can see when the gateway lets go of one.
  */
 export class TestUpstream extends EventEmitter {
   readonly requests: RecordedRequest[] = []
@@ -27,6 +30,8 @@ export class TestUpstream extends EventEmitter {
   openAnswers = 0
   /** Answers whose connection closed before they were finished: the gateway hung up on them. */
   abandonedAnswers = 0
+  /** When the last "tokens:<count>" answer wrote its last byte (`Date.now()`). */
+  lastByteAt = 0
   readonly #sockets = new Set<Socket>()
   #gate: { promise: Promise<void>; release: () => void } = deferred()
   readonly #server = createServer((req, res) => void this.#handle(req, res))
@@ -79,7 +84,9 @@ export class TestUpstream extends EventEmitter {
       this.emit('change')
     })
 
-    const scenario = body.messages.findLast((m) => m.role === 'user')?.content ?? ''
+    const content = body.messages.findLast((m) => m.role === 'user')?.content ?? ''
+    const scenario =
+      typeof content === 'string' ? content : content.map((part) => (part.type === 'text' ? part.text : '')).join('')
     const [name, argument] = scenario.split(':', 2) as [string, string | undefined]
     const stream = () => res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
 
@@ -122,6 +129,23 @@ export class TestUpstream extends EventEmitter {
         if (status === 429 || status === 503) headers['Retry-After'] = '12'
         res.writeHead(status, headers)
         return void res.end(JSON.stringify({ error: { message: `upstream says ${status}`, type: 'test' } }))
+      }
+      case 'canned': {
+        // In pieces of 7 characters, so tags and fences are split across deltas.
+        stream()
+        const answer = CANNED_ANSWERS[argument as CannedAnswer]
+        for (let at = 0; at < answer.length; at += 7) res.write(text(answer.slice(at, at + 7)))
+        res.write(finish + usage + 'data: [DONE]\n\n')
+        return void res.end()
+      }
+      case 'tokens': {
+        // As fast as the connection takes them: one chunk per token, waiting only on backpressure.
+        stream()
+        for (let index = 0; index < Number(argument); index++) {
+          if (!res.write(text(longAnswerToken(index)))) await once(res, 'drain')
+        }
+        res.end(finish + usage + 'data: [DONE]\n\n', () => (this.lastByteAt = Date.now()))
+        return
       }
       case 'no-headers':
         return // never answers

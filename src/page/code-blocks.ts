@@ -1,0 +1,53 @@
+/**
+ * Code blocks in an answer get a bar with their language and a Copy button. The button is added
+ * after sanitizing, by the page itself, so no attribute of it ever comes from model output.
+ */
+
+const FEEDBACK_MS = 2000
+
+/** Wraps every `<pre>` of freshly rendered Markdown in a `.code-block` with a Copy button. */
+export function addCopyButtons(fragment: DocumentFragment): void {
+  for (const pre of fragment.querySelectorAll('pre')) {
+    const language = pre.querySelector('code')?.className.match(/\blanguage-(\S+)/)?.[1] ?? ''
+    const wrapper = document.createElement('div')
+    wrapper.className = 'code-block'
+    const bar = document.createElement('div')
+    bar.className = 'code-bar'
+    const label = document.createElement('span')
+    label.textContent = language
+    const button = document.createElement('button')
+    button.type = 'button'
+    button.className = 'copy'
+    button.textContent = 'Copy'
+    button.setAttribute('aria-label', language ? `Copy the ${language} code` : 'Copy the code')
+    bar.append(label, button)
+    pre.replaceWith(wrapper)
+    wrapper.append(bar, pre)
+  }
+}
+
+/** Handles the Copy buttons inside `container`, those there now and those rendered later. */
+export function handleCopyButtons(container: HTMLElement): void {
+  container.addEventListener('click', (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>('button.copy')
+    const code = button?.closest('.code-block')?.querySelector('code')
+    if (!button || !code) return
+    void copy(code).then((copied) => {
+      button.textContent = copied ? 'Copied' : 'Selected: press Ctrl+C'
+      setTimeout(() => (button.textContent = 'Copy'), FEEDBACK_MS)
+    })
+  })
+}
+
+async function copy(code: HTMLElement): Promise<boolean> {
+  try {
+    // `marked` ends a block's code with a newline the answer did not have.
+    await navigator.clipboard.writeText((code.textContent ?? '').replace(/\n$/, ''))
+    return true
+  } catch {
+    // No clipboard access (a page served over plain http, a denied permission): select the code
+    // instead, so one keystroke copies it.
+    getSelection()?.selectAllChildren(code)
+    return false
+  }
+}
