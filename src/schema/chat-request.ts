@@ -56,7 +56,8 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
           )
         : text,
     )
-  const textContent = content(textPart)
+  // A variant, even of one, so a part of another type is one issue at its `type`.
+  const textContent = content(v.variant('type', [textPart]))
   const toolCall = v.strictObject({
     id: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
     type: v.literal('function'),
