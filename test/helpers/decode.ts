@@ -29,7 +29,9 @@ export function decodeAtEverySplit(createDecoder: () => UpstreamDecoder, body: s
   for (let offset = 1; offset < bytes.length; offset++) {
     const split = mergeText(decodeAll(createDecoder, [bytes.slice(0, offset), bytes.slice(offset)]))
     if (JSON.stringify(split) !== JSON.stringify(whole)) {
-      throw new Error(`split at byte ${offset} decoded differently:\n${JSON.stringify(split)}\nvs\n${JSON.stringify(whole)}`)
+      throw new Error(
+        `split at byte ${offset} decoded differently:\n${JSON.stringify(split)}\nvs\n${JSON.stringify(whole)}`,
+      )
     }
   }
   const crlf = utf8.encode(body.replaceAll('\n', '\r\n'))

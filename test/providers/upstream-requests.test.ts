@@ -29,7 +29,12 @@ const weather = {
   function: {
     name: 'get_weather',
     description: 'Current weather in a city',
-    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' } },
+      required: ['city'],
+      additionalProperties: false,
+    },
   },
 }
 
@@ -120,7 +125,10 @@ describe('OpenAI-compatible upstream', () => {
 
   it('gets response_format as it came', async () => {
     const format = { type: 'json_schema', json_schema: { name: 'city', schema: { type: 'object' }, strict: true } }
-    const body = await upstreamBody('gpt', { messages: [{ role: 'user', content: 'A city?' }], response_format: format })
+    const body = await upstreamBody('gpt', {
+      messages: [{ role: 'user', content: 'A city?' }],
+      response_format: format,
+    })
     expect(body).toMatchObject({ response_format: format })
   })
 })
@@ -299,7 +307,10 @@ describe('refusals before anything is sent upstream', () => {
     expect((await refusal('gemini', { ...toolsRequest, parallel_tool_calls: false })).error).toMatchObject({
       issues: [{ path: 'parallel_tool_calls' }],
     })
-    const gif = { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/gif;base64,R0lGODlhAQABAAAAACw=' } }] }
+    const gif = {
+      role: 'user',
+      content: [{ type: 'image_url', image_url: { url: 'data:image/gif;base64,R0lGODlhAQABAAAAACw=' } }],
+    }
     expect((await refusal('gemini', { messages: [gif] })).error).toMatchObject({
       issues: [{ path: 'messages.0.content.0' }],
     })
@@ -322,7 +333,9 @@ describe('answers from the stand-in provider, on our events', () => {
     const chunk = (delta: object, finish: string | null = null) =>
       `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
     provider(
-      chunk({ tool_calls: [{ index: 0, id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '' } }] }) +
+      chunk({
+        tool_calls: [{ index: 0, id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '' } }],
+      }) +
         chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Oslo"}' } }] }) +
         chunk({}, 'tool_calls') +
         'data: [DONE]\n\n',

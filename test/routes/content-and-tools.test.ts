@@ -33,8 +33,13 @@ const text = (t: string) => ({ type: 'text', text: t })
 
 describe('/api/chat content parts', () => {
   it('reads an array of text parts as the text they hold', async () => {
-    const events = eventsOf(await (await post({ messages: [{ role: 'user', content: [text('Hello, '), text('parts')] }] })).text())
-    const answer = events.filter((e) => e.event === 'delta').map((e) => (e.data as { text: string }).text).join('')
+    const events = eventsOf(
+      await (await post({ messages: [{ role: 'user', content: [text('Hello, '), text('parts')] }] })).text(),
+    )
+    const answer = events
+      .filter((e) => e.event === 'delta')
+      .map((e) => (e.data as { text: string }).text)
+      .join('')
     expect(answer).toContain('You said: “Hello, parts”.')
   })
 
@@ -99,7 +104,12 @@ describe('/api/chat content parts', () => {
 
   it('passes over a fallback without vision when the model asked for cannot be reached', async () => {
     const models = {
-      primary: { adapter: 'openai', base_url: 'http://127.0.0.1:1/v1', upstream_model: 'm', fallbacks: ['blind', 'seeing'] },
+      primary: {
+        adapter: 'openai',
+        base_url: 'http://127.0.0.1:1/v1',
+        upstream_model: 'm',
+        fallbacks: ['blind', 'seeing'],
+      },
       blind: { adapter: 'demo', token_delay_ms: 0, vision: false },
       seeing: { adapter: 'demo', token_delay_ms: 0 },
     }
@@ -151,7 +161,10 @@ describe('/api/chat tools and structured output fields', () => {
 
   it('still rejects unknown fields, in messages and parts too', async () => {
     const error = await issuesOf(
-      await post({ messages: [{ role: 'user', content: [{ type: 'text', text: 'a', cache: true }], name: 'me' }], n: 2 }),
+      await post({
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'a', cache: true }], name: 'me' }],
+        n: 2,
+      }),
     )
     expect(error.issues.map((i) => i.path).sort()).toEqual(['messages.0.content.0.cache', 'messages.0.name', 'n'])
   })

@@ -112,7 +112,9 @@ describe('/v1 answers with tool calls and reasoning', () => {
     delta({ reasoning_content: 'Two cities.' }) +
     delta({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'w', arguments: '' } }] }) +
     delta({ tool_calls: [{ index: 0, function: { arguments: '{"c":"Paris"}' } }] }) +
-    delta({ tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'w', arguments: '{"c":"Rome"}' } }] }) +
+    delta({
+      tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'w', arguments: '{"c":"Rome"}' } }],
+    }) +
     delta({}, 'tool_calls') +
     `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 30, total_tokens: 39, completion_tokens_details: { reasoning_tokens: 12 } } })}\n\n` +
     'data: [DONE]\n\n'
@@ -140,9 +142,16 @@ describe('/v1 answers with tool calls and reasoning', () => {
       { reasoning_content: 'Two cities.' },
       { tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'w', arguments: '' } }] },
       { tool_calls: [{ index: 0, function: { arguments: '{"c":"Paris"}' } }] },
-      { tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'w', arguments: '{"c":"Rome"}' } }] },
+      {
+        tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'w', arguments: '{"c":"Rome"}' } }],
+      },
       {},
-      { prompt_tokens: 9, completion_tokens: 30, total_tokens: 39, completion_tokens_details: { reasoning_tokens: 12 } },
+      {
+        prompt_tokens: 9,
+        completion_tokens: 30,
+        total_tokens: 39,
+        completion_tokens_details: { reasoning_tokens: 12 },
+      },
     ])
     expect(chunks[5].choices[0].finish_reason).toBe('tool_calls')
   })

@@ -6,10 +6,18 @@ import { anthropicRecordings } from '../../helpers/fixtures'
 const decode = (body: string) => decodeAtEverySplit(createAnthropicDecoder, body)
 const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
 const messageStart = event('message_start', {
-  message: { id: 'msg_01', type: 'message', role: 'assistant', content: [], model: 'claude-sonnet-4-5', usage: { input_tokens: 24, output_tokens: 1 } },
+  message: {
+    id: 'msg_01',
+    type: 'message',
+    role: 'assistant',
+    content: [],
+    model: 'claude-sonnet-4-5',
+    usage: { input_tokens: 24, output_tokens: 1 },
+  },
 })
 const end = (stop_reason: string, output_tokens: number) =>
-  event('message_delta', { delta: { stop_reason, stop_sequence: null }, usage: { output_tokens } }) + event('message_stop', {})
+  event('message_delta', { delta: { stop_reason, stop_sequence: null }, usage: { output_tokens } }) +
+  event('message_stop', {})
 
 describe('Anthropic decoder: tool_use, on the recordings', () => {
   it('turns tool_use_response.sse into the text, then one call with its id, name and arguments', () => {
@@ -49,11 +57,20 @@ describe('Anthropic decoder: built from the documented formats', () => {
     const body =
       messageStart +
       event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }) +
-      event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'Euclid: 1071 = 2 × 462 + 147' } }) +
+      event('content_block_delta', {
+        index: 0,
+        delta: { type: 'thinking_delta', thinking: 'Euclid: 1071 = 2 × 462 + 147' },
+      }) +
       event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: '; … so 21.' } }) +
-      event('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA' } }) +
+      event('content_block_delta', {
+        index: 0,
+        delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA' },
+      }) +
       event('content_block_stop', { index: 0 }) +
-      event('content_block_start', { index: 1, content_block: { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix' } }) +
+      event('content_block_start', {
+        index: 1,
+        content_block: { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix' },
+      }) +
       event('content_block_stop', { index: 1 }) +
       event('content_block_start', { index: 2, content_block: { type: 'text', text: '' } }) +
       event('content_block_delta', { index: 2, delta: { type: 'text_delta', text: 'The GCD is **21**.' } }) +

@@ -20,7 +20,11 @@ describe('Gemini decoder: thoughts and function calls', () => {
     const body =
       event([{ text: '**Weighing it**\nThe user wants a haiku.', thought: true }], {}, { thoughtsTokenCount: 40 }) +
       event([{ text: 'Autumn moonlight—' }], {}, { thoughtsTokenCount: 40 }) +
-      event([{ text: '\na worm digs silently' }], { finishReason: 'STOP' }, { thoughtsTokenCount: 40, totalTokenCount: 72 })
+      event(
+        [{ text: '\na worm digs silently' }],
+        { finishReason: 'STOP' },
+        { thoughtsTokenCount: 40, totalTokenCount: 72 },
+      )
     expect(decodeAtEverySplit(createGeminiDecoder, body)).toEqual([
       { type: 'reasoning', text: '**Weighing it**\nThe user wants a haiku.' },
       { type: 'text', text: 'Autumn moonlight—\na worm digs silently' },

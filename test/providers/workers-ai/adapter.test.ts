@@ -136,7 +136,11 @@ describe('Workers AI: tools, images and reasoning (through the stand-in binding)
       'data: {"response":"","tool_calls":[{"name":"get_weather","arguments":{"city":"Paris"}}]}\n\n' +
       'data: {"response":"","tool_calls":[{"name":"get_weather","arguments":{"city":"Rome"}}]}\n\n' +
       'data: [DONE]\n\n'
-    const { events } = await send('scout', { messages: [{ role: 'user', content: 'hi' }], tools }, standIn(classicCalls))
+    const { events } = await send(
+      'scout',
+      { messages: [{ role: 'user', content: 'hi' }], tools },
+      standIn(classicCalls),
+    )
     expect(toolEvents(events)).toEqual([
       { index: 0, id: expect.stringMatching(/^call_/), name: 'get_weather', arguments_delta: '{"city":"Paris"}' },
       { index: 1, id: expect.stringMatching(/^call_/), name: 'get_weather', arguments_delta: '{"city":"Rome"}' },
@@ -149,7 +153,11 @@ describe('Workers AI: tools, images and reasoning (through the stand-in binding)
       `data: ${JSON.stringify({ choices: [{ index: 0, delta: d, finish_reason }] })}\n\n`
     const body =
       delta({ reasoning_content: 'Need the weather.' }) +
-      delta({ tool_calls: [{ index: 0, id: 'chatcmpl-tool-1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }) +
+      delta({
+        tool_calls: [
+          { index: 0, id: 'chatcmpl-tool-1', type: 'function', function: { name: 'get_weather', arguments: '' } },
+        ],
+      }) +
       delta({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }) +
       delta({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }) +
       delta({}, 'tool_calls') +
@@ -166,9 +174,15 @@ describe('Workers AI: tools, images and reasoning (through the stand-in binding)
 
   it('400 for tools on a model not configured for them, and for an https image, before running anything', async () => {
     const seen: Array<{ model: string; inputs: Record<string, unknown> }> = []
-    const { response } = await send('llama', { messages: [{ role: 'user', content: 'hi' }], tools }, standIn(classic, seen))
+    const { response } = await send(
+      'llama',
+      { messages: [{ role: 'user', content: 'hi' }], tools },
+      standIn(classic, seen),
+    )
     expect(response.status).toBe(400)
-    expect(await response.json()).toMatchObject({ error: { code: 'unsupported_parameter', issues: [{ path: 'tools' }] } })
+    expect(await response.json()).toMatchObject({
+      error: { code: 'unsupported_parameter', issues: [{ path: 'tools' }] },
+    })
     const url = { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }
     const second = await send('scout', { messages: [{ role: 'user', content: [url] }] }, standIn(classic, seen))
     expect(second.response.status).toBe(400)
