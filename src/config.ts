@@ -15,6 +15,8 @@ export interface Env {
   MAX_BODY_BYTES?: string
   MAX_MESSAGES?: string
   MAX_MESSAGE_CHARS?: string
+  MAX_IMAGES?: string
+  MAX_IMAGE_BYTES?: string
   CORS_ALLOWED_ORIGINS?: string
   STREAM_RETENTION_MS?: string
   STREAM_ABANDON_MS?: string
@@ -40,6 +42,8 @@ const everyModel = {
    * timeout). Never once text has been sent: two answers must not be spliced together.
    */
   fallbacks: v.optional(v.array(nonEmpty()), () => []),
+  /** Whether the model reads images; `false` refuses a request holding one with a 400 naming it. */
+  vision: v.optional(v.boolean(), true),
 }
 
 const demoModel = v.strictObject({
@@ -71,6 +75,8 @@ const anthropicModel = v.strictObject({
   api_key_secret: nonEmpty(),
   /** Anthropic requires a limit on every request; this applies when the client sets none. */
   max_tokens: v.optional(wholeNumber(1), 4096),
+  /** Turns on extended thinking with this budget (at least 1024, below `max_tokens`); off when unset. */
+  thinking_budget_tokens: v.optional(wholeNumber(1024)),
 })
 
 const geminiModel = v.strictObject({
@@ -79,6 +85,10 @@ const geminiModel = v.strictObject({
   base_url: v.optional(httpUrl(), 'https://generativelanguage.googleapis.com/v1beta'),
   upstream_model: nonEmpty(),
   api_key_secret: nonEmpty(),
+  /** Asks a thinking model for its thought summaries, streamed as `reasoning`. */
+  include_thoughts: v.optional(v.boolean(), false),
+  /** The model's thinking budget in tokens (0 turns thinking off where the model allows); its default when unset. */
+  thinking_budget_tokens: v.optional(wholeNumber()),
 })
 
 const workersAIModel = v.strictObject({
@@ -87,6 +97,8 @@ const workersAIModel = v.strictObject({
   upstream_model: nonEmpty(),
   /** The name of the AI binding in wrangler.toml (`[ai] binding = "AI"`). */
   binding: v.optional(nonEmpty(), 'AI'),
+  /** Whether the model supports function calling (see its page in the Workers AI catalog). */
+  tools: v.optional(v.boolean(), false),
 })
 
 const modelConfig = v.variant('adapter', [demoModel, openAIModel, anthropicModel, geminiModel, workersAIModel])
@@ -114,6 +126,8 @@ const settings = v.object({
   MAX_BODY_BYTES: count(256 * 1024),
   MAX_MESSAGES: count(100),
   MAX_MESSAGE_CHARS: count(32 * 1024),
+  MAX_IMAGES: count(10, 0),
+  MAX_IMAGE_BYTES: count(5 * 1024 * 1024),
   CORS_ALLOWED_ORIGINS: v.optional(v.pipe(v.string(), v.rawTransform(parseOrigins)), ''),
   STREAM_RETENTION_MS: count(3_600_000),
   /** Empty (the default): never abandon an answer; it is kept for whoever comes back to it. */
@@ -163,6 +177,10 @@ export interface GatewayConfig {
   maxBodyBytes: number
   maxMessages: number
   maxMessageChars: number
+  /** Images per request. */
+  maxImages: number
+  /** Decoded bytes of one `data:` image (images also count toward `maxBodyBytes`). */
+  maxImageBytes: number
   /** Other origins whose pages may call the API; the Worker's own origin needs no entry. */
   corsAllowedOrigins: '*' | string[]
   /** How long a resumable stream is kept after its terminal event. */
@@ -205,6 +223,8 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
         problems.push(`MODELS.${name}.fallbacks: "${fallback}" is not one of MODELS`)
       if (fallback === name) problems.push(`MODELS.${name}.fallbacks: a model cannot be its own fallback`)
     }
+    if (model.adapter === 'anthropic' && (model.thinking_budget_tokens ?? 0) >= model.max_tokens)
+      problems.push(`MODELS.${name}.thinking_budget_tokens: must be below max_tokens (${model.max_tokens})`)
   }
   if (problems.length) return invalid(problems)
   return {
@@ -218,6 +238,8 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
     maxBodyBytes: s.MAX_BODY_BYTES,
     maxMessages: s.MAX_MESSAGES,
     maxMessageChars: s.MAX_MESSAGE_CHARS,
+    maxImages: s.MAX_IMAGES,
+    maxImageBytes: s.MAX_IMAGE_BYTES,
     corsAllowedOrigins: s.CORS_ALLOWED_ORIGINS,
     streamRetentionMs: s.STREAM_RETENTION_MS,
     streamAbandonMs: s.STREAM_ABANDON_MS === '' ? null : s.STREAM_ABANDON_MS,

@@ -50,3 +50,15 @@ export class GatewayError extends Error {
     return new Response(JSON.stringify(body), { status: this.status, headers })
   }
 }
+
+/**
+ * A 400 for a part of a request that is valid but cannot be carried: by this model (an image to a
+ * model without vision), by its provider (`response_format` to Anthropic), or by the gateway
+ * (`n: 3`). `path` names the field, so the caller knows what to drop; never silently ignored.
+ */
+export function unsupportedParameter(path: string, message: string): GatewayError {
+  return new GatewayError(400, 'unsupported_parameter', `${path}: ${message}`, {
+    retryable: false,
+    issues: [{ path, message }],
+  })
+}

@@ -74,8 +74,7 @@ const newAnswer = () =>
 
 async function send(text: string, imageUrl?: string): Promise<void> {
   const content = messageContent(text, imageUrl)
-  // An image makes the content an array of parts; the cast goes once the request schema has them.
-  history.push({ role: 'user', content: content as ChatMessage['content'] })
+  history.push({ role: 'user', content })
   showQuestion(content)
   const answer = newAnswer()
   await follow(answer, async () => {

@@ -23,7 +23,7 @@ export interface StreamSummary {
   finishReason?: FinishReason
   errorCode?: string
   usage?: UsageEventData
-  /** Milliseconds from the stream's start to its first text, if any came. */
+  /** Milliseconds from the stream's start to its first text or tool call, if any came. */
   firstTextMs?: number
   durationMs: number
 }
@@ -31,8 +31,10 @@ export interface StreamSummary {
 const utf8 = new TextEncoder()
 
 /**
- * Turns an upstream's answer into our event stream: `start`, `delta`s, `usage`, then exactly one
- * `done` or `error`, with heartbeats while nothing else flows.
+ * Turns an upstream's answer into our event stream: `start`, `delta`s (with `reasoning` and
+ * `tool_call` pieces where the model sends them), `usage`, then exactly one `done` or `error`,
+ * with heartbeats while nothing else flows. Reasoning, like every upstream byte, keeps the idle
+ * timeout from firing: a model that thinks for minutes is not silent.
  *
  * The one guarantee that matters most: whatever happens (the upstream resets, stalls, sends
  * garbage or stops early, the deadline passes, the code throws), the client receives a terminal
@@ -97,6 +99,11 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
       if (event.type === 'text') {
         summary.firstTextMs ??= Date.now() - startedAt
         out += format.text(event.text)
+      } else if (event.type === 'reasoning') {
+        out += format.reasoning(event.text)
+      } else if (event.type === 'tool_call') {
+        summary.firstTextMs ??= Date.now() - startedAt
+        out += format.toolCall(event)
       } else if (event.type === 'keepalive') {
         out += format.heartbeat()
       } else if (event.type === 'usage') {

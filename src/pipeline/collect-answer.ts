@@ -3,8 +3,18 @@ import type { UpstreamStream } from '../providers/types'
 
 export interface CollectedAnswer {
   text: string
+  /** The model's thinking, joined; empty when it sent none. */
+  reasoning: string
+  /** The tool calls, in index order, each with its arguments joined. */
+  toolCalls: CollectedToolCall[]
   finishReason: FinishReason
   usage?: UsageEventData
+}
+
+export interface CollectedToolCall {
+  id: string
+  name: string
+  arguments: string
 }
 
 /**
@@ -19,6 +29,8 @@ export async function collectAnswer(
   const reader = upstream.body.getReader()
   const deadline = Date.now() + deadlineMs
   let text = ''
+  let reasoning = ''
+  const toolCalls: CollectedToolCall[] = []
   let usage: UsageEventData | undefined
   try {
     for (;;) {
@@ -32,9 +44,17 @@ export async function collectAnswer(
       const events = result.done ? upstream.decoder.end() : upstream.decoder.decode(result.value)
       for (const event of events) {
         if (event.type === 'text') text += event.text
-        else if (event.type === 'usage') usage = event.usage
-        else if (event.type === 'done') return { text, finishReason: event.finishReason, usage }
-        else if (event.type === 'error') throw answerError(event.code, event.message, event.retryable)
+        else if (event.type === 'reasoning') reasoning += event.text
+        else if (event.type === 'tool_call') {
+          const call = (toolCalls[event.index] ??= { id: '', name: '', arguments: '' })
+          if (event.id !== undefined) call.id = event.id
+          if (event.name !== undefined) call.name = event.name
+          call.arguments += event.argumentsDelta
+        } else if (event.type === 'usage') usage = event.usage
+        else if (event.type === 'done') {
+          // Indexes count from 0 without gaps; a gap (a broken upstream) is left out, not sent as a hole.
+          return { text, reasoning, toolCalls: toolCalls.filter(Boolean), finishReason: event.finishReason, usage }
+        } else if (event.type === 'error') throw answerError(event.code, event.message, event.retryable)
       }
       if (result.done) throw answerError('upstream_truncated', 'The model provider ended the stream early.', true)
     }

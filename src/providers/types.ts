@@ -1,12 +1,28 @@
 import type { ChatRequest } from '../schema/chat-request'
 import type { FinishReason, UsageEventData } from '../schema/chat-events'
 
+/** One piece of a streamed tool call; see `UpstreamEvent`. */
+export interface ToolCallDelta {
+  index: number
+  id?: string
+  name?: string
+  argumentsDelta: string
+}
+
 /**
  * What an adapter makes of its provider's wire format: the one vocabulary the pipeline knows.
  * `done` and `error` are terminal; the decoder emits nothing after either.
  */
 export type UpstreamEvent =
   | { type: 'text'; text: string }
+  /** The model's thinking, streamed apart from its answer (before it, or between its parts). */
+  | { type: 'reasoning'; text: string }
+  /**
+   * A piece of a tool call. Calls are numbered by `index` from 0 in the order they start; the
+   * first piece of each call carries its `id` and `name`, the rest only more of its arguments
+   * (JSON text, which is whole only once the call's last piece has come).
+   */
+  | ({ type: 'tool_call' } & ToolCallDelta)
   | { type: 'usage'; usage: UsageEventData }
   | { type: 'done'; finishReason: FinishReason }
   | { type: 'error'; code: string; message: string; retryable: boolean }

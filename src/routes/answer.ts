@@ -1,12 +1,12 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../app-env'
 import type { Env, GatewayConfig, ModelConfig } from '../config'
-import { GatewayError } from '../errors'
+import { GatewayError, unsupportedParameter } from '../errors'
 import { chatEventStream, type StreamSummary } from '../pipeline/chat-event-stream'
 import { openUpstream } from '../pipeline/open-upstream'
 import { adapterFor } from '../providers'
 import type { UpstreamStream } from '../providers/types'
-import type { ChatRequest } from '../schema/chat-request'
+import { imagesOf, type ChatRequest } from '../schema/chat-request'
 import type { StreamFormat } from '../sse/format'
 import { EVENT_STREAM_HEADERS } from '../sse/headers'
 
@@ -62,6 +62,11 @@ export async function openAnswerIn({ config, env, signal }: AnswerScope, request
   const { name, model } = modelFor(config, request.model)
   const refusals: GatewayError[] = []
   for (const candidate of [name, ...model.fallbacks]) {
+    if (!config.models[candidate]!.vision && hasImages(request)) {
+      // The model asked for is refused plainly; a fallback that cannot see the images is passed over.
+      if (candidate === name) refuseImages(request, candidate)
+      continue
+    }
     try {
       const stream = await openUpstream(adapterFor(candidate, config.models[candidate]!, env), request, {
         headersTimeoutMs: config.upstreamHeadersTimeoutMs,
@@ -77,6 +82,17 @@ export async function openAnswerIn({ config, env, signal }: AnswerScope, request
     }
   }
   throw lastRefusal(refusals)
+}
+
+function hasImages(request: ChatRequest): boolean {
+  return !imagesOf(request).next().done
+}
+
+/** A model without vision is never sent an image: the 400 names the first one. */
+function refuseImages(request: ChatRequest, model: string): void {
+  for (const { path } of imagesOf(request)) {
+    throw unsupportedParameter(path, `model "${model}" does not accept images.`)
+  }
 }
 
 /**

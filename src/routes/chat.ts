@@ -5,7 +5,7 @@ import type { GatewayConfig } from '../config'
 import { GatewayError } from '../errors'
 import { limitBody } from '../middleware/limit-body'
 import { requireJson } from '../middleware/require-json'
-import { chatRequestSchema, describeIssues, type ChatRequest } from '../schema/chat-request'
+import { chatRequestSchema, describeIssues, requestIssues, type ChatRequest } from '../schema/chat-request'
 import { gatewayEventFormat } from '../sse/format'
 import { openAnswer, streamAnswer } from './answer'
 
@@ -43,11 +43,12 @@ export function validateChatRequest(body: unknown, config: GatewayConfig): ChatR
   let schema = schemas.get(config)
   if (!schema) schemas.set(config, (schema = chatRequestSchema(config)))
   const result = v.safeParse(schema, body)
-  if (!result.success) {
+  const issues = result.success ? requestIssues(result.output, config) : describeIssues(result.issues)
+  if (issues.length) {
     throw new GatewayError(400, 'invalid_request', 'The request does not match the chat request schema.', {
       retryable: false,
-      issues: describeIssues(result.issues),
+      issues,
     })
   }
-  return result.output
+  return result.output as ChatRequest
 }

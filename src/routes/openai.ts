@@ -3,7 +3,7 @@ import type { AppEnv } from '../app-env'
 import { GatewayError } from '../errors'
 import { limitBody } from '../middleware/limit-body'
 import { requireJson } from '../middleware/require-json'
-import { openAIChunkFormat } from '../openai-compat/chunk-format'
+import { openAIChunkFormat, toOpenAIFinishReason, toOpenAIUsage } from '../openai-compat/chunk-format'
 import { fromOpenAIRequest } from '../openai-compat/request'
 import { AnswerError, collectAnswer } from '../pipeline/collect-answer'
 import { logAnswer, openAnswer, streamAnswer } from './answer'
@@ -57,12 +57,25 @@ openAI.post('/chat/completions', requireJson(), limitBody(), async (c) => {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: answer.text, refusal: null },
+          message: {
+            role: 'assistant',
+            // OpenAI's shape: no text beside tool calls is `null`, not an empty string.
+            content: answer.text || (answer.toolCalls.length ? null : ''),
+            refusal: null,
+            ...(answer.reasoning && { reasoning_content: answer.reasoning }),
+            ...(answer.toolCalls.length && {
+              tool_calls: answer.toolCalls.map(({ id, name, arguments: args }) => ({
+                id,
+                type: 'function',
+                function: { name, arguments: args },
+              })),
+            }),
+          },
           logprobs: null,
-          finish_reason: answer.finishReason === 'unknown' ? 'stop' : answer.finishReason,
+          finish_reason: toOpenAIFinishReason(answer.finishReason),
         },
       ],
-      ...(answer.usage && { usage: answer.usage }),
+      ...(answer.usage && { usage: toOpenAIUsage(answer.usage) }),
     })
   } catch (error) {
     if (!(error instanceof AnswerError)) throw error

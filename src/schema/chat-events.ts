@@ -1,7 +1,7 @@
 /**
  * The events of a `POST /api/chat` stream, shared by the server and its clients. Every stream
- * is `start`, any number of `delta`, `reasoning` and `tool_call`, at most one `usage`, then exactly one
- * of `done` or `error`.
+ * is `start`, any number of `delta`, `reasoning` and `tool_call` in the order the model produced
+ * them, at most one `usage`, then exactly one of `done` or `error`.
  */
 
 export interface StartEventData {
@@ -17,23 +17,30 @@ export interface DeltaEventData {
   text: string
 }
 
-/** The model's thinking, from reasoning models; arrives before and between `delta`s. */
+export interface UsageEventData {
+  prompt_tokens: number
+  /** Everything the model generated, its reasoning included. */
+  completion_tokens: number
+  total_tokens: number
+  /** The part of `completion_tokens` spent reasoning, where the provider reports it. */
+  reasoning_tokens?: number
+}
+
+/** A piece of the model's thinking, apart from its answer. */
 export interface ReasoningEventData {
   text: string
 }
 
-/** A piece of a tool call: `id` and `name` come with its first piece, the arguments in pieces. */
+/**
+ * A piece of a tool call. Calls are numbered by `index` from 0; the first piece of each carries
+ * its `id` and `name` (and usually an empty `arguments_delta`), later pieces only
+ * `arguments_delta`. Joined, a call's `arguments_delta`s are its arguments as JSON text.
+ */
 export interface ToolCallEventData {
   index: number
   id?: string
   name?: string
   arguments_delta: string
-}
-
-export interface UsageEventData {
-  prompt_tokens: number
-  completion_tokens: number
-  total_tokens: number
 }
 
 /** Why the model stopped: normalised across providers; `unknown` when the upstream did not say. */

@@ -1,19 +1,111 @@
 import * as v from 'valibot'
+import type { ErrorIssue } from '../errors'
 
 export interface ChatRequestLimits {
   maxMessages: number
   maxMessageChars: number
+  /** Decoded bytes of one `data:` image. */
+  maxImageBytes: number
 }
+
+/** The image types every provider with vision accepts. */
+export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const
+
+const DATA_URL = /^data:(image\/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/]*={0,2})$/
+/** OpenAI's rule for function names, which every provider accepts. */
+const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/
 
 /**
  * The body of `POST /api/chat`. Strict: an unknown field is an error rather than silently
  * ignored, so a typo (`max_token`) never goes unnoticed.
+ *
+ * Messages, content parts, tools and `response_format` have OpenAI's Chat Completions shapes, so
+ * the same request works here and on `/v1`, and passes to OpenAI-compatible upstreams unchanged.
  */
-export function chatRequestSchema({ maxMessages, maxMessageChars }: ChatRequestLimits) {
-  const message = v.strictObject({
-    role: v.picklist(['system', 'user', 'assistant']),
-    content: v.pipe(v.string(), v.maxLength(maxMessageChars)),
+export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes }: ChatRequestLimits) {
+  const text = v.pipe(v.string(), v.maxLength(maxMessageChars))
+  const textPart = v.strictObject({ type: v.literal('text'), text })
+  const imagePart = v.strictObject({
+    type: v.literal('image_url'),
+    image_url: v.strictObject({
+      url: v.pipe(
+        v.string(),
+        v.check(
+          (url) => /^https:\/\/[^\s]+$/i.test(url) || DATA_URL.test(url),
+          `must be an https URL or a data:image/(png|jpeg|gif|webp);base64 URL`,
+        ),
+        v.check(
+          (url) => !url.startsWith('data:') || dataUrlBytes(url) <= maxImageBytes,
+          `is an image larger than ${maxImageBytes} bytes`,
+        ),
+      ),
+      detail: v.optional(v.picklist(['auto', 'low', 'high'])),
+    }),
   })
+  /** A string, or parts; the text of all parts together is held to the same limit as a string. */
+  const content = <P extends v.GenericSchema<{ type: string }>>(part: P) =>
+    v.lazy((input) =>
+      Array.isArray(input)
+        ? v.pipe(
+            v.array(part),
+            v.minLength(1),
+            v.check(
+              (parts) => textLength(parts) <= maxMessageChars,
+              `has more than ${maxMessageChars} characters of text`,
+            ),
+          )
+        : text,
+    )
+  // A variant, even of one, so a part of another type is one issue at its `type`.
+  const textContent = content(v.variant('type', [textPart]))
+  const toolCall = v.strictObject({
+    id: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+    type: v.literal('function'),
+    function: v.strictObject({ name: v.pipe(v.string(), v.regex(FUNCTION_NAME)), arguments: v.string() }),
+  })
+  const message = v.pipe(
+    v.variant('role', [
+      v.strictObject({ role: v.literal('system'), content: textContent }),
+      v.strictObject({ role: v.literal('user'), content: content(v.variant('type', [textPart, imagePart])) }),
+      v.strictObject({
+        role: v.literal('assistant'),
+        content: v.nullish(textContent),
+        tool_calls: v.optional(v.pipe(v.array(toolCall), v.minLength(1))),
+      }),
+      v.strictObject({
+        role: v.literal('tool'),
+        tool_call_id: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+        content: textContent,
+      }),
+    ]),
+    v.check(
+      (m) => m.role !== 'assistant' || m.content != null || m.tool_calls !== undefined,
+      'an assistant message needs content or tool_calls',
+    ),
+  )
+  const tool = v.strictObject({
+    type: v.literal('function'),
+    function: v.strictObject({
+      name: v.pipe(v.string(), v.regex(FUNCTION_NAME, 'must be 1 to 64 letters, digits, _ or -')),
+      description: v.optional(v.pipe(v.string(), v.maxLength(maxMessageChars))),
+      /** A JSON Schema object. */
+      parameters: v.optional(v.record(v.string(), v.unknown())),
+      strict: v.nullish(v.boolean()),
+    }),
+  })
+  const responseFormat = v.variant('type', [
+    v.strictObject({ type: v.literal('text') }),
+    v.strictObject({ type: v.literal('json_object') }),
+    v.strictObject({
+      type: v.literal('json_schema'),
+      json_schema: v.strictObject({
+        name: v.pipe(v.string(), v.regex(FUNCTION_NAME, 'must be 1 to 64 letters, digits, _ or -')),
+        description: v.optional(v.string()),
+        schema: v.optional(v.record(v.string(), v.unknown())),
+        strict: v.nullish(v.boolean()),
+      }),
+    }),
+  ])
   return v.strictObject({
     model: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
     messages: v.pipe(v.array(message), v.minLength(1), v.maxLength(maxMessages)),
@@ -21,11 +113,27 @@ export function chatRequestSchema({ maxMessages, maxMessageChars }: ChatRequestL
     top_p: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
     max_tokens: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     stop: v.optional(v.union([v.string(), v.pipe(v.array(v.string()), v.maxLength(4))])),
+    tools: v.optional(v.pipe(v.array(tool), v.maxLength(128))),
+    tool_choice: v.optional(
+      v.union([
+        v.picklist(['none', 'auto', 'required']),
+        v.strictObject({ type: v.literal('function'), function: v.strictObject({ name: v.string() }) }),
+      ]),
+    ),
+    parallel_tool_calls: v.optional(v.boolean()),
+    response_format: v.optional(responseFormat),
   })
 }
 
 export type ChatRequest = v.InferOutput<ReturnType<typeof chatRequestSchema>>
 export type ChatMessage = ChatRequest['messages'][number]
+export type UserMessage = Extract<ChatMessage, { role: 'user' }>
+export type ContentPart = Exclude<UserMessage['content'], string>[number]
+export type ImagePart = Extract<ContentPart, { type: 'image_url' }>
+export type TextPart = Extract<ContentPart, { type: 'text' }>
+export type ToolCall = NonNullable<Extract<ChatMessage, { role: 'assistant' }>['tool_calls']>[number]
+export type ToolDefinition = NonNullable<ChatRequest['tools']>[number]
+export type ResponseFormat = NonNullable<ChatRequest['response_format']>
 
 /** Where each problem is and what it is, for a 400's `issues`: one entry per offending path. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): Array<{ path: string; message: string }> {
@@ -34,4 +142,61 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): Array<{
     // A strict object reports an unknown field at the field's own path, as "expected never".
     message: issue.type === 'strict_object' && issue.expected === 'never' ? 'is not a known field' : issue.message,
   }))
+}
+
+/** The text of a message's content, parts joined (images leave no text). */
+export function textOf(content: string | ReadonlyArray<{ type: string; text?: string }> | null | undefined): string {
+  if (content == null) return ''
+  if (typeof content === 'string') return content
+  let text = ''
+  for (const part of content) if (part.type === 'text') text += part.text
+  return text
+}
+
+/** Every image in a request, with the path that names it in a 400 (`messages.0.content.1`). */
+export function* imagesOf(request: Pick<ChatRequest, 'messages'>): Generator<{ path: string; image: ImagePart }> {
+  for (const [m, message] of request.messages.entries()) {
+    if (message.role !== 'user' || typeof message.content === 'string') continue
+    for (const [p, part] of message.content.entries()) {
+      if (part.type === 'image_url') yield { path: `messages.${m}.content.${p}`, image: part }
+    }
+  }
+}
+
+/** A `data:` image URL's media type and base64 data; undefined for an https URL. */
+export function parseDataUrl(url: string): { mediaType: string; data: string } | undefined {
+  const match = DATA_URL.exec(url)
+  return match ? { mediaType: match[1]!, data: match[2]! } : undefined
+}
+
+/** The decoded size of a base64 `data:` URL, without decoding it. */
+function dataUrlBytes(url: string): number {
+  const data = url.slice(url.indexOf(',') + 1)
+  const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0
+  return Math.floor((data.length * 3) / 4) - padding
+}
+
+function textLength(parts: ReadonlyArray<{ type: string; text?: string }>): number {
+  let length = 0
+  for (const part of parts) if (part.type === 'text') length += part.text!.length
+  return length
+}
+
+/**
+ * What the schema cannot see one field at a time: too many images, and a `tool_choice` without
+ * the tool it names. One issue per offending path, as the schema reports its own.
+ */
+export function requestIssues(request: ChatRequest, { maxImages }: { maxImages: number }): ErrorIssue[] {
+  const issues: ErrorIssue[] = []
+  let images = 0
+  for (const { path } of imagesOf(request)) {
+    if (++images === maxImages + 1) issues.push({ path, message: `is one image more than the ${maxImages} allowed` })
+  }
+  const choice = request.tool_choice
+  if (choice !== undefined && choice !== 'none' && !request.tools?.length) {
+    issues.push({ path: 'tool_choice', message: 'needs tools' })
+  } else if (typeof choice === 'object' && !request.tools?.some((t) => t.function.name === choice.function.name)) {
+    issues.push({ path: 'tool_choice.function.name', message: 'names no function in tools' })
+  }
+  return issues
 }

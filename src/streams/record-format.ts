@@ -1,5 +1,5 @@
 import type { ChatEventName } from '../schema/chat-events'
-import type { StreamFormat } from '../sse/format'
+import { chatEvents, type StreamFormat } from '../sse/format'
 
 /** One event as the log keeps it: its name and its data, already JSON. */
 export interface EventRecord {
@@ -12,8 +12,6 @@ export interface StoredEvent extends EventRecord {
   id: number
 }
 
-const record = (event: ChatEventName, data: unknown) => `${event}\t${JSON.stringify(data)}\n`
-
 /**
  * The pipeline's output as records for the event log instead of a client's wire format: a line
  * per event, `name TAB json`. JSON as `JSON.stringify` writes it holds no raw tab or newline,
@@ -24,14 +22,7 @@ const record = (event: ChatEventName, data: unknown) => `${event}\t${JSON.string
  * Heartbeats are per connection, so they are not recorded: each reader has its own.
  */
 export function eventRecordFormat(): StreamFormat {
-  return {
-    start: (start) => record('start', start),
-    text: (text) => record('delta', { text }),
-    usage: (usage) => record('usage', usage),
-    done: (finishReason) => record('done', { finish_reason: finishReason }),
-    error: (error) => record('error', error),
-    heartbeat: () => '',
-  }
+  return chatEvents((event, data) => `${event}\t${JSON.stringify(data)}\n`, '')
 }
 
 /** The records in a chunk of `eventRecordFormat` output (the pipeline writes whole lines only). */

@@ -153,6 +153,45 @@ describe('streaming from a real upstream through wrangler dev', () => {
   })
 })
 
+describe('reasoning, tool calls and images through wrangler dev', () => {
+  it('streams reasoning events before the text, and reasoning tokens in usage', async () => {
+    const answer = await wholeAnswer(await chat('reasoning'))
+    expect(answer.events.slice(1).map((e) => ({ event: e.event, data: JSON.parse(e.data) }))).toEqual([
+      { event: 'reasoning', data: { text: 'The user wants a number.' } },
+      { event: 'reasoning', data: { text: ' Six times seven is 42.' } },
+      { event: 'delta', data: { text: '42' } },
+      { event: 'usage', data: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25, reasoning_tokens: 17 } },
+      { event: 'done', data: { finish_reason: 'stop' } },
+    ])
+  })
+
+  it('streams tool_call events, id and name first, and done with tool_calls', async () => {
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }]
+    const answer = await wholeAnswer(await chat('tools', {}, { tools }))
+    const calls = answer.events.filter((e) => e.event === 'tool_call').map((e) => JSON.parse(e.data))
+    expect(calls).toEqual([
+      { index: 0, id: 'call_paris', name: 'get_weather', arguments_delta: '' },
+      { index: 0, arguments_delta: '{"city":' },
+      { index: 0, arguments_delta: ' "Paris"}' },
+      { index: 1, id: 'call_rome', name: 'get_weather', arguments_delta: '' },
+      { index: 1, arguments_delta: '{"city": "Rome"}' },
+    ])
+    expect(answer.last).toEqual({ event: 'done', data: { finish_reason: 'tool_calls' } })
+  })
+
+  it('sends an image part to the upstream as it came', async () => {
+    const image = { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'low' } }
+    const content = [{ type: 'text', text: 'What is this?' }, image]
+    const response = await fetch(`${gateway.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content }] }),
+    })
+    await wholeAnswer(response)
+    expect(upstream.requests.at(-1)!.body.messages).toEqual([{ role: 'user', content }])
+  })
+})
+
 describe('a client that leaves', () => {
   it('closes the upstream connection of a stalled answer', async () => {
     const abandoned = upstream.abandonedAnswers

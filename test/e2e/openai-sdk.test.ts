@@ -101,6 +101,91 @@ describe('the openai SDK against /v1', () => {
     expect(error).toMatchObject({ status: 400, code: 'unknown_model', type: 'invalid_request_error', param: 'model' })
   })
 
+  it('streams parallel tool calls the SDK can assemble, ending with finish_reason tool_calls', async () => {
+    const tools = [
+      {
+        type: 'function' as const,
+        function: {
+          name: 'get_weather',
+          description: 'Current weather in a city',
+          parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+        },
+      },
+    ]
+    const before = upstream.requests.length
+    const stream = await client.chat.completions.create({
+      ...ask('tools'),
+      tools,
+      tool_choice: 'required',
+      stream: true,
+    })
+    const calls: Array<{ id?: string; name?: string; arguments: string }> = []
+    let finishReason: string | null | undefined
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0]
+      for (const piece of choice?.delta?.tool_calls ?? []) {
+        const call = (calls[piece.index] ??= { arguments: '' })
+        call.id ??= piece.id
+        call.name ??= piece.function?.name
+        call.arguments += piece.function?.arguments ?? ''
+      }
+      finishReason = choice?.finish_reason ?? finishReason
+    }
+    expect(finishReason).toBe('tool_calls')
+    expect(calls.map((c) => ({ ...c, arguments: JSON.parse(c.arguments) }))).toEqual([
+      { id: 'call_paris', name: 'get_weather', arguments: { city: 'Paris' } },
+      { id: 'call_rome', name: 'get_weather', arguments: { city: 'Rome' } },
+    ])
+    // The tools reached the upstream as sent.
+    expect(upstream.requests.slice(before).at(-1)!.body).toMatchObject({ tools, tool_choice: 'required' })
+  })
+
+  it('assembles the same tool calls with the SDK’s own stream helper, and for stream: false', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object' } } }]
+    const runner = client.chat.completions.stream({ ...ask('tools'), tools })
+    const final = await runner.finalChatCompletion()
+    expect(final.choices[0]!.finish_reason).toBe('tool_calls')
+    expect(final.choices[0]!.message.tool_calls?.map((c) => c.type === 'function' && c.function.arguments)).toEqual([
+      '{"city": "Paris"}',
+      '{"city": "Rome"}',
+    ])
+    const whole = await client.chat.completions.create({ ...ask('tools'), tools })
+    expect(whole.choices[0]).toMatchObject({
+      finish_reason: 'tool_calls',
+      message: { content: null, tool_calls: [{ id: 'call_paris' }, { id: 'call_rome' }] },
+    })
+  })
+
+  it('streams reasoning_content before the answer, and reasoning tokens in usage', async () => {
+    const stream = await client.chat.completions.create({
+      ...ask('reasoning'),
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    let reasoning = ''
+    let text = ''
+    let usage: unknown
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta as { content?: string; reasoning_content?: string } | undefined
+      reasoning += delta?.reasoning_content ?? ''
+      if (delta?.content) {
+        expect(reasoning).toBe('The user wants a number. Six times seven is 42.')
+        text += delta.content
+      }
+      usage = chunk.usage ?? usage
+    }
+    expect(text).toBe('42')
+    expect(usage).toMatchObject({ completion_tokens: 20, completion_tokens_details: { reasoning_tokens: 17 } })
+  })
+
+  it('refuses n: 3 with a typed 400 naming n, and never calls the upstream', async () => {
+    const before = upstream.requests.length
+    const error = await client.chat.completions.create({ ...ask('hello'), n: 3 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(error).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'n' })
+    expect(upstream.requests.length).toBe(before)
+  })
+
   it('passes an upstream 429 on as a RateLimitError', async () => {
     const error = await client.chat.completions.create({ ...ask('status:429'), stream: true }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(OpenAI.RateLimitError)

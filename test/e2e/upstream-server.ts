@@ -10,6 +10,42 @@ const chunk = (payload: object) => `data: ${JSON.stringify({ object: 'chat.compl
 const text = (content: string) => chunk({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })
 const finish = chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })
 const usage = chunk({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } })
+const delta = (d: object, finish_reason: string | null = null) =>
+  chunk({ choices: [{ index: 0, delta: d, finish_reason }] })
+/** Two parallel calls as OpenAI streams them: id, type and name first, then the arguments in pieces. */
+const TOOL_CALLS = [
+  delta({ role: 'assistant', content: null }),
+  delta({
+    tool_calls: [{ index: 0, id: 'call_paris', type: 'function', function: { name: 'get_weather', arguments: '' } }],
+  }),
+  delta({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+  delta({ tool_calls: [{ index: 0, function: { arguments: ' "Paris"}' } }] }),
+  delta({
+    tool_calls: [{ index: 1, id: 'call_rome', type: 'function', function: { name: 'get_weather', arguments: '' } }],
+  }),
+  delta({ tool_calls: [{ index: 1, function: { arguments: '{"city": "Rome"}' } }] }),
+  delta({}, 'tool_calls'),
+  usage,
+  'data: [DONE]\n\n',
+]
+/** DeepSeek-style thinking (`reasoning_content`) before the answer, with reasoning tokens in usage. */
+const REASONING = [
+  delta({ role: 'assistant', content: '', reasoning_content: '' }),
+  delta({ reasoning_content: 'The user wants a number.' }),
+  delta({ reasoning_content: ' Six times seven is 42.' }),
+  delta({ content: '42' }),
+  delta({}, 'stop'),
+  chunk({
+    choices: [],
+    usage: {
+      prompt_tokens: 5,
+      completion_tokens: 20,
+      total_tokens: 25,
+      completion_tokens_details: { reasoning_tokens: 17 },
+    },
+  }),
+  'data: [DONE]\n\n',
+]
 
 type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }
 
@@ -20,9 +56,10 @@ export interface RecordedRequest {
 
 /**
  * An OpenAI-compatible upstream on 127.0.0.1 for the tests. The last user message picks how it
- * behaves ("replay:<fixture>", "gated", "stall", "reset", "truncate", "malformed", "status:<code>",
- * "no-headers", "html", "canned:<name>", "tokens:<count>"), and it counts its open connections and
- * answers, so a test can see when the gateway lets go of one.
+ * behaves ("replay:<fixture>", "tools" (two parallel tool calls), "reasoning" (reasoning_content,
+ * then text), "gated", "stall", "reset", "truncate", "malformed", "status:<code>", "no-headers",
+ * "html", "canned:<name>", "tokens:<count>"), and it counts its open connections and answers, so a
+ * test can see when the gateway lets go of one.
  */
 export class TestUpstream extends EventEmitter {
   readonly requests: RecordedRequest[] = []
@@ -100,6 +137,14 @@ export class TestUpstream extends EventEmitter {
         }
         return void res.end()
       }
+      case 'tools':
+      case 'reasoning':
+        stream()
+        for (const event of name === 'tools' ? TOOL_CALLS : REASONING) {
+          res.write(event)
+          await sleep(2)
+        }
+        return void res.end()
       case 'gated':
         stream()
         res.write(text('First'))

@@ -33,5 +33,9 @@ export const openAI = {
     `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: reason }] })}\n\n`,
   usage: (prompt: number, completion: number) =>
     `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } })}\n\n`,
+  reasoning: (reasoning_content: string) =>
+    `data: ${JSON.stringify({ choices: [{ index: 0, delta: { reasoning_content }, finish_reason: null }] })}\n\n`,
+  toolCall: (index: number, args: string, id?: string, name?: string) =>
+    `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index, id, type: id && 'function', function: { name, arguments: args } }] }, finish_reason: null }] })}\n\n`,
   done: 'data: [DONE]\n\n',
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { chatEventStream, type ChatEventStreamOptions, type StreamSummary } from '../../src/pipeline/chat-event-stream'
 import { createOpenAIDecoder } from '../../src/providers/openai/decoder'
 import type { UpstreamDecoder } from '../../src/providers/types'
@@ -212,5 +212,66 @@ describe('chatEventStream', () => {
     for (let i = 0; i < 50; i++) await new Promise((resolve) => setTimeout(resolve, 0))
     expect(served).toBeLessThanOrEqual(3)
     await reader.cancel()
+  })
+})
+
+describe('chatEventStream: reasoning and tool calls', () => {
+  afterEach(() => void vi.useRealTimers())
+
+  it('writes reasoning and tool_call events in the order they came, id and name on a call’s first piece only', async () => {
+    const upstream = manualUpstream()
+    const { out } = stream(upstream)
+    upstream.send(openAI.reasoning('Think.') + openAI.text('Calling.'))
+    upstream.send(openAI.toolCall(0, '{"q":', 'call_1', 'search') + openAI.toolCall(0, '"x"}'))
+    upstream.send(openAI.finish('tool_calls') + openAI.done)
+    upstream.end()
+    const body = (await readChunks(out)).join('')
+    expectWellFormed(body)
+    expect(body).toContain(
+      'event: tool_call\ndata: {"index":0,"id":"call_1","name":"search","arguments_delta":"{\\"q\\":"}\n\n',
+    )
+    expect(eventsOf(body).map(({ event, data }) => ({ event, data }))).toEqual([
+      { event: 'start', data: start },
+      { event: 'reasoning', data: { text: 'Think.' } },
+      { event: 'delta', data: { text: 'Calling.' } },
+      { event: 'tool_call', data: { index: 0, id: 'call_1', name: 'search', arguments_delta: '{"q":' } },
+      { event: 'tool_call', data: { index: 0, arguments_delta: '"x"}' } },
+      { event: 'done', data: { finish_reason: 'tool_calls' } },
+    ])
+  })
+
+  it('counts reasoning as the upstream being alive: no idle timeout while the model thinks', async () => {
+    vi.useFakeTimers()
+    const run = async (thinking: boolean) => {
+      const upstream = manualUpstream()
+      const { out } = stream(upstream, { idleTimeoutMs: 1000 })
+      const reader = out.getReader()
+      const decoder = new TextDecoder()
+      let body = decoder.decode((await reader.read()).value)
+      // Five steps of 600 ms: three times the idle timeout in all, never 1000 ms without a byte.
+      for (let step = 0; step < 5 && !body.includes('event: error'); step++) {
+        if (thinking) {
+          upstream.send(openAI.reasoning(`step ${step}. `))
+          body += decoder.decode((await reader.read()).value)
+        }
+        await vi.advanceTimersByTimeAsync(600)
+      }
+      // A stream that timed out has let go of its upstream already.
+      if (!upstream.state.cancelled) {
+        upstream.send(openAI.text('Answer.') + openAI.finish() + openAI.done)
+        upstream.end()
+      }
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        body += decoder.decode(value)
+      }
+      return eventsOf(body)
+    }
+    const thinking = await run(true)
+    expect(thinking.filter((e) => e.event === 'reasoning')).toHaveLength(5)
+    expect(thinking.at(-1)).toMatchObject({ event: 'done' })
+    // The same wait without reasoning is the silence the timeout is for.
+    expect((await run(false)).at(-1)).toMatchObject({ event: 'error', data: { code: 'upstream_idle_timeout' } })
   })
 })

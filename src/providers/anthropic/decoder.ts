@@ -1,5 +1,6 @@
 import type { FinishReason, UsageEventData } from '../../schema/chat-events'
 import { createSseDecoder, parseJson } from '../sse-decoder'
+import { toolCallPieces } from '../tool-calls'
 import type { UpstreamDecoder } from '../types'
 
 interface AnthropicUsage {
@@ -13,7 +14,9 @@ interface AnthropicUsage {
 interface AnthropicEvent {
   type?: string
   message?: { usage?: AnthropicUsage }
-  delta?: { type?: string; text?: string; stop_reason?: string | null }
+  index?: number
+  content_block?: { type?: string; id?: string; name?: string }
+  delta?: { type?: string; text?: string; thinking?: string; partial_json?: string; stop_reason?: string | null }
   usage?: AnthropicUsage
   error?: { type?: string; message?: string }
 }
@@ -31,14 +34,22 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 const RETRYABLE_ERRORS = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error'])
 
 /**
- * Decodes an Anthropic Messages stream: `message_start` (input usage), `content_block_delta`
- * text, `ping` (kept as our heartbeat), `message_delta` (stop reason, output usage), then
- * `message_stop`. A mid-stream `error` event (an HTTP 200 that goes wrong, e.g. `overloaded_error`)
- * becomes our `error`. A body that ends before `message_stop` was cut off: `upstream_truncated`.
+ * Decodes an Anthropic Messages stream: `message_start` (input usage), content blocks (`text`
+ * deltas; `thinking` deltas as reasoning; `tool_use` blocks as tool calls, their
+ * `input_json_delta`s as the arguments), `ping` (kept as our heartbeat), `message_delta` (stop
+ * reason, output usage), then `message_stop`. A mid-stream `error` event (an HTTP 200 that goes
+ * wrong, e.g. `overloaded_error`) becomes our `error`. A body that ends before `message_stop` was
+ * cut off: `upstream_truncated`.
+ *
+ * Server tools (`server_tool_use`, web search results) ran at Anthropic and are not the client's
+ * to answer: they are not tool calls, and only the text written from them is passed on.
  */
 export function createAnthropicDecoder(): UpstreamDecoder {
   let finishReason: FinishReason = 'unknown'
   const usage: AnthropicUsage = {}
+  const toolCalls = toolCallPieces()
+  /** Content block index -> tool call index, for the client's tools' blocks. */
+  const toolBlocks = new Map<number, number>()
   return createSseDecoder({
     onMessage(message, emit) {
       const event = parseJson<AnthropicEvent>(message.data, emit)
@@ -47,9 +58,23 @@ export function createAnthropicDecoder(): UpstreamDecoder {
         case 'message_start':
           assignDefined(usage, event.message?.usage)
           break
-        case 'content_block_delta':
-          if (event.delta?.type === 'text_delta' && event.delta.text) emit({ type: 'text', text: event.delta.text })
+        case 'content_block_start':
+          if (event.content_block?.type === 'tool_use' && event.index !== undefined) {
+            const index = toolBlocks.size
+            toolBlocks.set(event.index, index)
+            emit(toolCalls.piece(index, event.content_block.id, event.content_block.name, ''))
+          }
           break
+        case 'content_block_delta': {
+          const delta = event.delta
+          if (delta?.type === 'text_delta' && delta.text) emit({ type: 'text', text: delta.text })
+          else if (delta?.type === 'thinking_delta' && delta.thinking) emit({ type: 'reasoning', text: delta.thinking })
+          else if (delta?.type === 'input_json_delta' && delta.partial_json) {
+            const index = toolBlocks.get(event.index ?? -1)
+            if (index !== undefined) emit(toolCalls.piece(index, undefined, undefined, delta.partial_json))
+          }
+          break
+        }
         case 'ping':
           emit({ type: 'keepalive' })
           break
@@ -60,7 +85,7 @@ export function createAnthropicDecoder(): UpstreamDecoder {
           break
         case 'message_stop':
           emit({ type: 'usage', usage: toUsage(usage) })
-          emit({ type: 'done', finishReason })
+          emit({ type: 'done', finishReason: toolCalls.finishReason(finishReason) })
           break
         case 'error':
           emit({

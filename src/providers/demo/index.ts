@@ -1,4 +1,6 @@
 import type { DemoModelConfig } from '../../config'
+import { unsupportedParameter } from '../../errors'
+import { textOf } from '../../schema/chat-request'
 import { createOpenAIDecoder } from '../openai/decoder'
 import type { ProviderAdapter } from '../types'
 import { demoReply, demoTokens } from './reply'
@@ -14,9 +16,14 @@ const encoder = new TextEncoder()
 export function demoAdapter(config: DemoModelConfig): ProviderAdapter {
   return {
     async open(request, { signal }) {
+      // It answers with the same prose whatever it is asked: a tool or a JSON format would be ignored.
+      if (request.tools) throw unsupportedParameter('tools', 'the demo model cannot call tools.')
+      if (request.response_format && request.response_format.type !== 'text') {
+        throw unsupportedParameter('response_format', 'the demo model answers only in prose.')
+      }
       const tokens = demoTokens(demoReply(request.messages))
       const limit = Math.min(tokens.length, request.max_tokens ?? Infinity)
-      const promptTokens = request.messages.reduce((sum, m) => sum + demoTokens(m.content).length, 0)
+      const promptTokens = request.messages.reduce((sum, m) => sum + demoTokens(textOf(m.content)).length, 0)
       const pause = cancellableSleep(signal)
       let sent = 0
 

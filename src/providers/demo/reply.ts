@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../schema/chat-request'
+import { textOf, type ChatMessage } from '../../schema/chat-request'
 
 const MAX_QUOTE_CHARS = 160
 
@@ -8,11 +8,16 @@ const MAX_QUOTE_CHARS = 160
  */
 export function demoReply(messages: ChatMessage[]): string {
   const userMessages = messages.filter((message) => message.role === 'user')
-  const last = (userMessages.at(-1)?.content ?? '').replace(/\s+/g, ' ').trim()
+  const lastMessage = userMessages.at(-1)
+  const last = textOf(lastMessage?.content).replace(/\s+/g, ' ').trim()
   const quote = last.length > MAX_QUOTE_CHARS ? `${last.slice(0, MAX_QUOTE_CHARS)}…` : last
   const opening = quote ? `You said: “${quote}”.` : 'You said nothing at all, which is fine.'
+  const images = Array.isArray(lastMessage?.content)
+    ? lastMessage.content.filter((part) => part.type === 'image_url').length
+    : 0
+  const seen = images ? ` You attached ${images} image${images === 1 ? '' : 's'}, which I can count but not see.` : ''
   return (
-    `${opening} I am the gateway's built-in demo model, so I will not pretend to think about it, ` +
+    `${opening}${seen} I am the gateway's built-in demo model, so I will not pretend to think about it, ` +
     `but I can show how an answer travels: every word you see arrived as its own Server-Sent ` +
     `Event, exactly as a real model's tokens do. This is turn ${userMessages.length} of our ` +
     `conversation. Point a model in wrangler.toml at a real upstream to get real answers.`

@@ -29,7 +29,11 @@ export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefi
   }
 }
 
-function toChatCompletionsBody(model: string, request: ChatRequest) {
+/**
+ * The gateway's request already has OpenAI's shapes (content parts, tools, tool calls,
+ * `response_format`), so it goes upstream as it came, validated field by field.
+ */
+export function toChatCompletionsBody(model: string, request: ChatRequest) {
   return {
     model,
     messages: request.messages,
@@ -40,5 +44,9 @@ function toChatCompletionsBody(model: string, request: ChatRequest) {
     top_p: request.top_p,
     max_tokens: request.max_tokens,
     stop: request.stop,
+    tools: request.tools,
+    tool_choice: request.tool_choice,
+    parallel_tool_calls: request.parallel_tool_calls,
+    response_format: request.response_format,
   }
 }

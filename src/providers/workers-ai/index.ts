@@ -2,6 +2,7 @@ import type { WorkersAIModelConfig } from '../../config'
 import { GatewayError } from '../../errors'
 import type { ProviderAdapter } from '../types'
 import { createWorkersAIDecoder } from './decoder'
+import { toWorkersAIInputs } from './request'
 
 /** The part of the `AI` binding this adapter uses. */
 export interface AiBinding {
@@ -15,13 +16,7 @@ export interface AiBinding {
 export function workersAIAdapter(config: WorkersAIModelConfig, binding: AiBinding): ProviderAdapter {
   return {
     async open(request, { signal }) {
-      const running = binding.run(config.upstream_model, {
-        messages: request.messages,
-        stream: true,
-        max_tokens: request.max_tokens,
-        temperature: request.temperature,
-        top_p: request.top_p,
-      })
+      const running = binding.run(config.upstream_model, toWorkersAIInputs(config, request))
       // The binding takes no signal: stop waiting when ours aborts (header timeout, client gone).
       const aborted = new Promise<never>((_, reject) => {
         if (signal.aborted) reject(signal.reason)

@@ -95,3 +95,98 @@ describe('Workers AI adapter (through a stand-in AI binding)', () => {
     expect((await chat(env(undefined))).response.status).toBe(503)
   })
 })
+
+describe('Workers AI: tools, images and reasoning (through the stand-in binding)', () => {
+  const models = {
+    llama: { adapter: 'workers-ai', upstream_model: '@cf/meta/llama-3.1-8b-instruct' },
+    scout: { adapter: 'workers-ai', upstream_model: '@cf/meta/llama-4-scout-17b-16e-instruct', tools: true },
+  }
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }]
+
+  async function send(model: string, body: object, ai: unknown) {
+    const response = await app.request(
+      '/api/chat',
+      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model, ...body }) },
+      { DEFAULT_MODEL: 'llama', MODELS: models, AI: ai },
+    )
+    return { response, events: response.status === 200 ? eventsOf(await response.text()) : [] }
+  }
+
+  const toolEvents = (events: Array<{ event?: string; data: unknown }>) =>
+    events.filter((e) => e.event === 'tool_call').map((e) => e.data)
+
+  it('sends tools and an image (text-only content as a string) to a model configured for tools', async () => {
+    const seen: Array<{ model: string; inputs: Record<string, unknown> }> = []
+    const image = { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }
+    const messages = [
+      { role: 'system', content: [{ type: 'text', text: 'Be brief.' }] },
+      { role: 'user', content: [{ type: 'text', text: 'Weather here?' }, image] },
+    ]
+    await send('scout', { messages, tools, tool_choice: 'auto' }, standIn(openAIStyle, seen))
+    expect(seen[0]!.inputs).toEqual({
+      messages: [{ role: 'system', content: 'Be brief.' }, messages[1]],
+      stream: true,
+      tools,
+      tool_choice: 'auto',
+    })
+  })
+
+  it('streams the classic shape’s whole tool calls as tool_call events, then done tool_calls', async () => {
+    const classicCalls =
+      'data: {"response":"","tool_calls":[{"name":"get_weather","arguments":{"city":"Paris"}}]}\n\n' +
+      'data: {"response":"","tool_calls":[{"name":"get_weather","arguments":{"city":"Rome"}}]}\n\n' +
+      'data: [DONE]\n\n'
+    const { events } = await send(
+      'scout',
+      { messages: [{ role: 'user', content: 'hi' }], tools },
+      standIn(classicCalls),
+    )
+    expect(toolEvents(events)).toEqual([
+      { index: 0, id: expect.stringMatching(/^call_/), name: 'get_weather', arguments_delta: '{"city":"Paris"}' },
+      { index: 1, id: expect.stringMatching(/^call_/), name: 'get_weather', arguments_delta: '{"city":"Rome"}' },
+    ])
+    expect(events.at(-1)).toMatchObject({ event: 'done', data: { finish_reason: 'tool_calls' } })
+  })
+
+  it('streams the OpenAI-style shape’s reasoning and tool call pieces', async () => {
+    const delta = (d: object, finish_reason: string | null = null) =>
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: d, finish_reason }] })}\n\n`
+    const body =
+      delta({ reasoning_content: 'Need the weather.' }) +
+      delta({
+        tool_calls: [
+          { index: 0, id: 'chatcmpl-tool-1', type: 'function', function: { name: 'get_weather', arguments: '' } },
+        ],
+      }) +
+      delta({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }) +
+      delta({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }) +
+      delta({}, 'tool_calls') +
+      'data: [DONE]\n\n'
+    const { events } = await send('scout', { messages: [{ role: 'user', content: 'hi' }], tools }, standIn(body))
+    expect(events.find((e) => e.event === 'reasoning')?.data).toEqual({ text: 'Need the weather.' })
+    expect(toolEvents(events)).toEqual([
+      { index: 0, id: 'chatcmpl-tool-1', name: 'get_weather', arguments_delta: '' },
+      { index: 0, arguments_delta: '{"city":' },
+      { index: 0, arguments_delta: '"Oslo"}' },
+    ])
+    expect(events.at(-1)).toMatchObject({ event: 'done', data: { finish_reason: 'tool_calls' } })
+  })
+
+  it('400 for tools on a model not configured for them, and for an https image, before running anything', async () => {
+    const seen: Array<{ model: string; inputs: Record<string, unknown> }> = []
+    const { response } = await send(
+      'llama',
+      { messages: [{ role: 'user', content: 'hi' }], tools },
+      standIn(classic, seen),
+    )
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({
+      error: { code: 'unsupported_parameter', issues: [{ path: 'tools' }] },
+    })
+    const url = { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }
+    const second = await send('scout', { messages: [{ role: 'user', content: [url] }] }, standIn(classic, seen))
+    expect(second.response.status).toBe(400)
+    expect(await second.response.json()).toMatchObject({ error: { issues: [{ path: 'messages.0.content.0' }] } })
+    expect(seen).toHaveLength(0)
+  })
+})

@@ -1,0 +1,119 @@
+import type { AnthropicModelConfig } from '../../config'
+import { unsupportedParameter } from '../../errors'
+import { parseDataUrl, textOf, type ChatMessage, type ChatRequest, type ContentPart } from '../../schema/chat-request'
+import { parseToolArguments } from '../tool-arguments'
+
+type Block = Record<string, unknown>
+interface AnthropicMessage {
+  role: 'user' | 'assistant'
+  content: string | Block[]
+}
+
+/**
+ * The Messages API body for a request. Anthropic takes the system prompt apart from the turns,
+ * requires `max_tokens`, calls stop strings `stop_sequences`, answers tool calls with
+ * `tool_result` blocks in a user turn, and has its own `tool_choice`. Extended thinking is the
+ * model's config (`thinking_budget_tokens`), not the request's.
+ */
+export function toMessagesBody(config: AnthropicModelConfig, request: ChatRequest) {
+  const format = request.response_format?.type
+  if (format && format !== 'text') {
+    throw unsupportedParameter(
+      'response_format',
+      'Anthropic models have no JSON output mode the gateway can carry; ask for JSON in a message, or define a tool.',
+    )
+  }
+  const maxTokens = request.max_tokens ?? config.max_tokens
+  const budget = config.thinking_budget_tokens
+  if (budget !== undefined && maxTokens <= budget) {
+    throw unsupportedParameter(
+      'max_tokens',
+      `must be above this model's thinking budget (${budget} tokens), which it includes.`,
+    )
+  }
+  const system = request.messages.filter((m) => m.role === 'system').map((m) => textOf(m.content))
+  return {
+    model: config.upstream_model,
+    max_tokens: maxTokens,
+    ...(system.length && { system: system.join('\n\n') }),
+    messages: toAnthropicMessages(request.messages),
+    temperature: request.temperature,
+    top_p: request.top_p,
+    stop_sequences: typeof request.stop === 'string' ? [request.stop] : request.stop,
+    ...(budget !== undefined && { thinking: { type: 'enabled', budget_tokens: budget } }),
+    ...(request.tools && {
+      tools: request.tools.map(({ function: f }) => ({
+        name: f.name,
+        ...(f.description !== undefined && { description: f.description }),
+        input_schema: f.parameters ?? { type: 'object', properties: {} },
+      })),
+    }),
+    ...toolChoice(request),
+    stream: true,
+  }
+}
+
+/** OpenAI's `tool_choice` and `parallel_tool_calls` in Anthropic's terms. */
+function toolChoice({ tool_choice: choice, parallel_tool_calls: parallel }: ChatRequest) {
+  if (choice === 'none') return { tool_choice: { type: 'none' } }
+  const serial = parallel === false && { disable_parallel_tool_use: true }
+  if (choice === 'required') return { tool_choice: { type: 'any', ...serial } }
+  if (typeof choice === 'object') return { tool_choice: { type: 'tool', name: choice.function.name, ...serial } }
+  if (choice === 'auto' || serial) return { tool_choice: { type: 'auto', ...serial } }
+  return {}
+}
+
+function toAnthropicMessages(messages: ChatMessage[]): AnthropicMessage[] {
+  const turns: AnthropicMessage[] = []
+  for (const [m, message] of messages.entries()) {
+    switch (message.role) {
+      case 'system':
+        break
+      case 'user':
+        turns.push({
+          role: 'user',
+          content: typeof message.content === 'string' ? message.content : message.content.map(toBlock),
+        })
+        break
+      case 'assistant': {
+        const text = textOf(message.content)
+        if (!message.tool_calls) {
+          turns.push({ role: 'assistant', content: text })
+          break
+        }
+        const blocks: Block[] = text ? [{ type: 'text', text }] : []
+        for (const [c, call] of message.tool_calls.entries()) {
+          const path = `messages.${m}.tool_calls.${c}.function.arguments`
+          blocks.push({
+            type: 'tool_use',
+            id: call.id,
+            name: call.function.name,
+            input: parseToolArguments(call.function.arguments, path),
+          })
+        }
+        turns.push({ role: 'assistant', content: blocks })
+        break
+      }
+      case 'tool': {
+        const result = { type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(message.content) }
+        // The results of one turn's calls go back together, in one user turn.
+        const last = turns.at(-1)
+        if (last && messages[m - 1]?.role === 'tool') (last.content as Block[]).push(result)
+        else turns.push({ role: 'user', content: [result] })
+        break
+      }
+    }
+  }
+  return turns
+}
+
+function toBlock(part: ContentPart): Block {
+  if (part.type === 'text') return { type: 'text', text: part.text }
+  const data = parseDataUrl(part.image_url.url)
+  return {
+    type: 'image',
+    source: data
+      ? { type: 'base64', media_type: data.mediaType, data: data.data }
+      : { type: 'url', url: part.image_url.url },
+  }
+}

@@ -1,0 +1,350 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Env } from '../../src/config'
+import app from '../../src/index'
+import { eventsOf } from '../helpers/sse'
+
+/**
+ * The exact JSON each adapter sends upstream for an image and for tools, captured from the real
+ * route (validation, model lookup, adapter) with `fetch` standing in for the provider.
+ */
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='
+const PNG_URL = `data:image/png;base64,${PNG}`
+
+const imageRequest = {
+  messages: [
+    { role: 'system', content: 'Be brief.' },
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'What is in these?' },
+        { type: 'image_url', image_url: { url: PNG_URL } },
+        { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg', detail: 'low' } },
+      ],
+    },
+  ],
+}
+
+const weather = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Current weather in a city',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' } },
+      required: ['city'],
+      additionalProperties: false,
+    },
+  },
+}
+
+/** A whole tool round: the question, the model's two parallel calls, both results. */
+const toolsRequest = {
+  messages: [
+    { role: 'user', content: 'Weather in Paris and Rome?' },
+    {
+      role: 'assistant',
+      content: null,
+      tool_calls: [
+        { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+      ],
+    },
+    { role: 'tool', tool_call_id: 'call_1', content: '{"temp_c":21}' },
+    { role: 'tool', tool_call_id: 'call_2', content: 'sunny' },
+  ],
+  tools: [weather],
+  tool_choice: 'required',
+}
+
+const MODELS = {
+  gpt: { adapter: 'openai', base_url: 'https://api.example.com/v1', upstream_model: 'gpt-4o', api_key_secret: 'KEY' },
+  claude: { adapter: 'anthropic', upstream_model: 'claude-sonnet-4-5', api_key_secret: 'KEY', max_tokens: 1024 },
+  thinker: {
+    adapter: 'anthropic',
+    upstream_model: 'claude-sonnet-4-5',
+    api_key_secret: 'KEY',
+    max_tokens: 8192,
+    thinking_budget_tokens: 4096,
+  },
+  gemini: { adapter: 'gemini', upstream_model: 'gemini-2.5-flash', api_key_secret: 'KEY', include_thoughts: true },
+  blind: { adapter: 'openai', base_url: 'https://api.example.com/v1', upstream_model: 'm', vision: false },
+}
+
+const sent: Array<{ url: string; body: unknown }> = []
+
+/** Stands in for the provider: records the request, answers with an empty but valid stream. */
+function provider(answer = 'data: [DONE]\n\n') {
+  sent.length = 0
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    sent.push({ url: String(input), body: JSON.parse(String(init?.body)) })
+    return new Response(answer, { headers: { 'Content-Type': 'text/event-stream' } })
+  })
+}
+
+afterEach(() => void vi.restoreAllMocks())
+
+function post(model: string, body: object) {
+  const env: Env = { DEFAULT_MODEL: 'gpt', MODELS, KEY: 'sk-test', MAX_BODY_BYTES: '65536' }
+  return app.request(
+    '/api/chat',
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model, ...body }) },
+    env,
+  )
+}
+
+async function upstreamBody(model: string, body: object) {
+  provider()
+  const response = await post(model, body)
+  await response.text()
+  expect(sent).toHaveLength(1)
+  return sent[0]!.body
+}
+
+describe('OpenAI-compatible upstream', () => {
+  it('gets the image parts as they came', async () => {
+    expect(await upstreamBody('gpt', imageRequest)).toEqual({
+      model: 'gpt-4o',
+      messages: imageRequest.messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+  })
+
+  it('gets tools, tool_choice, parallel_tool_calls, the calls and their results as they came', async () => {
+    expect(await upstreamBody('gpt', { ...toolsRequest, parallel_tool_calls: false })).toEqual({
+      model: 'gpt-4o',
+      messages: toolsRequest.messages,
+      stream: true,
+      stream_options: { include_usage: true },
+      tools: [weather],
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+    })
+  })
+
+  it('gets response_format as it came', async () => {
+    const format = { type: 'json_schema', json_schema: { name: 'city', schema: { type: 'object' }, strict: true } }
+    const body = await upstreamBody('gpt', {
+      messages: [{ role: 'user', content: 'A city?' }],
+      response_format: format,
+    })
+    expect(body).toMatchObject({ response_format: format })
+  })
+})
+
+describe('Anthropic upstream', () => {
+  it('gets images as base64 and url sources, and the system prompt apart', async () => {
+    expect(await upstreamBody('claude', imageRequest)).toEqual({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1024,
+      system: 'Be brief.',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in these?' },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+            { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
+          ],
+        },
+      ],
+      stream: true,
+    })
+  })
+
+  it('gets tool_use blocks, both results in one user turn, input_schema, and tool_choice any without parallel calls', async () => {
+    expect(await upstreamBody('claude', { ...toolsRequest, parallel_tool_calls: false })).toEqual({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1024,
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } },
+            { type: 'tool_use', id: 'call_2', name: 'get_weather', input: { city: 'Rome' } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'call_1', content: '{"temp_c":21}' },
+            { type: 'tool_result', tool_use_id: 'call_2', content: 'sunny' },
+          ],
+        },
+      ],
+      tools: [
+        { name: 'get_weather', description: 'Current weather in a city', input_schema: weather.function.parameters },
+      ],
+      tool_choice: { type: 'any', disable_parallel_tool_use: true },
+      stream: true,
+    })
+  })
+
+  it('maps a named tool_choice to type tool, and none to none', async () => {
+    const named = { type: 'function', function: { name: 'get_weather' } }
+    expect(await upstreamBody('claude', { ...toolsRequest, tool_choice: named })).toMatchObject({
+      tool_choice: { type: 'tool', name: 'get_weather' },
+    })
+    expect(await upstreamBody('claude', { ...toolsRequest, tool_choice: 'none' })).toMatchObject({
+      tool_choice: { type: 'none' },
+    })
+  })
+
+  it('turns on extended thinking with the model’s budget', async () => {
+    expect(await upstreamBody('thinker', { messages: [{ role: 'user', content: 'Hard sum' }] })).toEqual({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 8192,
+      messages: [{ role: 'user', content: 'Hard sum' }],
+      thinking: { type: 'enabled', budget_tokens: 4096 },
+      stream: true,
+    })
+  })
+})
+
+describe('Gemini upstream', () => {
+  it('gets a data image as inlineData and a URL as fileData, and asks for thoughts', async () => {
+    const body = await upstreamBody('gemini', imageRequest)
+    expect(body).toEqual({
+      systemInstruction: { parts: [{ text: 'Be brief.' }] },
+      contents: [
+        {
+          role: 'user',
+          parts: [
+            { text: 'What is in these?' },
+            { inlineData: { mimeType: 'image/png', data: PNG } },
+            { fileData: { mimeType: 'image/jpeg', fileUri: 'https://example.com/cat.jpg' } },
+          ],
+        },
+      ],
+      generationConfig: { thinkingConfig: { includeThoughts: true } },
+    })
+  })
+
+  it('gets functionDeclarations, functionCall and functionResponse parts by name, and toolConfig ANY', async () => {
+    expect(await upstreamBody('gemini', toolsRequest)).toEqual({
+      contents: [
+        { role: 'user', parts: [{ text: 'Weather in Paris and Rome?' }] },
+        {
+          role: 'model',
+          parts: [
+            {
+              functionCall: { id: 'call_1', name: 'get_weather', args: { city: 'Paris' } },
+              thoughtSignature: 'skip_thought_signature_validator',
+            },
+            { functionCall: { id: 'call_2', name: 'get_weather', args: { city: 'Rome' } } },
+          ],
+        },
+        {
+          role: 'user',
+          parts: [
+            { functionResponse: { id: 'call_1', name: 'get_weather', response: { temp_c: 21 } } },
+            { functionResponse: { id: 'call_2', name: 'get_weather', response: { output: 'sunny' } } },
+          ],
+        },
+      ],
+      tools: [
+        {
+          functionDeclarations: [
+            {
+              name: 'get_weather',
+              description: 'Current weather in a city',
+              parametersJsonSchema: weather.function.parameters,
+            },
+          ],
+        },
+      ],
+      toolConfig: { functionCallingConfig: { mode: 'ANY' } },
+      generationConfig: { thinkingConfig: { includeThoughts: true } },
+    })
+  })
+
+  it('maps json_schema to responseMimeType and responseJsonSchema, and a named function to allowedFunctionNames', async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } } }
+    const body = await upstreamBody('gemini', {
+      ...toolsRequest,
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      response_format: { type: 'json_schema', json_schema: { name: 'city', schema } },
+    })
+    expect(body).toMatchObject({
+      toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_weather'] } },
+      generationConfig: { responseMimeType: 'application/json', responseJsonSchema: schema },
+    })
+  })
+})
+
+describe('refusals before anything is sent upstream', () => {
+  async function refusal(model: string, body: object) {
+    provider()
+    const response = await post(model, body)
+    expect(sent).toHaveLength(0)
+    return { status: response.status, error: ((await response.json()) as { error: Record<string, unknown> }).error }
+  }
+
+  it('400 naming the image part for a model configured without vision', async () => {
+    expect(await refusal('blind', imageRequest)).toEqual({
+      status: 400,
+      error: expect.objectContaining({
+        code: 'unsupported_parameter',
+        issues: [{ path: 'messages.1.content.1', message: 'model "blind" does not accept images.' }],
+      }),
+    })
+  })
+
+  it('400 for response_format json on Anthropic, which has no equivalent', async () => {
+    const { status, error } = await refusal('claude', { ...imageRequest, response_format: { type: 'json_object' } })
+    expect(status).toBe(400)
+    expect(error).toMatchObject({ code: 'unsupported_parameter', issues: [{ path: 'response_format' }] })
+  })
+
+  it('400 for max_tokens at or below an Anthropic model’s thinking budget', async () => {
+    const { error } = await refusal('thinker', { messages: [{ role: 'user', content: 'x' }], max_tokens: 4096 })
+    expect(error).toMatchObject({ code: 'unsupported_parameter', issues: [{ path: 'max_tokens' }] })
+  })
+
+  it('400 for parallel_tool_calls false on Gemini, and for a GIF', async () => {
+    expect((await refusal('gemini', { ...toolsRequest, parallel_tool_calls: false })).error).toMatchObject({
+      issues: [{ path: 'parallel_tool_calls' }],
+    })
+    const gif = {
+      role: 'user',
+      content: [{ type: 'image_url', image_url: { url: 'data:image/gif;base64,R0lGODlhAQABAAAAACw=' } }],
+    }
+    expect((await refusal('gemini', { messages: [gif] })).error).toMatchObject({
+      issues: [{ path: 'messages.0.content.0' }],
+    })
+  })
+
+  it('400 naming the arguments of a tool call that are not a JSON object, for providers that parse them', async () => {
+    const broken = structuredClone(toolsRequest)
+    broken.messages[1]!.tool_calls![1]!.function.arguments = '{"city":'
+    for (const model of ['claude', 'gemini']) {
+      expect((await refusal(model, broken)).error).toMatchObject({
+        code: 'invalid_request',
+        issues: [{ path: 'messages.1.tool_calls.1.function.arguments' }],
+      })
+    }
+  })
+})
+
+describe('answers from the stand-in provider, on our events', () => {
+  it('streams an OpenAI-style tool call as tool_call events and done tool_calls', async () => {
+    const chunk = (delta: object, finish: string | null = null) =>
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
+    provider(
+      chunk({
+        tool_calls: [{ index: 0, id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '' } }],
+      }) +
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Oslo"}' } }] }) +
+        chunk({}, 'tool_calls') +
+        'data: [DONE]\n\n',
+    )
+    const events = eventsOf(await (await post('gpt', toolsRequest)).text())
+    expect(events.map(({ event, data }) => ({ event, data })).slice(1)).toEqual([
+      { event: 'tool_call', data: { index: 0, id: 'call_9', name: 'get_weather', arguments_delta: '' } },
+      { event: 'tool_call', data: { index: 0, arguments_delta: '{"city":"Oslo"}' } },
+      { event: 'done', data: { finish_reason: 'tool_calls' } },
+    ])
+  })
+})
