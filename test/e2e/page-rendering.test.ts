@@ -172,6 +172,17 @@ describe('answers on the chat page', () => {
     expect(renders).toBeLessThan(LONG_ANSWER_TOKENS)
   })
 
+  it('shows an upstream’s reasoning_content, through the gateway, in the thinking section above the answer', async () => {
+    await openChat()
+    await say('reasoning')
+    await page.locator('.message.assistant[data-state="finished"]').waitFor()
+    const answer = lastAnswer()
+    expect(await answer.locator('details.reasoning').textContent()).toContain(
+      'The user wants a number. Six times seven is 42.',
+    )
+    expect(await answer.locator('.text').textContent()).toBe('42')
+  })
+
   it('show reasoning in a collapsed "thinking" section above the answer, kept out of the history', async () => {
     // The page's POST to /api/streams is answered in the page by a stream the test writes to,
     // event by event, as the gateway sends them, so each event's effect can be seen on its own.
@@ -274,9 +285,12 @@ describe('answers on the chat page', () => {
     expect(await thumbnail.getAttribute('src')).toBe(dataUrl)
     expect(await thumbnail.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1)
     expect(await page.locator('#attachment').isHidden()).toBe(true)
-    // Whether the gateway takes it is the server's part (a model without vision refuses it with a
-    // 400); the page shows either outcome as an answer that ended.
-    await page.locator('.message.assistant:is([data-state="finished"], [data-state="failed"])').waitFor()
+    // The gateway carries the image to the upstream as the same part, and the answer finishes.
+    await page.locator('.message.assistant[data-state="finished"]').waitFor()
+    expect(upstream.requests.at(-1)!.body.messages.at(-1)!.content).toEqual([
+      { type: 'text', text: 'what is in this picture?' },
+      { type: 'image_url', image_url: { url: dataUrl } },
+    ])
 
     // The next message goes without the image unless one is attached again.
     await page.setInputFiles('#image', { name: 'dot.png', mimeType: 'image/png', buffer: png })
