@@ -96,9 +96,11 @@ export class AnswerStream extends DurableObject<Env> {
   async begin(request: ChatRequest, settings: StreamSettings): Promise<BeginResult> {
     if (this.#log.meta) return { ok: false, refusal: refusal(new GatewayError(409, 'stream_exists', 'Id in use.')) }
     const { config } = settings
+    // Nothing aborts the opening: the answer belongs to this object, not to whoever asked for it.
+    const scope = { config, env: this.env, signal: new AbortController().signal }
     let opened
     try {
-      opened = await openAnswerIn({ config, env: this.env, signal: new AbortController().signal }, request)
+      opened = await openAnswerIn(scope, request)
     } catch (error) {
       if (error instanceof GatewayError) return { ok: false, refusal: refusal(error) }
       throw error
