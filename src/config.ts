@@ -1,4 +1,6 @@
 import * as v from 'valibot'
+import type { PrincipalLimits } from './access/principal-limits'
+import { accessConfig, accessSettings, type AccessConfig } from './access/settings'
 import { GatewayError } from './errors'
 
 /** The Worker's bindings: [vars] from wrangler.toml plus secrets (API keys, by the names the models give). */
@@ -15,6 +17,17 @@ export interface Env {
   MAX_MESSAGES?: string
   MAX_MESSAGE_CHARS?: string
   CORS_ALLOWED_ORIGINS?: string
+  /** Access control (`src/access/`): API key hashes, JWT verification, what anonymous callers may use. */
+  API_KEYS?: unknown
+  JWT?: unknown
+  ANONYMOUS_MODELS?: string
+  ANONYMOUS_DAILY_TOKENS?: string
+  ANONYMOUS_CONCURRENT_STREAMS?: string
+  /** `[[ratelimits]]` bindings: callers with credentials (by principal), anonymous callers (by IP). */
+  RATE_LIMIT?: RateLimit
+  RATE_LIMIT_ANONYMOUS?: RateLimit
+  /** One object per principal: daily token budget and concurrent streams. */
+  PRINCIPAL_LIMITS?: DurableObjectNamespace<PrincipalLimits>
   [secretName: string]: unknown
 }
 
@@ -34,6 +47,8 @@ const everyModel = {
    * timeout). Never once text has been sent: two answers must not be spliced together.
    */
   fallbacks: v.optional(v.array(nonEmpty()), () => []),
+  /** The most `max_tokens` a caller may ask of this model; larger requests are lowered to it. */
+  max_tokens_ceiling: v.optional(wholeNumber(1)),
 }
 
 const demoModel = v.strictObject({
@@ -111,6 +126,7 @@ const settings = v.object({
   MAX_MESSAGES: count(100),
   MAX_MESSAGE_CHARS: count(32 * 1024),
   CORS_ALLOWED_ORIGINS: v.optional(v.pipe(v.string(), v.rawTransform(parseOrigins)), ''),
+  ...accessSettings,
 })
 
 type TransformContext<T> = Parameters<Parameters<typeof v.rawTransform<T, unknown>>[0]>[0]
@@ -157,6 +173,8 @@ export interface GatewayConfig {
   maxMessageChars: number
   /** Other origins whose pages may call the API; the Worker's own origin needs no entry. */
   corsAllowedOrigins: '*' | string[]
+  /** Who may call and what each may spend (`src/access/`). */
+  access: AccessConfig
 }
 
 /** Parses once per `env` object, which the runtime keeps for the life of the isolate. */
@@ -192,6 +210,7 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
       if (fallback === name) problems.push(`MODELS.${name}.fallbacks: a model cannot be its own fallback`)
     }
   }
+  const access = accessConfig(s, s.MODELS, env.PRINCIPAL_LIMITS !== undefined, problems)
   if (problems.length) return invalid(problems)
   return {
     defaultModel: s.DEFAULT_MODEL,
@@ -205,6 +224,7 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
     maxMessages: s.MAX_MESSAGES,
     maxMessageChars: s.MAX_MESSAGE_CHARS,
     corsAllowedOrigins: s.CORS_ALLOWED_ORIGINS,
+    access,
   }
 }
 

@@ -37,3 +37,6 @@ app.onError((error, c) => {
 })
 
 export default app
+
+/** Durable Objects the Worker hosts (bound in wrangler.toml). */
+export { PrincipalLimits } from './access/principal-limits'

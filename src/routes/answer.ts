@@ -1,4 +1,12 @@
 import type { Context } from 'hono'
+import {
+  releaseAnswer,
+  settleAnswer,
+  settleInBackground,
+  withinCeiling,
+  type Admission,
+  type Lease,
+} from '../access/admission'
 import type { AppEnv } from '../app-env'
 import type { GatewayConfig, ModelConfig } from '../config'
 import { GatewayError } from '../errors'
@@ -50,7 +58,11 @@ export async function openAnswer(c: Context<AppEnv>, request: ChatRequest): Prom
   const refusals: GatewayError[] = []
   for (const candidate of [name, ...model.fallbacks]) {
     try {
-      const stream = await openUpstream(adapterFor(candidate, config.models[candidate]!, c.env), request, {
+      const candidateModel = config.models[candidate]!
+      // A fallback may allow fewer tokens than the model asked for: its own ceiling holds too.
+      const maxTokens = withinCeiling(request.max_tokens, candidateModel)
+      const candidateRequest = maxTokens === request.max_tokens ? request : { ...request, max_tokens: maxTokens }
+      const stream = await openUpstream(adapterFor(candidate, candidateModel, c.env), candidateRequest, {
         headersTimeoutMs: config.upstreamHeadersTimeoutMs,
         signal: c.req.raw.signal,
       })
@@ -64,6 +76,16 @@ export async function openAnswer(c: Context<AppEnv>, request: ChatRequest): Prom
     }
   }
   throw lastRefusal(refusals)
+}
+
+/** Opens the upstream for an admitted answer; if it never starts, its lease is given back at once. */
+export async function openAdmittedAnswer(c: Context<AppEnv>, { lease, request }: Admission): Promise<OpenedAnswer> {
+  try {
+    return await openAnswer(c, request)
+  } catch (error) {
+    settleInBackground(c, releaseAnswer(c.env, lease))
+    throw error
+  }
 }
 
 /**
@@ -80,8 +102,11 @@ function lastRefusal(refusals: GatewayError[]): GatewayError {
   })
 }
 
-/** Streams an opened answer to the client in the given wire format. */
-export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: StreamFormat): Response {
+/**
+ * Streams an opened answer to the client in the given wire format. With a lease, the answer's
+ * usage is settled against it when the stream ends, however it ends.
+ */
+export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: StreamFormat, lease?: Lease): Response {
   const { config } = c.var
   const { model, upstream } = answer
   const stream = chatEventStream(answer.stream, {
@@ -90,7 +115,10 @@ export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: S
     heartbeatMs: config.heartbeatMs,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
-    onEnd: (summary) => logAnswer(c.req.path, model, upstream, summary),
+    onEnd: (summary) => {
+      logAnswer(c.req.path, model, upstream, summary, lease?.principal.name)
+      if (lease) settleInBackground(c, settleAnswer(c.env, lease, summary))
+    },
   })
   return new Response(stream, { headers: EVENT_STREAM_HEADERS })
 }
@@ -98,11 +126,28 @@ export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: S
 /**
  * One structured line per answer: what happened and how long it took, never what was said.
  * `usage` is what the upstream reported, if anything; `partial` marks counts of an answer that
- * was cancelled or failed, so accounting can tell them from a finished answer's.
+ * was cancelled or failed, so accounting can tell them from a finished answer's. `principal` is
+ * who asked: a key's name, a token's `sub`, or `anonymous`; never a credential.
  */
-export function logAnswer(path: string, model: string, upstream: string, summary: StreamSummary): void {
+export function logAnswer(
+  path: string,
+  model: string,
+  upstream: string,
+  summary: StreamSummary,
+  principal?: string,
+): void {
   const partial = summary.outcome !== 'done'
   console.log(
-    JSON.stringify({ level: 'info', msg: 'answer ended', path, status: 200, model, upstream, partial, ...summary }),
+    JSON.stringify({
+      level: 'info',
+      msg: 'answer ended',
+      path,
+      status: 200,
+      principal,
+      model,
+      upstream,
+      partial,
+      ...summary,
+    }),
   )
 }

@@ -43,6 +43,7 @@ function env(ai: unknown): Env {
   return {
     DEFAULT_MODEL: 'llama',
     MODELS: { llama: { adapter: 'workers-ai', upstream_model: '@cf/meta/llama-3.1-8b-instruct' } },
+    ANONYMOUS_MODELS: 'llama',
     AI: ai,
   }
 }
