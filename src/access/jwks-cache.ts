@@ -51,10 +51,15 @@ export class JwksCache {
     if ((stale || unknown) && now - this.#attemptedAt >= this.#cooldownMs) await this.#refresh()
     else if (this.#refreshing) await this.#refreshing
     if (!this.#keys.size && this.#fetchedAt === -Infinity) {
-      throw new GatewayError(503, 'auth_unavailable', 'The gateway cannot verify tokens right now; try again shortly.', {
-        retryable: true,
-        retryAfter: String(Math.ceil(this.#cooldownMs / 1000)),
-      })
+      throw new GatewayError(
+        503,
+        'auth_unavailable',
+        'The gateway cannot verify tokens right now; try again shortly.',
+        {
+          retryable: true,
+          retryAfter: String(Math.ceil(this.#cooldownMs / 1000)),
+        },
+      )
     }
     return this.#keys.get(kid)
   }
@@ -83,9 +88,7 @@ export class JwksCache {
       this.#fetchedAt = this.#now()
     } catch (error) {
       // Keep whatever keys we had: a provider's hiccup must not lock every signed-in user out.
-      console.error(
-        JSON.stringify({ level: 'error', msg: 'JWKS fetch failed', url: this.#url, error: String(error) }),
-      )
+      console.error(JSON.stringify({ level: 'error', msg: 'JWKS fetch failed', url: this.#url, error: String(error) }))
     }
   }
 }

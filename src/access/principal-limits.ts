@@ -174,7 +174,13 @@ export class PrincipalLimits extends DurableObject<Env> {
       .one()
   }
 
-  #day(now: number): { tokens: number; estimated_tokens: number; answers: number; partial_answers: number; expired_leases: number } {
+  #day(now: number): {
+    tokens: number
+    estimated_tokens: number
+    answers: number
+    partial_answers: number
+    expired_leases: number
+  } {
     return (
       this.#sql
         .exec<{
@@ -183,12 +189,24 @@ export class PrincipalLimits extends DurableObject<Env> {
           answers: number
           partial_answers: number
           expired_leases: number
-        }>('SELECT tokens, estimated_tokens, answers, partial_answers, expired_leases FROM days WHERE day = ?', dayOf(now))
+        }>(
+          'SELECT tokens, estimated_tokens, answers, partial_answers, expired_leases FROM days WHERE day = ?',
+          dayOf(now),
+        )
         .toArray()[0] ?? { tokens: 0, estimated_tokens: 0, answers: 0, partial_answers: 0, expired_leases: 0 }
     )
   }
 
-  #addToDay(now: number, add: { tokens?: number; estimated_tokens?: number; answers?: number; partial_answers?: number; expired_leases?: number }): void {
+  #addToDay(
+    now: number,
+    add: {
+      tokens?: number
+      estimated_tokens?: number
+      answers?: number
+      partial_answers?: number
+      expired_leases?: number
+    },
+  ): void {
     this.#sql.exec(
       `INSERT INTO days (day, tokens, estimated_tokens, answers, partial_answers, expired_leases) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (day) DO UPDATE SET tokens = tokens + excluded.tokens,
@@ -206,7 +224,10 @@ export class PrincipalLimits extends DurableObject<Env> {
   /** Frees the slots of leases past their TTL, charging each its reservation as an estimate. */
   #expireLeases(now: number): void {
     const expired = this.#sql
-      .exec<{ id: string; reserved: number }>(`SELECT id, reserved FROM leases WHERE state = 'open' AND expires_at <= ?`, now)
+      .exec<{ id: string; reserved: number }>(
+        `SELECT id, reserved FROM leases WHERE state = 'open' AND expires_at <= ?`,
+        now,
+      )
       .toArray()
     for (const lease of expired) {
       this.#sql.exec(`UPDATE leases SET state = 'expired', charged = reserved WHERE id = ?`, lease.id)

@@ -107,7 +107,9 @@ export interface ApiKeyEntry {
 
 export interface JwtSettings {
   /** `jwks` verifies against the identity provider's published keys, `hs256` against a shared secret. */
-  verifier: { kind: 'jwks'; url: string; algorithms: readonly (typeof ASYMMETRIC)[number][] } | { kind: 'hs256'; secretName: string }
+  verifier:
+    | { kind: 'jwks'; url: string; algorithms: readonly (typeof ASYMMETRIC)[number][] }
+    | { kind: 'hs256'; secretName: string }
   issuer: string
   audience: string
   policy: AccessPolicy
