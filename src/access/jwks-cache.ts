@@ -17,6 +17,12 @@ export interface JwksCacheOptions {
 export type PublicJwk = JsonWebKey & { kid?: string; use?: string }
 
 const FETCH_TIMEOUT_MS = 5_000
+/**
+ * At most one JWKS fetch per isolate this often. A new key a provider starts signing with
+ * within this time of our last fetch is refused until it passes; any longer, and a stream of
+ * made-up `kid`s could make the gateway fetch the JWKS on every request.
+ */
+export const JWKS_COOLDOWN_MS = 5_000
 
 /**
  * The identity provider's public keys (a JWKS), fetched once and kept in the isolate: verifying a
@@ -38,7 +44,7 @@ export class JwksCache {
   constructor(url: string, options: JwksCacheOptions = {}) {
     this.#url = url
     this.#maxAgeMs = options.maxAgeMs ?? 10 * 60_000
-    this.#cooldownMs = options.cooldownMs ?? 30_000
+    this.#cooldownMs = options.cooldownMs ?? JWKS_COOLDOWN_MS
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init))
     this.#now = options.now ?? Date.now
   }
