@@ -55,7 +55,7 @@ export class JwksCache {
     const stale = now - this.#fetchedAt >= this.#maxAgeMs
     const unknown = !this.#keys.has(kid)
     if ((stale || unknown) && now - this.#attemptedAt >= this.#cooldownMs) await this.#refresh()
-    else if (this.#refreshing) await this.#refreshing
+    else if (unknown && this.#refreshing) await this.#refreshing // it may bring this kid
     if (!this.#keys.size && this.#fetchedAt === -Infinity) {
       throw new GatewayError(
         503,
