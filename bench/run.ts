@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.ts'
+import { accessTable, measureAccess } from './access.ts'
 import { ask, replay } from './client.ts'
 import { contenders, type Contender } from './contenders.ts'
 import { cpuMs, rssBytes, workerdProcesses } from './proc.ts'
@@ -219,6 +220,12 @@ for (const contender of contenders) {
   process.stderr.write(`measuring ${contender.name}...\n`)
   results.set(contender.name, await measure(contender, upstream, upstreamUrl).catch((e: unknown) => `failed: ${e}`))
 }
+// What access control adds to the time to first byte (`--only=access` runs just this).
+let access = ''
+if (!only || only.includes('access')) {
+  process.stderr.write('measuring access control...\n')
+  access = await measureAccess(upstreamUrl, smoke ? 20 : 500).then(accessTable, (e: unknown) => `access: failed: ${e}`)
+}
 upstream.stop()
 
 const floor = results.get('floor')
@@ -260,7 +267,7 @@ const notes = [
       `- ${n}: every one of the ${size.streams} idle streams received heartbeats: ${heartbeatsMissed.includes(n) ? 'NO' : 'yes'}`,
   ),
 ].filter(Boolean)
-const table = [...lines, '', ...notes].join('\n')
+const table = [...lines, '', ...notes, ...(access ? ['', access] : [])].join('\n')
 console.log(table)
 
 // Only a full run of every contender replaces the published figures. The rest of BENCHMARKS.md
@@ -290,4 +297,4 @@ if (!smoke && !only) {
   )
 }
 const failed = names.filter((n) => typeof results.get(n) === 'string')
-if (failed.length || heartbeatsMissed.length) process.exitCode = 1
+if (failed.length || heartbeatsMissed.length || access.startsWith('access: failed')) process.exitCode = 1

@@ -1,7 +1,9 @@
+import type { Principal } from './access/principal'
 import type { Env, GatewayConfig } from './config'
 
 /** Hono's type parameters for this app: the Worker's bindings and what middleware sets. */
 export interface AppEnv {
   Bindings: Env
-  Variables: { config: GatewayConfig }
+  /** `principal`: who is calling, once checked (`principalOf` in src/access/authenticate.ts). */
+  Variables: { config: GatewayConfig; principal?: Principal }
 }

@@ -1,4 +1,6 @@
 import * as v from 'valibot'
+import type { PrincipalLimits } from './access/principal-limits'
+import { accessConfig, accessSettings, type AccessConfig } from './access/settings'
 import { GatewayError } from './errors'
 import type { AnswerStream } from './streams/answer-stream'
 
@@ -23,6 +25,17 @@ export interface Env {
   STREAM_MAX_BYTES?: string
   /** The Durable Objects that own resumable answers (`/api/streams`). */
   ANSWER_STREAMS?: DurableObjectNamespace<AnswerStream>
+  /** Access control (`src/access/`): API key hashes, JWT verification, what anonymous callers may use. */
+  API_KEYS?: unknown
+  JWT?: unknown
+  ANONYMOUS_MODELS?: string
+  ANONYMOUS_DAILY_TOKENS?: string
+  ANONYMOUS_CONCURRENT_STREAMS?: string
+  /** `[[ratelimits]]` bindings: callers with credentials (by principal), anonymous callers (by IP). */
+  RATE_LIMIT?: RateLimit
+  RATE_LIMIT_ANONYMOUS?: RateLimit
+  /** One object per principal: daily token budget and concurrent streams. */
+  PRINCIPAL_LIMITS?: DurableObjectNamespace<PrincipalLimits>
   [secretName: string]: unknown
 }
 
@@ -44,6 +57,8 @@ const everyModel = {
   fallbacks: v.optional(v.array(nonEmpty()), () => []),
   /** Whether the model reads images; `false` refuses a request holding one with a 400 naming it. */
   vision: v.optional(v.boolean(), true),
+  /** The most `max_tokens` a caller may ask of this model; larger requests are lowered to it. */
+  max_tokens_ceiling: v.optional(wholeNumber(1)),
 }
 
 const demoModel = v.strictObject({
@@ -133,6 +148,7 @@ const settings = v.object({
   /** Empty (the default): never abandon an answer; it is kept for whoever comes back to it. */
   STREAM_ABANDON_MS: v.optional(v.union([v.literal(''), countString(1)]), ''),
   STREAM_MAX_BYTES: count(8 * 1024 * 1024),
+  ...accessSettings,
 })
 
 type TransformContext<T> = Parameters<Parameters<typeof v.rawTransform<T, unknown>>[0]>[0]
@@ -189,6 +205,8 @@ export interface GatewayConfig {
   streamAbandonMs: number | null
   /** The most event data one resumable stream may store. */
   streamMaxBytes: number
+  /** Who may call and what each may spend (`src/access/`). */
+  access: AccessConfig
 }
 
 /** Parses once per `env` object, which the runtime keeps for the life of the isolate. */
@@ -226,6 +244,7 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
     if (model.adapter === 'anthropic' && (model.thinking_budget_tokens ?? 0) >= model.max_tokens)
       problems.push(`MODELS.${name}.thinking_budget_tokens: must be below max_tokens (${model.max_tokens})`)
   }
+  const access = accessConfig(s, s.MODELS, env.PRINCIPAL_LIMITS !== undefined, problems)
   if (problems.length) return invalid(problems)
   return {
     defaultModel: s.DEFAULT_MODEL,
@@ -244,6 +263,7 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
     streamRetentionMs: s.STREAM_RETENTION_MS,
     streamAbandonMs: s.STREAM_ABANDON_MS === '' ? null : s.STREAM_ABANDON_MS,
     streamMaxBytes: s.STREAM_MAX_BYTES,
+    access,
   }
 }
 

@@ -40,3 +40,6 @@ app.onError((error, c) => {
 
 export default app
 export { AnswerStream } from './streams/answer-stream'
+
+/** Durable Objects the Worker hosts (bound in wrangler.toml). */
+export { PrincipalLimits } from './access/principal-limits'

@@ -5,6 +5,8 @@ import { GatewayError } from '../errors'
 const ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS'
 const ALLOWED_HEADERS = 'Content-Type, Authorization, Last-Event-ID'
 const PREFLIGHT_MAX_AGE_SECONDS = '600'
+/** Response headers a page may read beyond the safelisted ones: when to retry, and how to authenticate. */
+const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate'
 
 /**
  * CORS for an allowlist of origins (`CORS_ALLOWED_ORIGINS`). The Worker's own pages need no
@@ -47,5 +49,6 @@ export function corsAllowlist(): MiddlewareHandler<AppEnv> {
     }
     await next()
     for (const [name, value] of Object.entries(corsHeaders)) c.res.headers.append(name, value)
+    c.res.headers.set('Access-Control-Expose-Headers', EXPOSED_HEADERS)
   }
 }

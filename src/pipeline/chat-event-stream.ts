@@ -23,6 +23,8 @@ export interface StreamSummary {
   finishReason?: FinishReason
   errorCode?: string
   usage?: UsageEventData
+  /** Characters of answer text sent: an estimate of its size when the upstream reports no usage. */
+  textChars?: number
   /** Milliseconds from the stream's start to its first text or tool call, if any came. */
   firstTextMs?: number
   durationMs: number
@@ -98,6 +100,7 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
     for (const event of batch) {
       if (event.type === 'text') {
         summary.firstTextMs ??= Date.now() - startedAt
+        summary.textChars = (summary.textChars ?? 0) + event.text.length
         out += format.text(event.text)
       } else if (event.type === 'reasoning') {
         out += format.reasoning(event.text)

@@ -58,6 +58,9 @@ export async function collectAnswer(
       }
       if (result.done) throw answerError('upstream_truncated', 'The model provider ended the stream early.', true)
     }
+  } catch (error) {
+    if (error instanceof AnswerError) error.textChars = text.length
+    throw error
   } finally {
     reader.cancel().catch(() => {})
   }
@@ -65,6 +68,9 @@ export async function collectAnswer(
 
 /** An answer's failure, carrying the same fields as a stream's `error` event. */
 export class AnswerError extends Error {
+  /** Characters of text received before the failure, for estimating what the partial answer cost. */
+  textChars = 0
+
   constructor(readonly data: ErrorEventData) {
     super(data.message)
   }

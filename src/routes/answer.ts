@@ -1,4 +1,12 @@
 import type { Context } from 'hono'
+import {
+  releaseAnswer,
+  settleAnswer,
+  settleInBackground,
+  withinCeiling,
+  type Admission,
+  type Lease,
+} from '../access/admission'
 import type { AppEnv } from '../app-env'
 import type { Env, GatewayConfig, ModelConfig } from '../config'
 import { GatewayError, unsupportedParameter } from '../errors'
@@ -68,7 +76,11 @@ export async function openAnswerIn({ config, env, signal }: AnswerScope, request
       continue
     }
     try {
-      const stream = await openUpstream(adapterFor(candidate, config.models[candidate]!, env), request, {
+      const candidateModel = config.models[candidate]!
+      // A fallback may allow fewer tokens than the model asked for: its own ceiling holds too.
+      const maxTokens = withinCeiling(request.max_tokens, candidateModel)
+      const candidateRequest = maxTokens === request.max_tokens ? request : { ...request, max_tokens: maxTokens }
+      const stream = await openUpstream(adapterFor(candidate, candidateModel, env), candidateRequest, {
         headersTimeoutMs: config.upstreamHeadersTimeoutMs,
         signal,
       })
@@ -95,6 +107,16 @@ function refuseImages(request: ChatRequest, model: string): void {
   }
 }
 
+/** Opens the upstream for an admitted answer; if it never starts, its lease is given back at once. */
+export async function openAdmittedAnswer(c: Context<AppEnv>, { lease, request }: Admission): Promise<OpenedAnswer> {
+  try {
+    return await openAnswer(c, request)
+  } catch (error) {
+    settleInBackground(c, releaseAnswer(c.env, lease))
+    throw error
+  }
+}
+
 /**
  * The error to report when every upstream refused: the last one, but with the shortest
  * Retry-After any of them gave, since that is when trying again first makes sense.
@@ -109,8 +131,11 @@ function lastRefusal(refusals: GatewayError[]): GatewayError {
   })
 }
 
-/** Streams an opened answer to the client in the given wire format. */
-export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: StreamFormat): Response {
+/**
+ * Streams an opened answer to the client in the given wire format. With a lease, the answer's
+ * usage is settled against it when the stream ends, however it ends.
+ */
+export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: StreamFormat, lease?: Lease): Response {
   const { config } = c.var
   const { model, upstream } = answer
   const stream = chatEventStream(answer.stream, {
@@ -119,7 +144,10 @@ export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: S
     heartbeatMs: config.heartbeatMs,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
-    onEnd: (summary) => logAnswer(c.req.path, model, upstream, summary),
+    onEnd: (summary) => {
+      logAnswer(c.req.path, model, upstream, summary, lease?.principal.name)
+      if (lease) settleInBackground(c, settleAnswer(c.env, lease, summary))
+    },
   })
   return new Response(stream, { headers: EVENT_STREAM_HEADERS })
 }
@@ -127,11 +155,28 @@ export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: S
 /**
  * One structured line per answer: what happened and how long it took, never what was said.
  * `usage` is what the upstream reported, if anything; `partial` marks counts of an answer that
- * was cancelled or failed, so accounting can tell them from a finished answer's.
+ * was cancelled or failed, so accounting can tell them from a finished answer's. `principal` is
+ * who asked: a key's name, a token's `sub`, or `anonymous`; never a credential.
  */
-export function logAnswer(path: string, model: string, upstream: string, summary: StreamSummary): void {
+export function logAnswer(
+  path: string,
+  model: string,
+  upstream: string,
+  summary: StreamSummary,
+  principal?: string,
+): void {
   const partial = summary.outcome !== 'done'
   console.log(
-    JSON.stringify({ level: 'info', msg: 'answer ended', path, status: 200, model, upstream, partial, ...summary }),
+    JSON.stringify({
+      level: 'info',
+      msg: 'answer ended',
+      path,
+      status: 200,
+      principal,
+      model,
+      upstream,
+      partial,
+      ...summary,
+    }),
   )
 }

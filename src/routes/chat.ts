@@ -1,21 +1,27 @@
 import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
+import { admitAnswer } from '../access/admission'
 import type { AppEnv } from '../app-env'
 import type { GatewayConfig } from '../config'
 import { GatewayError } from '../errors'
+import { identifyCaller } from '../middleware/identify-caller'
 import { limitBody } from '../middleware/limit-body'
 import { requireJson } from '../middleware/require-json'
 import { chatRequestSchema, describeIssues, requestIssues, type ChatRequest } from '../schema/chat-request'
 import { gatewayEventFormat } from '../sse/format'
-import { openAnswer, streamAnswer } from './answer'
+import { openAdmittedAnswer, streamAnswer } from './answer'
 
-/** `POST /api/chat`: validate, pick the model, open the upstream, stream its answer as events. */
+/**
+ * `POST /api/chat`: check the caller, validate, admit (model permission and limits), open the
+ * upstream, stream its answer as events.
+ */
 export const chat = new Hono<AppEnv>()
 
-chat.post('/', requireJson(), limitBody(), async (c) => {
+chat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
   const request = await readChatRequest(c.req.raw, c.var.config)
-  const answer = await openAnswer(c, request)
-  return streamAnswer(c, answer, gatewayEventFormat({ retryMs: c.var.config.retryMs }))
+  const admission = await admitAnswer(c, request)
+  const answer = await openAdmittedAnswer(c, admission)
+  return streamAnswer(c, answer, gatewayEventFormat({ retryMs: c.var.config.retryMs }), admission.lease)
 })
 
 chat.all('/', () => {

@@ -1,10 +1,18 @@
 import { Hono } from 'hono/tiny'
+import { mayUse } from '../access/principal'
 import type { AppEnv } from '../app-env'
+import { identifyCaller } from '../middleware/identify-caller'
 
-/** `GET /api/models`: the public model names, for pickers. Nothing about where they run. */
+/**
+ * `GET /api/models`: the public names of the models this caller may use, for pickers. Nothing
+ * about where they run. `default` is the default model if the caller may use it, else the first
+ * they may (null when there is none).
+ */
 export const models = new Hono<AppEnv>()
 
-models.get('/', (c) => {
+models.get('/', identifyCaller(), (c) => {
   const { config } = c.var
-  return c.json({ default: config.defaultModel, models: Object.keys(config.models) })
+  const usable = Object.keys(config.models).filter((name) => mayUse(c.var.principal!, name))
+  const fallback = usable.includes(config.defaultModel) ? config.defaultModel : (usable[0] ?? null)
+  return c.json({ default: fallback, models: usable })
 })

@@ -1,13 +1,14 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
+import { admitAnswer, releaseAnswer, settleInBackground } from '../access/admission'
 import type { AppEnv } from '../app-env'
 import { GatewayError } from '../errors'
+import { identifyCaller } from '../middleware/identify-caller'
 import { limitBody } from '../middleware/limit-body'
 import { requireJson } from '../middleware/require-json'
 import { EVENT_STREAM_HEADERS } from '../sse/headers'
 import type { ReadResult, StreamSettings } from '../streams/answer-stream'
 import { isStreamId, newStreamId } from '../streams/stream-id'
-import { modelFor } from './answer'
 import { readChatRequest } from './chat'
 
 /**
@@ -15,14 +16,16 @@ import { readChatRequest } from './chat'
  * connection, so a reader can leave and come back (`Last-Event-ID`), several can read at once,
  * and a browser's own `EventSource` can read it with a GET.
  *
- * The stream id is the capability to read or stop it: `EventSource` cannot send credentials.
+ * Creating a stream takes the same access as `/api/chat` (credentials, model permission, rate
+ * limit, budget and a concurrent-stream slot, held until the answer ends). The stream id is then
+ * the capability to read or stop it: `EventSource` cannot send credentials.
  */
 export const streams = new Hono<AppEnv>()
 
-streams.post('/', requireJson(), limitBody(), async (c) => {
+streams.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
   const { config } = c.var
-  const request = await readChatRequest(c.req.raw, config)
-  modelFor(config, request.model) // an unknown model is refused before any object exists
+  // Refused before any object exists: bad requests, unknown or forbidden models, spent limits.
+  const { request, lease } = await admitAnswer(c, await readChatRequest(c.req.raw, config))
   const id = newStreamId()
   const stream = streamObject(c, id)
   const settings: StreamSettings = {
@@ -31,9 +34,11 @@ streams.post('/', requireJson(), limitBody(), async (c) => {
     retentionMs: config.streamRetentionMs,
     abandonMs: config.streamAbandonMs,
     maxBytes: config.streamMaxBytes,
+    lease,
   }
   const begun = await stream.begin(request, settings)
   if (!begun.ok) {
+    settleInBackground(c, releaseAnswer(c.env, lease))
     const { status, code, message, options } = begun.refusal
     throw new GatewayError(status, code, message, options)
   }

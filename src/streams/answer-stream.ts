@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
+import { settleAnswer, type Lease } from '../access/admission'
 import type { Env, GatewayConfig } from '../config'
 import { GatewayError, type GatewayErrorOptions } from '../errors'
 import { chatEventStream } from '../pipeline/chat-event-stream'
@@ -18,6 +19,8 @@ export interface StreamSettings {
   retentionMs: number
   abandonMs: number | null
   maxBytes: number
+  /** The caller's admission: its usage is settled against it when the answer ends. */
+  lease: Lease
 }
 
 /** A refusal before the answer started, as plain data (RPC carries no error subclasses). */
@@ -122,7 +125,11 @@ export class AnswerStream extends DurableObject<Env> {
       heartbeatMs: config.heartbeatMs,
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
-      onEnd: (summary) => logAnswer(PATH, model, upstream, summary),
+      onEnd: (summary) => {
+        logAnswer(PATH, model, upstream, summary, settings.lease.principal.name)
+        // The answer outlives the request that admitted it, so the object settles its lease.
+        this.ctx.waitUntil(settleAnswer(this.env, settings.lease, summary))
+      },
     })
     this.#pipeline = events.getReader()
     this.ctx.waitUntil(this.#pump(this.#pipeline))

@@ -35,6 +35,8 @@ beforeAll(async () => {
   gateway = await startWranglerDev({
     DEFAULT_MODEL: 'upstream',
     MODELS: testModels(upstreamUrl),
+    // The page calls without credentials; the upstream model is not a demo model, so open it here.
+    ANONYMOUS_MODELS: 'upstream, demo',
     HEARTBEAT_MS: '1000',
     RETRY_MS: '200',
     CORS_ALLOWED_ORIGINS: originOf(allowedSite),

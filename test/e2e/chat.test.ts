@@ -23,6 +23,8 @@ beforeAll(async () => {
     {
       DEFAULT_MODEL: 'upstream',
       MODELS: testModels(upstreamUrl, 'UPSTREAM_KEY'),
+      // Not a demo model, so not anonymous by default: these tests call it without credentials.
+      ANONYMOUS_MODELS: 'upstream, demo',
       HEARTBEAT_MS: String(HEARTBEAT_MS),
       UPSTREAM_HEADERS_TIMEOUT_MS: '4000',
       MAX_BODY_BYTES: '4096',

@@ -1,5 +1,6 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateApiKey, hashApiKey } from '../../src/access/api-key'
 import { TestUpstream, testModels } from './upstream-server'
 import { startWranglerDev, type WranglerDev } from './wrangler-dev'
 
@@ -11,11 +12,14 @@ let client: OpenAI
 beforeAll(async () => {
   upstream = new TestUpstream()
   const upstreamUrl = await upstream.start()
+  // The SDK always sends a key, and the gateway refuses one it does not know: give it a real one.
+  const apiKey = generateApiKey()
   gateway = await startWranglerDev({
     DEFAULT_MODEL: 'upstream',
     MODELS: testModels(upstreamUrl),
+    API_KEYS: JSON.stringify({ sdk: { sha256: await hashApiKey(apiKey), models: ['*'] } }),
   })
-  client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'not-needed', maxRetries: 0 })
+  client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 })
 })
 
 afterAll(async () => {

@@ -19,7 +19,11 @@ let page: Page
 
 beforeAll(async () => {
   upstream = new TestUpstream()
-  gateway = await startWranglerDev({ DEFAULT_MODEL: 'upstream', MODELS: testModels(await upstream.start()) })
+  gateway = await startWranglerDev({
+    DEFAULT_MODEL: 'upstream',
+    MODELS: testModels(await upstream.start()),
+    ANONYMOUS_MODELS: 'upstream, demo',
+  })
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic'],

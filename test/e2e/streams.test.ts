@@ -20,6 +20,7 @@ beforeAll(async () => {
   gateway = await startWranglerDev({
     DEFAULT_MODEL: 'upstream',
     MODELS: testModels(upstreamUrl),
+    ANONYMOUS_MODELS: 'upstream, demo',
     HEARTBEAT_MS: '500',
     RETRY_MS: '100',
     UPSTREAM_HEADERS_TIMEOUT_MS: '4000',

@@ -85,7 +85,13 @@ function provider(answer = 'data: [DONE]\n\n') {
 afterEach(() => void vi.restoreAllMocks())
 
 function post(model: string, body: object) {
-  const env: Env = { DEFAULT_MODEL: 'gpt', MODELS, KEY: 'sk-test', MAX_BODY_BYTES: '65536' }
+  const env: Env = {
+    DEFAULT_MODEL: 'gpt',
+    MODELS,
+    ANONYMOUS_MODELS: Object.keys(MODELS).join(', '),
+    KEY: 'sk-test',
+    MAX_BODY_BYTES: '65536',
+  }
   return app.request(
     '/api/chat',
     { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model, ...body }) },

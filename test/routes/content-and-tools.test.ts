@@ -3,8 +3,9 @@ import type { Env } from '../../src/config'
 import app from '../../src/index'
 import { eventsOf } from '../helpers/sse'
 
+/** The test's models, all open to anonymous callers (access control has its own tests). */
 function env(overrides: Partial<Env> = {}): Env {
-  return {
+  const environment: Env = {
     DEFAULT_MODEL: 'demo',
     MODELS: { demo: { adapter: 'demo', token_delay_ms: 0 } },
     MAX_BODY_BYTES: '4096',
@@ -13,6 +14,8 @@ function env(overrides: Partial<Env> = {}): Env {
     MAX_IMAGE_BYTES: '300',
     ...overrides,
   }
+  environment.ANONYMOUS_MODELS ??= Object.keys(environment.MODELS as object).join(', ')
+  return environment
 }
 
 const post = (body: unknown, environment = env()) =>

@@ -6,7 +6,7 @@ import { eventsOf } from '../helpers/sse'
 const unreachable = { adapter: 'openai', base_url: 'http://127.0.0.1:1/v1', upstream_model: 'm' }
 
 function env(models: Record<string, object>): Env {
-  return { DEFAULT_MODEL: Object.keys(models)[0], MODELS: models }
+  return { DEFAULT_MODEL: Object.keys(models)[0], MODELS: models, ANONYMOUS_MODELS: Object.keys(models).join(',') }
 }
 
 const post = (environment: Env) =>

@@ -6,7 +6,7 @@ const MODELS = {
   demo: { adapter: 'demo', token_delay_ms: 0 },
   gpt: { adapter: 'openai', base_url: 'https://api.example.com/v1', upstream_model: 'gpt-4o' },
 }
-const environment = (): Env => ({ DEFAULT_MODEL: 'demo', MODELS })
+const environment = (): Env => ({ DEFAULT_MODEL: 'demo', MODELS, ANONYMOUS_MODELS: 'demo, gpt' })
 
 const completions = (body: unknown) =>
   app.request(

@@ -5,9 +5,13 @@ import { eventsOf } from '../helpers/sse'
 
 export const BASE = 'http://gateway.test'
 
-/** The real bindings (the AnswerStream namespace among them) with the test's own models and limits. */
+/**
+ * The real bindings (the AnswerStream namespace among them) with the test's own models and limits.
+ * These tests are about streams, not access control (test/access/ covers that): their models are
+ * open to anonymous callers, and the rate limiter is left out.
+ */
 export function streamEnv(overrides: Partial<Env> = {}): Env {
-  return {
+  const testEnv: Env = {
     ...(env as Env),
     DEFAULT_MODEL: 'demo',
     MODELS: {
@@ -18,8 +22,12 @@ export function streamEnv(overrides: Partial<Env> = {}): Env {
     },
     HEARTBEAT_MS: '15000',
     RETRY_MS: '0',
+    RATE_LIMIT: undefined,
+    RATE_LIMIT_ANONYMOUS: undefined,
     ...overrides,
   }
+  testEnv.ANONYMOUS_MODELS ??= Object.keys(testEnv.MODELS as object).join(', ')
+  return testEnv
 }
 
 export const hello = { messages: [{ role: 'user' as const, content: 'Hello, resumable gateway' }] }

@@ -43,6 +43,7 @@ function env(ai: unknown): Env {
   return {
     DEFAULT_MODEL: 'llama',
     MODELS: { llama: { adapter: 'workers-ai', upstream_model: '@cf/meta/llama-3.1-8b-instruct' } },
+    ANONYMOUS_MODELS: 'llama',
     AI: ai,
   }
 }
@@ -107,7 +108,7 @@ describe('Workers AI: tools, images and reasoning (through the stand-in binding)
     const response = await app.request(
       '/api/chat',
       { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model, ...body }) },
-      { DEFAULT_MODEL: 'llama', MODELS: models, AI: ai },
+      { DEFAULT_MODEL: 'llama', MODELS: models, ANONYMOUS_MODELS: 'llama, scout', AI: ai },
     )
     return { response, events: response.status === 200 ? eventsOf(await response.text()) : [] }
   }

@@ -1,0 +1,20 @@
+import type { AccessPolicy } from './settings'
+
+/** Who is calling, once their credentials (or lack of them) have been checked. */
+export interface Principal {
+  /**
+   * Stable and unique: `key:<name>`, `jwt:<sub>` or `anonymous:<client IP>`. It keys the rate
+   * limit and names the object that keeps this principal's budget and open streams.
+   */
+  id: string
+  kind: 'key' | 'jwt' | 'anonymous'
+  /** What the logs show: the key's name, the token's `sub`, or `anonymous`. Never a credential or an IP. */
+  name: string
+  policy: AccessPolicy
+}
+
+/** Whether a principal may use a model (by the name the request gave, not a fallback's). */
+export function mayUse(principal: Principal, model: string): boolean {
+  const { models } = principal.policy
+  return models === '*' || models.includes(model)
+}

@@ -1,0 +1,34 @@
+import type { Env } from '../config'
+import { GatewayError } from '../errors'
+import type { Principal } from './principal'
+
+/**
+ * The Rate Limiting binding does not say when its window ends; its period is 10 or 60 seconds,
+ * so after 60 seconds a refused caller is certainly in a new one.
+ */
+const RETRY_AFTER_SECONDS = '60'
+
+/**
+ * Counts a request against the principal's rate limit (`[[ratelimits]]` in wrangler.toml):
+ * `RATE_LIMIT` for callers with credentials, keyed by principal; `RATE_LIMIT_ANONYMOUS` for
+ * anonymous callers, keyed by client IP. Without the binding, there is no rate limit. The
+ * binding's counts are per Cloudflare location and approximate: it stops floods, while exact
+ * limits (tokens, open streams) are kept by the principal's Durable Object.
+ */
+export async function checkRateLimit(env: Env, principal: Principal): Promise<void> {
+  const binding = principal.kind === 'anonymous' ? env.RATE_LIMIT_ANONYMOUS : env.RATE_LIMIT
+  if (!binding) return
+  let success: boolean
+  try {
+    ;({ success } = await binding.limit({ key: principal.id }))
+  } catch (error) {
+    // A rate limiter that fails must not take the gateway down; budgets and open streams still hold.
+    console.error(JSON.stringify({ level: 'error', msg: 'rate limiter failed', error: String(error) }))
+    return
+  }
+  if (!success) {
+    throw new GatewayError(429, 'rate_limited', 'Too many requests; slow down and try again later.', {
+      retryAfter: RETRY_AFTER_SECONDS,
+    })
+  }
+}
