@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { GatewayError } from './errors'
 import type { AnswerStream } from './streams/answer-stream'
+import type { ChatIndex } from './streams/chat-index'
 
 /** The Worker's bindings: [vars] from wrangler.toml plus secrets (API keys, by the names the models give). */
 export interface Env {
@@ -23,6 +24,8 @@ export interface Env {
   STREAM_MAX_BYTES?: string
   /** The Durable Objects that own resumable answers (`/api/streams`). */
   ANSWER_STREAMS?: DurableObjectNamespace<AnswerStream>
+  /** The Durable Objects that know each chat's active answer (`/api/ui/chat`). */
+  CHAT_INDEX?: DurableObjectNamespace<ChatIndex>
   [secretName: string]: unknown
 }
 

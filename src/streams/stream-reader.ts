@@ -42,6 +42,7 @@ export class StreamReader {
   #delivered: number
   #live = false
   #closed = false
+  #readToEnd = false
   readonly #heartbeat: Watchdog
 
   constructor(private readonly options: StreamReaderOptions) {
@@ -68,6 +69,11 @@ export class StreamReader {
     if (!this.#closed && this.#controller.desiredSize! <= 0) this.#live = false
   }
 
+  /** Whether this reader was given the terminal event (its client may still not have received it all). */
+  get readToEnd(): boolean {
+    return this.#readToEnd
+  }
+
   /** The stream is gone (deleted or interrupted without a terminal event for this reader). */
   end(): void {
     if (this.#closed) return
@@ -87,7 +93,10 @@ export class StreamReader {
     this.#send(this.options.encoder.encode(events))
     const last = events.at(-1)!
     this.#delivered = last.id
-    if (isTerminal(last.event)) this.end()
+    if (isTerminal(last.event)) {
+      this.#readToEnd = true
+      this.end()
+    }
   }
 
   #send(text: string): void {
