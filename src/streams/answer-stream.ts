@@ -169,7 +169,8 @@ export class AnswerStream extends DurableObject<Env> {
         this.#scheduleAbandon()
       },
     })
-    this.#readers.add(reader)
+    // It may have read an ended stream to its end, and closed, already.
+    if (!reader.closed) this.#readers.add(reader)
     return { status: 200, body: reader.body }
   }
 

@@ -47,6 +47,9 @@ export class StreamReader {
 
   constructor(private readonly options: StreamReaderOptions) {
     this.#delivered = options.afterId
+    // Before the body: workerd may pull as soon as `start` enqueues, and a reader of an ended
+    // stream can then read to its end, and close, before this constructor returns.
+    this.#heartbeat = new Watchdog(options.heartbeatMs, () => this.#send(HEARTBEAT))
     this.body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -58,7 +61,11 @@ export class StreamReader {
       },
       { highWaterMark: QUEUE_BYTES, size: (chunk) => chunk.byteLength },
     )
-    this.#heartbeat = new Watchdog(options.heartbeatMs, () => this.#send(HEARTBEAT))
+  }
+
+  /** Whether the reader is done: it read the terminal event, or its client left. */
+  get closed(): boolean {
+    return this.#closed
   }
 
   /** New events, in order, straight after the stored ones: taken only while the reader is live. */
@@ -69,7 +76,7 @@ export class StreamReader {
     if (!this.#closed && this.#controller.desiredSize! <= 0) this.#live = false
   }
 
-  /** Whether this reader was given the terminal event (its client may still not have received it all). */
+  /** Whether this reader was given the terminal event (its client may not have received all of it yet). */
   get readToEnd(): boolean {
     return this.#readToEnd
   }
@@ -101,7 +108,7 @@ export class StreamReader {
 
   #send(text: string): void {
     this.#controller.enqueue(utf8.encode(text))
-    this.#heartbeat?.touch()
+    this.#heartbeat.touch()
   }
 
   #close(): void {

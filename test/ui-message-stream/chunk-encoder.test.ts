@@ -115,9 +115,9 @@ describe('the UI message stream encoder, read by the real AI SDK (ai 7.0.173)', 
       expect(chunks.some((c) => c.type === 'finish' || c.type === 'finish-step')).toBe(false)
       // The part the failure cut into is left streaming: nothing says it is whole.
       expect(lastText(message)?.state ?? 'streaming').toBe('streaming')
-      expect(body.endsWith('data: {"type":"error","errorText":"The upstream stopped early."}\n\ndata: [DONE]\n\n')).toBe(
-        true,
-      )
+      expect(
+        body.endsWith('data: {"type":"error","errorText":"The upstream stopped early."}\n\ndata: [DONE]\n\n'),
+      ).toBe(true)
     }
   })
 
