@@ -80,7 +80,11 @@ describe('useChat’s transport against the Worker', () => {
     const { state, ended } = consume(await send(newChatId(), 'hello from the SDK'))
     expect((await ended).error).toBeUndefined()
     expect(textOf(state.message)).toBe('echo: hello from the SDK')
-    expect(state.message!.metadata).toMatchObject({ model: 'upstream', upstream: 'upstream', usage: { total_tokens: 8 } })
+    expect(state.message!.metadata).toMatchObject({
+      model: 'upstream',
+      upstream: 'upstream',
+      usage: { total_tokens: 8 },
+    })
     expect(state.chunks.at(-1)).toEqual({
       type: 'finish',
       finishReason: 'stop',
@@ -114,14 +118,17 @@ describe('useChat’s transport against the Worker', () => {
     expect(await transport().reconnectToStream({ chatId })).toBeNull()
   })
 
-  it.each(['reset', 'malformed'])('a %s upstream surfaces as the SDK’s error, never a finished message', async (scenario) => {
-    const { state, ended } = consume(await send(newChatId(), scenario))
-    const { error } = await ended
-    expect(error).toBeInstanceOf(Error)
-    expect(error!.message.length).toBeGreaterThan(0)
-    expect(finished(state.chunks)).toBe(false)
-    expect(state.chunks.some((c) => c.type === 'error')).toBe(true)
-  })
+  it.each(['reset', 'malformed'])(
+    'a %s upstream surfaces as the SDK’s error, never a finished message',
+    async (scenario) => {
+      const { state, ended } = consume(await send(newChatId(), scenario))
+      const { error } = await ended
+      expect(error).toBeInstanceOf(Error)
+      expect(error!.message.length).toBeGreaterThan(0)
+      expect(finished(state.chunks)).toBe(false)
+      expect(state.chunks.some((c) => c.type === 'error')).toBe(true)
+    },
+  )
 
   it('a truncated upstream never yields a finished message', async () => {
     const { state, ended } = consume(await send(newChatId(), 'truncate'))
