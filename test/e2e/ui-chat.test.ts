@@ -56,7 +56,8 @@ function consume(stream: ReadableStream<UIMessageChunk>) {
   const state = { chunks: [] as UIMessageChunk[], message: undefined as UIMessage | undefined }
   const [forChunks, forMessages] = stream.tee()
   const chunksDone = (async () => {
-    for await (const chunk of forChunks) state.chunks.push(chunk)
+    const reader = forChunks.getReader()
+    for (let read = await reader.read(); !read.done; read = await reader.read()) state.chunks.push(read.value)
   })().catch(() => {})
   const ended = (async () => {
     try {
