@@ -60,9 +60,13 @@ uiChat.post('/', requireJson(), limitBody(), async (c) => {
   }
   const expiresAt = begun.createdAt + config.streamDeadlineMs + config.streamRetentionMs
   const previous = await chatIndex(c, chatId).activate(streamId, expiresAt)
-  // A chat has one active answer: the one a new message replaces stops, rather than run on unseen.
-  if (previous && previous !== streamId) await streamObject(c, previous).cancel()
-  return respond(await stream.read(0, { ...readSettings(c), surface: 'ui' }))
+  const [result] = await Promise.all([
+    stream.read(0, { ...readSettings(c), surface: 'ui' }),
+    // A chat has one active answer: the one a new message replaces stops, rather than run on
+    // unseen (usually it has long ended, and this is a no-op beside the read).
+    previous && previous !== streamId ? streamObject(c, previous).cancel() : undefined,
+  ])
+  return respond(result)
 })
 
 uiChat.get('/:chatId/stream', async (c) => {
