@@ -59,7 +59,7 @@ uiChat.post('/', requireJson(), limitBody(), async (c) => {
     return new Response(null, { status: 499 })
   }
   const expiresAt = begun.createdAt + config.streamDeadlineMs + config.streamRetentionMs
-  const previous = await chatIndex(c, chatId).activate(streamId, expiresAt)
+  const previous = await (await chatIndex(c, chatId)).activate(streamId, expiresAt)
   const [result] = await Promise.all([
     stream.read(0, { ...readSettings(c), surface: 'ui' }),
     // A chat has one active answer: the one a new message replaces stops, rather than run on
@@ -70,7 +70,7 @@ uiChat.post('/', requireJson(), limitBody(), async (c) => {
 })
 
 uiChat.get('/:chatId/stream', async (c) => {
-  const streamId = await chatIndex(c, chatIdOf(c)).active()
+  const streamId = await (await chatIndex(c, chatIdOf(c))).active()
   if (!streamId) return noActiveAnswer()
   // useChat sends no position and replays from the start; a client that keeps ids may resume after one.
   const lastEventId = c.req.header('Last-Event-ID')
@@ -84,7 +84,7 @@ uiChat.get('/:chatId/stream', async (c) => {
 })
 
 uiChat.delete('/:chatId/stream', async (c) => {
-  const streamId = await chatIndex(c, chatIdOf(c)).active()
+  const streamId = await (await chatIndex(c, chatIdOf(c))).active()
   if (!streamId) {
     throw new GatewayError(404, 'chat_not_found', 'This chat has no answer to stop.', { retryable: false })
   }
@@ -108,20 +108,20 @@ uiChat.all('/:chatId/stream', () => {
 })
 
 /**
- * Who is asking. Until access control exists every caller is the same principal; with it, the
- * authenticated principal goes here, and one principal's chat ids name nothing of another's.
+ * Whose chats these are. Until access control exists every caller is the same principal; with it,
+ * the authenticated principal's id goes here, and one principal's chat ids name nothing of another's.
  */
-function principalOf(_c: Context<AppEnv>): string {
+async function chatOwner(_c: Context<AppEnv>): Promise<string> {
   return 'anonymous'
 }
 
-function chatIndex(c: Context<AppEnv>, chatId: string) {
+async function chatIndex(c: Context<AppEnv>, chatId: string) {
   const namespace = c.env.CHAT_INDEX
   if (!namespace) {
     console.error(JSON.stringify({ level: 'error', msg: 'the CHAT_INDEX Durable Object binding is missing' }))
     throw new GatewayError(500, 'config_invalid', "The gateway's configuration is invalid; its log names the problem.")
   }
-  return namespace.get(namespace.idFromName(chatIndexName(principalOf(c), chatId)))
+  return namespace.get(namespace.idFromName(chatIndexName(await chatOwner(c), chatId)))
 }
 
 /** The chat id in the path (the SDK URL-encodes it; the router decodes it). */
