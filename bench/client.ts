@@ -19,10 +19,18 @@ export function ask(
     signal,
     path = '/api/chat',
     headers = {},
-  }: { onChunk?: (text: string) => void; signal?: AbortSignal; path?: string; headers?: Record<string, string> } = {},
+    body = (text: string) => ({ messages: [{ role: 'user', content: text }] }),
+  }: {
+    onChunk?: (text: string) => void
+    signal?: AbortSignal
+    path?: string
+    headers?: Record<string, string>
+    /** The request body for a message, when not `/api/chat`'s. */
+    body?: (content: string) => object
+  } = {},
 ): Promise<Answer> {
   const started = performance.now()
-  const payload = JSON.stringify({ messages: [{ role: 'user', content }] })
+  const payload = JSON.stringify(body(content))
   return new Promise((resolve, reject) => {
     const req = request(
       `${url}${path}`,

@@ -12,8 +12,8 @@ export interface Contender {
   vars(upstreamUrl: string): Record<string, string>
   /** The answer's text and whether the stream ended with its format's "complete" marker. */
   read(body: string): { text: string; complete: boolean }
-  /** Where and how to ask, when not `POST /api/chat`. */
-  request?: { path: string; headers: Record<string, string> }
+  /** Where and how to ask, when not `POST /api/chat` (`body`: the request for a message, when not ours). */
+  request?: { path: string; headers: Record<string, string>; body?: (content: string) => object }
   /** A resumable stream: also measure replaying it, and what it writes to storage. */
   resumable?: boolean
 }
@@ -30,6 +30,14 @@ function readOurEvents(body: string) {
   const all = events(body)
   const text = all.filter((e) => e.event === 'delta').map((e) => JSON.parse(e.data).text as string)
   return { text: text.join(''), complete: all.at(-1)?.event === 'done' }
+}
+
+/** The AI SDK's UI message stream: text deltas, complete with `finish` and then `[DONE]`. */
+function readUIMessageChunks(body: string) {
+  const all = events(body)
+  const parts = all.filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data))
+  const text = parts.filter((p) => p.type === 'text-delta').map((p) => p.delta as string)
+  return { text: text.join(''), complete: parts.some((p) => p.type === 'finish') && all.at(-1)?.data === '[DONE]' }
 }
 
 /** The upstream's own OpenAI chunks, passed through untouched. */
@@ -106,12 +114,7 @@ export const contenders: Contender[] = [
     name: 'ai-sdk',
     config: 'bench/contenders/ai-sdk/wrangler.toml',
     vars: (upstreamUrl) => ({ UPSTREAM_URL: upstreamUrl }),
-    read(body) {
-      const all = events(body)
-      const parts = all.filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data))
-      const text = parts.filter((p) => p.type === 'text-delta').map((p) => p.delta as string)
-      return { text: text.join(''), complete: parts.some((p) => p.type === 'finish') && all.at(-1)?.data === '[DONE]' }
-    },
+    read: readUIMessageChunks,
   },
   { name: 'ours', config: apiOnlyConfig(), vars: oursVars, read: readOurEvents },
   {
@@ -122,6 +125,22 @@ export const contenders: Contender[] = [
     read: readOurEvents,
     request: { path: '/api/streams', headers: { Accept: 'text/event-stream' } },
     resumable: true,
+  },
+  {
+    // useChat's surface: the same resumable answer, as the AI SDK's UI message stream, one chat per request.
+    name: 'ours-ui',
+    config: apiOnlyConfig(),
+    vars: oursVars,
+    read: readUIMessageChunks,
+    request: {
+      path: '/api/ui/chat',
+      headers: {},
+      body: (content) => ({
+        id: crypto.randomUUID(),
+        messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: content }] }],
+        trigger: 'submit-message',
+      }),
+    },
   },
   { name: 'ours+page', config: asDeployedConfig(), vars: oursVars, read: readOurEvents },
 ]

@@ -3,6 +3,7 @@ import type { PrincipalLimits } from './access/principal-limits'
 import { accessConfig, accessSettings, type AccessConfig } from './access/settings'
 import { GatewayError } from './errors'
 import type { AnswerStream } from './streams/answer-stream'
+import type { ChatIndex } from './streams/chat-index'
 
 /** The Worker's bindings: [vars] from wrangler.toml plus secrets (API keys, by the names the models give). */
 export interface Env {
@@ -36,6 +37,8 @@ export interface Env {
   RATE_LIMIT_ANONYMOUS?: RateLimit
   /** One object per principal: daily token budget and concurrent streams. */
   PRINCIPAL_LIMITS?: DurableObjectNamespace<PrincipalLimits>
+  /** The Durable Objects that know each chat's active answer (`/api/ui/chat`). */
+  CHAT_INDEX?: DurableObjectNamespace<ChatIndex>
   [secretName: string]: unknown
 }
 

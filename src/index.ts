@@ -7,6 +7,7 @@ import { chat } from './routes/chat'
 import { models } from './routes/models'
 import { openAI } from './routes/openai'
 import { streams } from './routes/streams'
+import { uiChat } from './routes/ui-chat'
 
 const app = new Hono<AppEnv>()
 
@@ -16,6 +17,7 @@ app.use('/v1/*', corsAllowlist())
 app.route('/api/chat', chat)
 app.route('/api/models', models)
 app.route('/api/streams', streams)
+app.route('/api/ui/chat', uiChat)
 app.route('/v1', openAI)
 
 app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retryable: false }).toResponse())
@@ -43,3 +45,4 @@ export { AnswerStream } from './streams/answer-stream'
 
 /** Durable Objects the Worker hosts (bound in wrangler.toml). */
 export { PrincipalLimits } from './access/principal-limits'
+export { ChatIndex } from './streams/chat-index'

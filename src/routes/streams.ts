@@ -80,7 +80,7 @@ streams.all('/:id', () => {
   })
 })
 
-function streamObject(c: Context<AppEnv>, id: string) {
+export function streamObject(c: Context<AppEnv>, id: string) {
   const namespace = c.env.ANSWER_STREAMS
   if (!namespace) {
     console.error(JSON.stringify({ level: 'error', msg: 'the ANSWER_STREAMS Durable Object binding is missing' }))

@@ -10,11 +10,17 @@ import { encodeEvent, encodeRetry } from '../sse/encode'
 import { EventLog } from './event-log'
 import { eventRecordFormat, isTerminal, parseRecords, type EventRecord } from './record-format'
 import { StreamReader, type StoredEventEncoder } from './stream-reader'
+import { uiMessageEncoder } from '../ui-message-stream/chunk-encoder'
 
 /** What the Worker tells the object when it creates a stream: all it needs, so both agree. */
 export interface StreamSettings {
-  /** The stream's id, which the `start` event carries. */
+  /**
+   * The id the `start` event carries: the stream's own id on `/api/streams`; on the UI surface
+   * the assistant message's id, since there the stream id is never shown to the client.
+   */
   id: string
+  /** The route that created the stream, for the answer's log line (default `/api/streams`). */
+  path?: string
   config: GatewayConfig
   retentionMs: number
   abandonMs: number | null
@@ -33,10 +39,27 @@ export interface Refusal {
 
 export type BeginResult = { ok: true; createdAt: number } | { ok: false; refusal: Refusal }
 
+/** Which wire format a reader gets the stored events in: ours, or the AI SDK's UI message stream. */
+export type Surface = 'gateway' | 'ui'
+
+export interface ReadOptions {
+  heartbeatMs: number
+  retryMs: number
+  /** Default `gateway`. */
+  surface?: Surface
+  /**
+   * Answer 204 once any reader of the UI surface has read the stream to its end, not only when
+   * this reader says it has. For a client that cannot say what it has (`useChat`'s resume sends
+   * no position): an ended answer that nobody has seen whole is still the chat's active answer,
+   * so a connection cut just before the end still gets the rest.
+   */
+  activeOnly?: boolean
+}
+
 /** What a read found: a stream to send, or why there is none. */
 export type ReadResult =
   | { status: 200; body: ReadableStream<Uint8Array> }
-  | { status: 204 } // the reader already has the terminal event
+  | { status: 204 } // the reader already has the terminal event (`activeOnly`: some reader has)
   | { status: 404 }
   | { status: 400; lastId: number } // the reader claims events that do not exist yet
 
@@ -126,7 +149,7 @@ export class AnswerStream extends DurableObject<Env> {
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
       onEnd: (summary) => {
-        logAnswer(PATH, model, upstream, summary, settings.lease.principal.name)
+        logAnswer(settings.path ?? PATH, model, upstream, summary, settings.lease.principal.name)
         // The answer outlives the request that admitted it, so the object settles its lease.
         this.ctx.waitUntil(settleAnswer(this.env, settings.lease, summary))
       },
@@ -137,24 +160,26 @@ export class AnswerStream extends DurableObject<Env> {
     return { ok: true, createdAt }
   }
 
-  /** A reader for every event after `afterId`, live until the terminal event. */
-  read(afterId: number, { heartbeatMs, retryMs }: { heartbeatMs: number; retryMs: number }): ReadResult {
+  /** A reader for every event after `afterId`, live until the terminal event, in the surface's format. */
+  read(afterId: number, { heartbeatMs, retryMs, surface = 'gateway', activeOnly = false }: ReadOptions): ReadResult {
     const meta = this.#log.meta
     if (!meta) return { status: 404 }
     const lastId = this.#log.lastId
-    if (meta.state === 'ended' && afterId >= lastId) return { status: 204 }
+    if (meta.state === 'ended' && (afterId >= lastId || (activeOnly && meta.endRead))) return { status: 204 }
     if (afterId > lastId) return { status: 400, lastId }
     const reader = new StreamReader({
       log: this.#log,
       afterId,
-      encoder: gatewayEncoder(retryMs),
+      encoder: surface === 'ui' ? this.#uiEncoder(afterId) : gatewayEncoder(retryMs),
       heartbeatMs,
       onClose: (closed) => {
         this.#readers.delete(closed)
+        if (surface === 'ui' && closed.readToEnd) this.#endRead()
         this.#scheduleAbandon()
       },
     })
-    this.#readers.add(reader)
+    // It may have read an ended stream to its end, and closed, already.
+    if (!reader.closed) this.#readers.add(reader)
     return { status: 200, body: reader.body }
   }
 
@@ -188,6 +213,18 @@ export class AnswerStream extends DurableObject<Env> {
     } else {
       this.#scheduleAbandon()
     }
+  }
+
+  /** A reader that starts after the `start` event still opens the message: it is event 1. */
+  #uiEncoder(afterId: number): StoredEventEncoder {
+    return uiMessageEncoder(afterId > 0 ? { resumedAfterStart: this.#log.after(0, 1)[0] } : {})
+  }
+
+  /** Someone has read the answer whole: it is no longer a chat's active answer (`activeOnly`). */
+  #endRead(): void {
+    const meta = this.#log.meta
+    // Also while still running: live readers get the terminal event just before the stream is marked ended.
+    if (meta && !meta.endRead) this.#log.update({ ...meta, endRead: true })
   }
 
   /** Moves the pipeline's events into the log and out to the readers, until it ends. */
@@ -238,7 +275,7 @@ export class AnswerStream extends DurableObject<Env> {
     this.#uncommitted = []
     this.#lastCommitAt = Date.now()
     for (const reader of this.#readers) reader.deliver(stored)
-    if (isTerminal(stored.at(-1)!.event)) this.#ended(meta)
+    if (isTerminal(stored.at(-1)!.event)) this.#ended()
   }
 
   /** Ends a running stream with an error the pipeline did not produce (stop, restart, limits). */
@@ -248,13 +285,14 @@ export class AnswerStream extends DurableObject<Env> {
     if (meta?.state !== 'running') return
     const pipeline = this.#pipeline
     const stored = this.#log.append([{ event: 'error', data: JSON.stringify(error) }])
-    this.#ended(meta)
+    this.#ended()
     for (const reader of this.#readers) reader.deliver(stored)
     // Cancelling the pipeline cancels the upstream request: nobody pays for the rest.
     pipeline?.cancel().catch(() => {})
   }
 
-  #ended(meta: NonNullable<EventLog['meta']>): void {
+  #ended(): void {
+    const meta = this.#log.meta!
     const endedAt = Date.now()
     this.#log.update({ ...meta, state: 'ended', endedAt })
     // What the stream cost in storage (Cloudflare bills SQLite rows written); never its content.

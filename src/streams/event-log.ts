@@ -20,6 +20,8 @@ export interface StreamMeta {
   abandonMs: number | null
   /** The most event data the stream may store; past it, a terminal error. */
   maxBytes: number
+  /** A reader of the UI surface was given the terminal event: the answer is no longer a chat's active one. */
+  endRead?: boolean
 }
 
 /**

@@ -42,10 +42,14 @@ export class StreamReader {
   #delivered: number
   #live = false
   #closed = false
+  #readToEnd = false
   readonly #heartbeat: Watchdog
 
   constructor(private readonly options: StreamReaderOptions) {
     this.#delivered = options.afterId
+    // Before the body: workerd may pull as soon as `start` enqueues, and a reader of an ended
+    // stream can then read to its end, and close, before this constructor returns.
+    this.#heartbeat = new Watchdog(options.heartbeatMs, () => this.#send(HEARTBEAT))
     this.body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -57,7 +61,11 @@ export class StreamReader {
       },
       { highWaterMark: QUEUE_BYTES, size: (chunk) => chunk.byteLength },
     )
-    this.#heartbeat = new Watchdog(options.heartbeatMs, () => this.#send(HEARTBEAT))
+  }
+
+  /** Whether the reader is done: it read the terminal event, or its client left. */
+  get closed(): boolean {
+    return this.#closed
   }
 
   /** New events, in order, straight after the stored ones: taken only while the reader is live. */
@@ -66,6 +74,11 @@ export class StreamReader {
     this.#write(events)
     // Fallen behind: stop taking live events; the next pull reads on from storage.
     if (!this.#closed && this.#controller.desiredSize! <= 0) this.#live = false
+  }
+
+  /** Whether this reader was given the terminal event (its client may not have received all of it yet). */
+  get readToEnd(): boolean {
+    return this.#readToEnd
   }
 
   /** The stream is gone (deleted or interrupted without a terminal event for this reader). */
@@ -87,12 +100,15 @@ export class StreamReader {
     this.#send(this.options.encoder.encode(events))
     const last = events.at(-1)!
     this.#delivered = last.id
-    if (isTerminal(last.event)) this.end()
+    if (isTerminal(last.event)) {
+      this.#readToEnd = true
+      this.end()
+    }
   }
 
   #send(text: string): void {
     this.#controller.enqueue(utf8.encode(text))
-    this.#heartbeat?.touch()
+    this.#heartbeat.touch()
   }
 
   #close(): void {

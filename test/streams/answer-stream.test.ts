@@ -150,6 +150,14 @@ describe('the AnswerStream object', () => {
     await call(`/api/streams/${id}`, { method: 'DELETE' }, env)
   })
 
+  it('does not count a reader that replayed an ended stream to its end as connected', async () => {
+    // Such a reader can read to the end, and close, while it is being made.
+    const id = await created()
+    await wholeStream(id)
+    for (let i = 0; i < 3; i++) expect((await wholeStream(id)).at(-1)!.event).toBe('done')
+    expect(await readers(id)).toBe(0)
+  })
+
   it('a reader that does not read while the answer is written still gets all of it, in order', async () => {
     const env = streamEnv(longModel)
     const expected = longUpstream(3000)

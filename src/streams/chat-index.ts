@@ -1,0 +1,49 @@
+import { DurableObject } from 'cloudflare:workers'
+import type { Env } from '../config'
+
+/** What the index keeps for a chat: its latest answer's stream, and when that stream is gone anyway. */
+interface ActiveAnswer {
+  streamId: string
+  expiresAt: number
+}
+
+const KEY = 'active'
+
+/**
+ * The object that knows a chat's latest answer, one per (principal, chat id): `useChat` resumes
+ * and stops by chat id, which the client chooses, so the id alone must never lead to an answer.
+ * Keyed by the principal too, one principal's chat id names nothing of another's, and the
+ * stream id, the capability to the answer itself, never leaves the gateway on this surface.
+ *
+ * It holds one small record, and deletes it by alarm once the answer it names has expired
+ * (deadline plus retention), so a chat leaves nothing behind.
+ */
+export class ChatIndex extends DurableObject<Env> {
+  /** Makes `streamId` the chat's active answer; returns the one it replaces, if any. */
+  async activate(streamId: string, expiresAt: number): Promise<string | null> {
+    const previous = await this.ctx.storage.get<ActiveAnswer>(KEY)
+    await this.ctx.storage.put<ActiveAnswer>(KEY, { streamId, expiresAt })
+    await this.ctx.storage.setAlarm(expiresAt)
+    return previous?.streamId ?? null
+  }
+
+  /** The chat's latest answer's stream, or null when it has none (or it has expired). */
+  async active(): Promise<string | null> {
+    const active = await this.ctx.storage.get<ActiveAnswer>(KEY)
+    return active && active.expiresAt > Date.now() ? active.streamId : null
+  }
+
+  override async alarm(): Promise<void> {
+    const active = await this.ctx.storage.get<ActiveAnswer>(KEY)
+    if (active && active.expiresAt > Date.now()) return this.ctx.storage.setAlarm(active.expiresAt)
+    await this.ctx.storage.deleteAll()
+  }
+}
+
+/**
+ * The index object's name for a chat: the principal and the chat id, unambiguously (JSON, so no
+ * choice of characters in either can make two pairs collide).
+ */
+export function chatIndexName(principal: string, chatId: string): string {
+  return JSON.stringify([principal, chatId])
+}
