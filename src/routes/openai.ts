@@ -10,7 +10,8 @@ import { openAIChunkFormat, toOpenAIFinishReason, toOpenAIUsage } from '../opena
 import { fromOpenAIRequest } from '../openai-compat/request'
 import { AnswerError, collectAnswer } from '../pipeline/collect-answer'
 import type { StreamSummary } from '../pipeline/chat-event-stream'
-import { logAnswer, openAdmittedAnswer, streamAnswer } from './answer'
+import { logAnswer } from '../pipeline/log-answer'
+import { openAdmittedAnswer, streamAnswer } from './answer'
 import { validateChatRequest } from './chat'
 
 /**

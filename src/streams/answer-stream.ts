@@ -3,7 +3,8 @@ import { settleAnswer, type Lease } from '../access/admission'
 import type { Env, GatewayConfig } from '../config'
 import { GatewayError, type GatewayErrorOptions } from '../errors'
 import { chatEventStream } from '../pipeline/chat-event-stream'
-import { logAnswer, openAnswerIn } from '../routes/answer'
+import { logAnswer } from '../pipeline/log-answer'
+import { openAnswer } from '../pipeline/open-answer'
 import type { ChatRequest } from '../schema/chat-request'
 import type { ErrorEventData } from '../schema/chat-events'
 import { encodeEvent, encodeRetry } from '../sse/encode'
@@ -126,7 +127,7 @@ export class AnswerStream extends DurableObject<Env> {
     const scope = { config, env: this.env, signal: new AbortController().signal }
     let opened
     try {
-      opened = await openAnswerIn(scope, request)
+      opened = await openAnswer(scope, request)
     } catch (error) {
       if (error instanceof GatewayError) return { ok: false, refusal: refusal(error) }
       throw error
