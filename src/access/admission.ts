@@ -110,15 +110,6 @@ export async function releaseAnswer(env: Env, lease: Lease): Promise<void> {
   await settle(env, lease, { tokens: 0, estimated: false, partial: true })
 }
 
-/** Settles in the background of the current request (`waitUntil`), so the response need not wait. */
-export function settleInBackground(c: Context<AppEnv>, settlement: Promise<void>): void {
-  try {
-    c.executionCtx.waitUntil(settlement)
-  } catch {
-    // No ExecutionContext (a test calling the app directly): the promise runs all the same.
-  }
-}
-
 /** What an answer cost, in tokens: the upstream's count, or the gateway's estimate. */
 export function answerTokens(lease: Lease, summary: StreamSummary): { tokens: number; estimated: boolean } {
   const usage = summary.usage

@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
-import { releaseAnswer, settleAnswer, settleInBackground, type Admission, type Lease } from '../access/admission'
+import { releaseAnswer, settleAnswer, type Admission, type Lease } from '../access/admission'
+import { inBackground } from '../background'
 import type { AppEnv } from '../app-env'
 import { chatEventStream } from '../pipeline/chat-event-stream'
 import { logAnswer } from '../pipeline/log-answer'
@@ -15,7 +16,7 @@ export async function openAdmittedAnswer(c: Context<AppEnv>, { lease, request }:
   try {
     return await openAnswer({ config: c.var.config, env: c.env, signal: c.req.raw.signal }, request)
   } catch (error) {
-    settleInBackground(c, releaseAnswer(c.env, lease))
+    inBackground(c, releaseAnswer(c.env, lease))
     throw error
   }
 }
@@ -35,7 +36,7 @@ export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: S
     deadlineMs: config.streamDeadlineMs,
     onEnd: (summary) => {
       logAnswer(c.req.path, model, upstream, summary, lease?.principal.name)
-      if (lease) settleInBackground(c, settleAnswer(c.env, lease, summary))
+      if (lease) inBackground(c, settleAnswer(c.env, lease, summary))
     },
   })
   return new Response(stream, { headers: EVENT_STREAM_HEADERS })

@@ -1,5 +1,6 @@
 import { Hono } from 'hono/tiny'
-import { admitAnswer, settleAnswer, settleInBackground } from '../access/admission'
+import { admitAnswer, settleAnswer } from '../access/admission'
+import { inBackground } from '../background'
 import { mayUse } from '../access/principal'
 import type { AppEnv } from '../app-env'
 import { GatewayError } from '../errors'
@@ -45,7 +46,7 @@ openAI.post('/chat/completions', identifyCaller(), requireJson(), limitBody(), a
   const { model, upstream } = opened
   const ended = (summary: StreamSummary) => {
     logAnswer(c.req.path, model, upstream, summary, lease.principal.name)
-    settleInBackground(c, settleAnswer(c.env, lease, summary))
+    inBackground(c, settleAnswer(c.env, lease, summary))
   }
 
   const startedAt = Date.now()

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
-import { admitAnswer, releaseAnswer, settleInBackground } from '../access/admission'
+import { admitAnswer, releaseAnswer } from '../access/admission'
+import { inBackground } from '../background'
 import type { AppEnv } from '../app-env'
 import { GatewayError } from '../errors'
 import { identifyCaller } from '../middleware/identify-caller'
@@ -38,7 +39,7 @@ streams.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
   }
   const begun = await stream.begin(request, settings)
   if (!begun.ok) {
-    settleInBackground(c, releaseAnswer(c.env, lease))
+    inBackground(c, releaseAnswer(c.env, lease))
     const { status, code, message, options } = begun.refusal
     throw new GatewayError(status, code, message, options)
   }

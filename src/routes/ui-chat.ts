@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
-import { admitAnswer, releaseAnswer, settleInBackground } from '../access/admission'
+import { admitAnswer, releaseAnswer } from '../access/admission'
+import { inBackground } from '../background'
 import { principalOf } from '../access/authenticate'
 import type { AppEnv } from '../app-env'
 import { GatewayError } from '../errors'
@@ -53,7 +54,7 @@ uiChat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
     lease,
   })
   if (!begun.ok) {
-    settleInBackground(c, releaseAnswer(c.env, lease))
+    inBackground(c, releaseAnswer(c.env, lease))
     const { status, code, message, options } = begun.refusal
     throw new GatewayError(status, code, message, options)
   }
@@ -63,12 +64,15 @@ uiChat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
     return new Response(null, { status: 499 })
   }
   const expiresAt = begun.createdAt + config.streamDeadlineMs + config.streamRetentionMs
-  const previous = await (await chatIndex(c, chatId)).activate(streamId, expiresAt)
+  const index = await chatIndex(c, chatId)
   const [result] = await Promise.all([
     stream.read(0, { ...readSettings(c), surface: 'ui' }),
-    // A chat has one active answer: the one a new message replaces stops, rather than run on
-    // unseen (usually it has long ended, and this is a no-op beside the read).
-    previous && previous !== streamId ? streamObject(c, previous).cancel() : undefined,
+    // Beside the read, not before it, and done before the response: once the client has it, its
+    // chat leads to this answer (to resume it, or to stop it). A chat has one active answer: the
+    // one a new message replaces stops, rather than run on unseen (usually it has ended: a no-op).
+    index.activate(streamId, expiresAt).then((previous) => {
+      if (previous && previous !== streamId) return streamObject(c, previous).cancel()
+    }),
   ])
   return respond(result)
 })

@@ -19,22 +19,25 @@ const KEY = 'active'
  * (deadline plus retention), so a chat leaves nothing behind.
  */
 export class ChatIndex extends DurableObject<Env> {
-  /** Makes `streamId` the chat's active answer; returns the one it replaces, if any. */
-  async activate(streamId: string, expiresAt: number): Promise<string | null> {
-    const previous = await this.ctx.storage.get<ActiveAnswer>(KEY)
-    await this.ctx.storage.put<ActiveAnswer>(KEY, { streamId, expiresAt })
-    await this.ctx.storage.setAlarm(expiresAt)
+  /**
+   * Makes `streamId` the chat's active answer; returns the one it replaces, if any. Synchronous
+   * storage: the record and its alarm are one write, and nothing can come between the read and it.
+   */
+  activate(streamId: string, expiresAt: number): string | null {
+    const previous = this.ctx.storage.kv.get<ActiveAnswer>(KEY)
+    this.ctx.storage.kv.put<ActiveAnswer>(KEY, { streamId, expiresAt })
+    void this.ctx.storage.setAlarm(expiresAt)
     return previous?.streamId ?? null
   }
 
   /** The chat's latest answer's stream, or null when it has none (or it has expired). */
-  async active(): Promise<string | null> {
-    const active = await this.ctx.storage.get<ActiveAnswer>(KEY)
+  active(): string | null {
+    const active = this.ctx.storage.kv.get<ActiveAnswer>(KEY)
     return active && active.expiresAt > Date.now() ? active.streamId : null
   }
 
   override async alarm(): Promise<void> {
-    const active = await this.ctx.storage.get<ActiveAnswer>(KEY)
+    const active = this.ctx.storage.kv.get<ActiveAnswer>(KEY)
     if (active && active.expiresAt > Date.now()) return this.ctx.storage.setAlarm(active.expiresAt)
     await this.ctx.storage.deleteAll()
   }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { build } from 'esbuild'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { CuttingProxy } from './cutting-proxy'
 import { TestUpstream, testModels } from './upstream-server'
 import { startWranglerDev, type WranglerDev } from './wrangler-dev'
 
@@ -177,6 +178,26 @@ interface Ask {
 }
 
 describe('resumable streams in the browser', () => {
+  it('a dropped connection shows "reconnecting", then the answer carries on where it broke off', async () => {
+    // The page comes through a TCP proxy, so the test can cut its connections as a network would.
+    const proxy = new CuttingProxy(Number(new URL(gateway.url).port))
+    const proxied = await proxy.start()
+    try {
+      await page.goto(proxied)
+      await expect.poll(() => page.locator('#model option').count()).toBeGreaterThan(1)
+      await page.selectOption('#model', 'upstream')
+      await say('gated')
+      await page.locator('.message.assistant[data-state="streaming"]', { hasText: 'First' }).waitFor()
+      proxy.cutAll()
+      await page.locator('.message.assistant[data-state="reconnecting"]').waitFor()
+      upstream.releaseGate()
+      await page.locator('.message.assistant[data-state="finished"]').waitFor()
+      expect(await lastAnswer().locator('.text').textContent()).toBe('First and the rest.')
+    } finally {
+      proxy.stop()
+    }
+  })
+
   it('reloading mid-answer shows the answer so far and continues it, each token once', async () => {
     await openChat()
     const abandoned = upstream.abandonedAnswers
