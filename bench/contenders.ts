@@ -142,5 +142,22 @@ export const contenders: Contender[] = [
       }),
     },
   },
+  {
+    // The same, with resumable: false: straight from the pipeline, nothing kept (no resume).
+    name: 'ours-ui-direct',
+    config: apiOnlyConfig(),
+    vars: oursVars,
+    read: readUIMessageChunks,
+    request: {
+      path: '/api/ui/chat',
+      headers: {},
+      body: (content) => ({
+        id: crypto.randomUUID(),
+        resumable: false,
+        messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: content }] }],
+        trigger: 'submit-message',
+      }),
+    },
+  },
   { name: 'ours+page', config: asDeployedConfig(), vars: oursVars, read: readOurEvents },
 ]

@@ -25,7 +25,13 @@ export async function openAdmittedAnswer(c: Context<AppEnv>, { lease, request }:
  * Streams an opened answer to the client in the given wire format. With a lease, the answer's
  * usage is settled against it when the stream ends, however it ends.
  */
-export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: StreamFormat, lease?: Lease): Response {
+export function streamAnswer(
+  c: Context<AppEnv>,
+  answer: OpenedAnswer,
+  format: StreamFormat,
+  lease?: Lease,
+  headers: Readonly<Record<string, string>> = EVENT_STREAM_HEADERS,
+): Response {
   const { config } = c.var
   const { model, upstream } = answer
   const stream = chatEventStream(answer.stream, {
@@ -39,5 +45,5 @@ export function streamAnswer(c: Context<AppEnv>, answer: OpenedAnswer, format: S
       if (lease) inBackground(c, settleAnswer(c.env, lease, summary))
     },
   })
-  return new Response(stream, { headers: EVENT_STREAM_HEADERS })
+  return new Response(stream, { headers })
 }

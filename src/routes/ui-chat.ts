@@ -1,9 +1,9 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
 import { admitAnswer, releaseAnswer } from '../access/admission'
-import { inBackground } from '../background'
 import { principalOf } from '../access/authenticate'
 import type { AppEnv } from '../app-env'
+import { inBackground } from '../background'
 import { GatewayError } from '../errors'
 import { identifyCaller } from '../middleware/identify-caller'
 import { limitBody } from '../middleware/limit-body'
@@ -12,8 +12,9 @@ import type { ChatRequest } from '../schema/chat-request'
 import type { ReadResult } from '../streams/answer-stream'
 import { chatIndexName } from '../streams/chat-index'
 import { newStreamId } from '../streams/stream-id'
-import { UI_MESSAGE_STREAM_HEADERS } from '../ui-message-stream/chunk-encoder'
+import { UI_MESSAGE_STREAM_HEADERS, uiMessageFormat } from '../ui-message-stream/chunk-encoder'
 import { atUIPaths, fromUIChatRequest } from '../ui-message-stream/request'
+import { openAdmittedAnswer, streamAnswer } from './answer'
 import { validateChatRequest } from './chat'
 import { streamObject } from './streams'
 
@@ -37,9 +38,15 @@ uiChat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
   } catch {
     throw new GatewayError(400, 'invalid_json', 'The request body is not valid JSON.', { retryable: false })
   }
-  const { chatId, chat, sourceIndex } = fromUIChatRequest(body)
+  const { chatId, resumable, chat, sourceIndex } = fromUIChatRequest(body)
   // Refused before any object exists: bad requests, unknown or forbidden models, spent limits.
-  const { request, lease } = await admitAnswer(c, validateAtUIPaths(chat, c, sourceIndex))
+  const admission = await admitAnswer(c, validateAtUIPaths(chat, c, sourceIndex))
+  if (!resumable) {
+    // Not kept: straight from the pipeline, as /api/chat; the client leaving cancels the model.
+    const answer = await openAdmittedAnswer(c, admission)
+    return streamAnswer(c, answer, uiMessageFormat(), admission.lease, UI_MESSAGE_STREAM_HEADERS)
+  }
+  const { request, lease } = admission
 
   const streamId = newStreamId()
   const stream = streamObject(c, streamId)

@@ -1,4 +1,6 @@
 import type { DoneEventData, ErrorEventData, FinishReason, StartEventData } from '../schema/chat-events'
+import { HEARTBEAT } from '../sse/encode'
+import { chatEvents, type StreamFormat } from '../sse/format'
 import { EVENT_STREAM_HEADERS } from '../sse/headers'
 import type { StoredEvent } from '../streams/record-format'
 import type { StoredEventEncoder } from '../streams/stream-reader'
@@ -120,6 +122,17 @@ export function uiMessageEncoder({ resumedAfterStart }: { resumedAfterStart?: St
       return out
     },
   }
+}
+
+/**
+ * The UI message stream straight from the pipeline, for an answer that is not kept (`resumable:
+ * false`): the same encoder, given each event as the pipeline makes it, numbered as the log
+ * would number it. No second mapping of events to chunks.
+ */
+export function uiMessageFormat(): StreamFormat {
+  const encoder = uiMessageEncoder()
+  let id = 0
+  return chatEvents((event, data) => encoder.encode([{ id: ++id, event, data: JSON.stringify(data) }]), HEARTBEAT)
 }
 
 /** The message's `start` and the step's `start-step`; the id goes on the last, when it is the event's own. */

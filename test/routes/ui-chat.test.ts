@@ -185,6 +185,68 @@ describe('POST /api/ui/chat with the AI SDK’s DefaultChatTransport', () => {
   })
 })
 
+describe('POST /api/ui/chat with resumable: false (straight from the pipeline, nothing kept)', () => {
+  it('streams the same UI message stream, which the SDK turns into the whole message', async () => {
+    const chatId = newChatId()
+    const { message, chunks, error } = await readWithSdk(await send(chatId, [userMessage(hello)], { resumable: false }))
+    expect(error).toBeUndefined()
+    expect(textOfMessage(message)).toBe(helloReply)
+    expect(message!.metadata).toMatchObject({ model: 'demo', usage: { total_tokens: expect.any(Number) } })
+    expect(chunks.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' })
+    // Nothing was kept, so there is nothing to resume.
+    expect(await activeStreamOf(chatId)).toBeNull()
+    expect((await request(`/api/ui/chat/${chatId}/stream`)).status).toBe(204)
+  })
+
+  it('a failure mid-answer is the SDK’s error, never a finished message', async () => {
+    const stream = await send(newChatId(), [userMessage(hello)], { resumable: false, model: 'flaky' })
+    const { chunks, error } = await readWithSdk(stream)
+    expect(error).toBeDefined()
+    expect(chunks.some((chunk) => chunk.type === 'finish')).toBe(false)
+  })
+
+  it('the client leaving cancels the upstream, as on /api/chat', async () => {
+    const upstream = gatedUpstream()
+    let cancelled = false
+    const fetchSpy = vi.mocked(globalThis.fetch)
+    const real = fetchSpy.getMockImplementation()!
+    fetchSpy.mockImplementation(async (...args) => {
+      const response = await real(...args)
+      const reader = response.body!.getReader()
+      const body = new ReadableStream<Uint8Array>({
+        pull: async (controller) => {
+          const { done, value } = await reader.read()
+          if (done) controller.close()
+          else controller.enqueue(value)
+        },
+        cancel: (reason) => {
+          cancelled = true
+          return reader.cancel(reason)
+        },
+      })
+      return new Response(body, response)
+    })
+    const response = await post({
+      id: newChatId(),
+      model: 'gated',
+      resumable: false,
+      messages: [userMessage(hello)],
+      trigger: 'submit-message',
+    })
+    const reading = readStream(response)
+    while (!reading.text.includes('First')) await reading.more()
+    await reading.cancel()
+    await until(() => cancelled)
+    upstream.release()
+  })
+
+  it('refuses a resumable field that is not true or false', async () => {
+    const response = await post({ id: newChatId(), resumable: 'no', messages: [userMessage(hello)] })
+    expect(response.status).toBe(400)
+    expect(await errorOf(response)).toMatchObject({ code: 'invalid_request', issues: [{ path: 'resumable' }] })
+  })
+})
+
 describe('refusals on POST /api/ui/chat', () => {
   const valid = () => ({ id: newChatId(), messages: [userMessage(hello)] })
 
