@@ -15,12 +15,15 @@ export function ask(
   url: string,
   content: string,
   {
+    onResponse,
     onChunk,
     signal,
     path = '/api/chat',
     headers = {},
     body = (text: string) => ({ messages: [{ role: 'user', content: text }] }),
   }: {
+    /** Called when the response's headers have arrived: the stream is open for the client. */
+    onResponse?: () => void
     onChunk?: (text: string) => void
     signal?: AbortSignal
     path?: string
@@ -36,6 +39,7 @@ export function ask(
       `${url}${path}`,
       { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', ...headers }, signal },
       (res) => {
+        onResponse?.()
         let body = ''
         res.setEncoding('utf8')
         res.on('data', (text: string) => {

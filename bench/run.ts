@@ -179,13 +179,11 @@ async function idleStreams(contender: Contender, dev: WranglerDev, upstream: Ben
     ask(dev.url, 'silent', {
       ...contender.request,
       signal: hangUp.signal,
-      onChunk: (text) => {
-        started[i] = true
-        if (text.includes(': ping')) pinged[i] = true
-      },
+      onResponse: () => (started[i] = true),
+      onChunk: (text) => text.includes(': ping') && (pinged[i] = true),
     }).catch(() => {}),
   )
-  // Open means open for the client: its upstream has the request and it has the first bytes.
+  // Open means open for the client: its upstream has the request and it has the response.
   // (Under wrangler dev each new Durable Object makes its own SQLite file, so a thousand
   // resumable streams take seconds to open locally; the hold starts once they all have.)
   const deadline = Date.now() + 60_000
