@@ -91,6 +91,20 @@ const oursVars = (upstreamUrl: string) => ({
   ANONYMOUS_MODELS: 'bench', // the benchmark calls without credentials
 })
 
+/** What `DefaultChatTransport` POSTs for a new chat's first message, with the app's `body` fields. */
+function uiChatRequest(fields: object): NonNullable<Contender['request']> {
+  return {
+    path: '/api/ui/chat',
+    headers: {},
+    body: (content) => ({
+      ...fields,
+      id: crypto.randomUUID(),
+      messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: content }] }],
+      trigger: 'submit-message',
+    }),
+  }
+}
+
 export const contenders: Contender[] = [
   {
     name: 'floor',
@@ -132,15 +146,7 @@ export const contenders: Contender[] = [
     config: apiOnlyConfig(),
     vars: oursVars,
     read: readUIMessageChunks,
-    request: {
-      path: '/api/ui/chat',
-      headers: {},
-      body: (content) => ({
-        id: crypto.randomUUID(),
-        messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: content }] }],
-        trigger: 'submit-message',
-      }),
-    },
+    request: uiChatRequest({}),
   },
   {
     // The same, with resumable: false: straight from the pipeline, nothing kept (no resume).
@@ -148,16 +154,7 @@ export const contenders: Contender[] = [
     config: apiOnlyConfig(),
     vars: oursVars,
     read: readUIMessageChunks,
-    request: {
-      path: '/api/ui/chat',
-      headers: {},
-      body: (content) => ({
-        id: crypto.randomUUID(),
-        resumable: false,
-        messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: content }] }],
-        trigger: 'submit-message',
-      }),
-    },
+    request: uiChatRequest({ resumable: false }),
   },
   { name: 'ours+page', config: asDeployedConfig(), vars: oursVars, read: readOurEvents },
 ]

@@ -62,3 +62,8 @@ export function unsupportedParameter(path: string, message: string): GatewayErro
     issues: [{ path, message }],
   })
 }
+
+/** 405 for a method a route does not take, with the `Allow` header that says which it does. */
+export function methodNotAllowed(allow: string, message: string): GatewayError {
+  return new GatewayError(405, 'method_not_allowed', message, { retryable: false, headers: { Allow: allow } })
+}

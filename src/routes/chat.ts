@@ -3,7 +3,7 @@ import * as v from 'valibot'
 import { admitAnswer } from '../access/admission'
 import type { AppEnv } from '../app-env'
 import type { GatewayConfig } from '../config'
-import { GatewayError } from '../errors'
+import { GatewayError, methodNotAllowed } from '../errors'
 import { identifyCaller } from '../middleware/identify-caller'
 import { limitBody } from '../middleware/limit-body'
 import { requireJson } from '../middleware/require-json'
@@ -25,10 +25,7 @@ chat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
 })
 
 chat.all('/', () => {
-  throw new GatewayError(405, 'method_not_allowed', 'Use POST for /api/chat.', {
-    retryable: false,
-    headers: { Allow: 'POST' },
-  })
+  throw methodNotAllowed('POST', 'Use POST for /api/chat.')
 })
 
 /** Parses and validates the JSON body; a 400 lists every offending path. */

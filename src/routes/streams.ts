@@ -3,7 +3,7 @@ import { Hono } from 'hono/tiny'
 import { admitAnswer, releaseAnswer } from '../access/admission'
 import { inBackground } from '../background'
 import type { AppEnv } from '../app-env'
-import { GatewayError } from '../errors'
+import { GatewayError, methodNotAllowed } from '../errors'
 import { identifyCaller } from '../middleware/identify-caller'
 import { limitBody } from '../middleware/limit-body'
 import { requireJson } from '../middleware/require-json'
@@ -68,17 +68,11 @@ streams.delete('/:id', async (c) => {
 })
 
 streams.all('/', () => {
-  throw new GatewayError(405, 'method_not_allowed', 'Use POST to create a stream.', {
-    retryable: false,
-    headers: { Allow: 'POST' },
-  })
+  throw methodNotAllowed('POST', 'Use POST to create a stream.')
 })
 
 streams.all('/:id', () => {
-  throw new GatewayError(405, 'method_not_allowed', 'Use GET to read a stream, DELETE to stop it.', {
-    retryable: false,
-    headers: { Allow: 'GET, DELETE' },
-  })
+  throw methodNotAllowed('GET, DELETE', 'Use GET to read a stream, DELETE to stop it.')
 })
 
 export function streamObject(c: Context<AppEnv>, id: string) {
@@ -108,14 +102,28 @@ const noSuchStream = () =>
  */
 function lastEventId(c: Context<AppEnv>): number {
   const header = c.req.header('Last-Event-ID')
-  const value = header ?? c.req.query('last_event_id') ?? '0'
+  return header !== undefined
+    ? eventIdFrom(header, 'Last-Event-ID')
+    : eventIdFrom(c.req.query('last_event_id') ?? '0', 'last_event_id')
+}
+
+/** An event id a client sent (the last one it has), or a 400 naming where it came from. */
+export function eventIdFrom(value: string, path: string): number {
   if (!/^\d{1,15}$/.test(value.trim())) {
     throw new GatewayError(400, 'invalid_request', 'The last event id must be a whole number.', {
       retryable: false,
-      issues: [{ path: header === undefined ? 'last_event_id' : 'Last-Event-ID', message: 'is not an event id' }],
+      issues: [{ path, message: 'is not an event id' }],
     })
   }
   return Number(value)
+}
+
+/** A reader that claims events the answer has not produced yet. */
+export function pastTheEnd(lastId: number): GatewayError {
+  return new GatewayError(400, 'invalid_request', `The answer has no event after ${lastId} yet.`, {
+    retryable: false,
+    issues: [{ path: 'Last-Event-ID', message: 'is past the last event of the answer' }],
+  })
 }
 
 const wantsEventStream = (c: Context<AppEnv>) => c.req.header('Accept')?.includes('text/event-stream') ?? false
@@ -132,9 +140,6 @@ function respond(result: ReadResult, headers: Record<string, string> = {}): Resp
     case 404:
       throw noSuchStream()
     case 400:
-      throw new GatewayError(400, 'invalid_request', `The stream has no event after ${result.lastId} yet.`, {
-        retryable: false,
-        issues: [{ path: 'Last-Event-ID', message: 'is past the last event of the stream' }],
-      })
+      throw pastTheEnd(result.lastId)
   }
 }

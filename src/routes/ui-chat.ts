@@ -4,7 +4,7 @@ import { admitAnswer, releaseAnswer } from '../access/admission'
 import { principalOf } from '../access/authenticate'
 import type { AppEnv } from '../app-env'
 import { inBackground } from '../background'
-import { GatewayError } from '../errors'
+import { GatewayError, methodNotAllowed } from '../errors'
 import { identifyCaller } from '../middleware/identify-caller'
 import { limitBody } from '../middleware/limit-body'
 import { requireJson } from '../middleware/require-json'
@@ -16,7 +16,7 @@ import { UI_MESSAGE_STREAM_HEADERS, uiMessageFormat } from '../ui-message-stream
 import { atUIPaths, fromUIChatRequest } from '../ui-message-stream/request'
 import { openAdmittedAnswer, streamAnswer } from './answer'
 import { validateChatRequest } from './chat'
-import { streamObject } from './streams'
+import { eventIdFrom, pastTheEnd, streamObject } from './streams'
 
 /**
  * The Vercel AI SDK's `useChat` speaks to this surface unchanged (`/api/ui/chat`): its POST
@@ -89,11 +89,14 @@ uiChat.get('/:chatId/stream', identifyCaller(), async (c) => {
   if (!streamId) return noActiveAnswer()
   // useChat sends no position and replays from the start; a client that keeps ids may resume after one.
   const lastEventId = c.req.header('Last-Event-ID')
-  const result = await streamObject(c, streamId).read(lastEventId === undefined ? 0 : eventId(lastEventId), {
-    ...readSettings(c),
-    surface: 'ui',
-    activeOnly: lastEventId === undefined,
-  })
+  const result = await streamObject(c, streamId).read(
+    lastEventId === undefined ? 0 : eventIdFrom(lastEventId, 'Last-Event-ID'),
+    {
+      ...readSettings(c),
+      surface: 'ui',
+      activeOnly: lastEventId === undefined,
+    },
+  )
   // An answer past its retention is gone: there is nothing to resume.
   return result.status === 404 ? noActiveAnswer() : respond(result)
 })
@@ -109,17 +112,11 @@ uiChat.delete('/:chatId/stream', identifyCaller(), async (c) => {
 })
 
 uiChat.all('/', () => {
-  throw new GatewayError(405, 'method_not_allowed', 'Use POST for /api/ui/chat.', {
-    retryable: false,
-    headers: { Allow: 'POST' },
-  })
+  throw methodNotAllowed('POST', 'Use POST for /api/ui/chat.')
 })
 
 uiChat.all('/:chatId/stream', () => {
-  throw new GatewayError(405, 'method_not_allowed', 'Use GET to resume the chat’s answer, DELETE to stop it.', {
-    retryable: false,
-    headers: { Allow: 'GET, DELETE' },
-  })
+  throw methodNotAllowed('GET, DELETE', 'Use GET to resume the chat’s answer, DELETE to stop it.')
 })
 
 /**
@@ -155,16 +152,6 @@ function chatIdOf(c: Context<AppEnv>): string {
   return chatId
 }
 
-function eventId(value: string): number {
-  if (!/^\d{1,15}$/.test(value.trim())) {
-    throw new GatewayError(400, 'invalid_request', 'The last event id must be a whole number.', {
-      retryable: false,
-      issues: [{ path: 'Last-Event-ID', message: 'is not an event id' }],
-    })
-  }
-  return Number(value)
-}
-
 /** `/api/chat`'s schema and limits, with any issue reported at the UI request's own path. */
 function validateAtUIPaths(chat: unknown, c: Context<AppEnv>, sourceIndex: number[]): ChatRequest {
   try {
@@ -189,9 +176,6 @@ function respond(result: ReadResult): Response {
     case 404:
       return noActiveAnswer()
     case 400:
-      throw new GatewayError(400, 'invalid_request', `The answer has no event after ${result.lastId} yet.`, {
-        retryable: false,
-        issues: [{ path: 'Last-Event-ID', message: 'is past the last event of the answer' }],
-      })
+      throw pastTheEnd(result.lastId)
   }
 }
