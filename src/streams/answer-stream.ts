@@ -109,10 +109,20 @@ export class AnswerStream extends DurableObject<Env> {
     super(ctx, env)
     this.#log = new EventLog(ctx.storage.sql)
     // No pipeline can be running in a new instance: a stream still marked running was cut off.
-    if (this.#log.meta?.state === 'running') {
-      void ctx.blockConcurrencyWhile(async () =>
-        this.#end({ code: 'interrupted', message: 'The answer was interrupted; ask again.', retryable: true }),
-      )
+    const meta = this.#log.meta
+    if (meta?.state === 'running') {
+      void ctx.blockConcurrencyWhile(async () => {
+        this.#end({ code: 'interrupted', message: 'The answer was interrupted; ask again.', retryable: true })
+        // The pipeline that would have settled the caller's lease died with the old instance:
+        // settle it here, so the caller's stream slot is free now rather than when it expires.
+        const summary = {
+          outcome: 'error',
+          errorCode: 'interrupted',
+          textChars: this.#log.textChars(),
+          durationMs: Date.now() - meta.createdAt,
+        } as const
+        ctx.waitUntil(settleAnswer(env, meta.lease, summary))
+      })
     }
   }
 
@@ -142,6 +152,7 @@ export class AnswerStream extends DurableObject<Env> {
       retentionMs: settings.retentionMs,
       abandonMs: settings.abandonMs,
       maxBytes: settings.maxBytes,
+      lease: settings.lease,
     })
     const events = chatEventStream(opened.stream, {
       start: { id: settings.id, model, upstream, created: Math.floor(createdAt / 1000) },

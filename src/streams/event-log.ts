@@ -1,3 +1,4 @@
+import type { Lease } from '../access/admission'
 import type { EventRecord, StoredEvent } from './record-format'
 
 /** SQLite in a Durable Object binds at most 100 values per statement: 33 rows of three. */
@@ -20,6 +21,8 @@ export interface StreamMeta {
   abandonMs: number | null
   /** The most event data the stream may store; past it, a terminal error. */
   maxBytes: number
+  /** The caller's admission, settled when the answer ends, by whichever instance ends it. */
+  lease: Lease
   /** A reader of the UI surface was given the terminal event: the answer is no longer a chat's active one. */
   endRead?: boolean
 }
@@ -84,6 +87,17 @@ export class EventLog {
       this.rowsWritten += this.sql.exec(insertStatement(rows.length), ...values).rowsWritten
     }
     return stored
+  }
+
+  /** Characters of answer text stored (JSON-escaped): the answer's size when no usage came. */
+  textChars(): number {
+    return (
+      this.sql
+        .exec<{ chars: number | null }>(
+          `SELECT SUM(LENGTH(data) - ${'{"text":""}'.length}) AS chars FROM events WHERE event = 'delta'`,
+        )
+        .one().chars ?? 0
+    )
   }
 
   /** Up to `limit` events after `afterId`, in order. */

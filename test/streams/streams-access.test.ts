@@ -1,5 +1,6 @@
+import { abortAllDurableObjects } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { call, create, created, hello, streamEnv, until } from './helpers'
+import { call, create, created, hello, read, streamEnv, until } from './helpers'
 
 describe('access to /api/streams', () => {
   it('creating a stream takes the same access as /api/chat: 401 for a model anonymous callers may not use', async () => {
@@ -21,5 +22,15 @@ describe('access to /api/streams', () => {
       const third = await create({ ...hello, model: 'demo' }, {}, env)
       return third.status === 201
     })
+  })
+
+  it('a restart mid-answer settles the lease too: the slot is free again, not held until it expires', async () => {
+    const env = streamEnv({ ANONYMOUS_CONCURRENT_STREAMS: '1' })
+    const id = await created({ ...hello, model: 'silent' }, env)
+    expect((await create({ ...hello, model: 'silent' }, {}, env)).status).toBe(429)
+    await abortAllDurableObjects() // a deploy or a host failure: the pipeline is gone
+    // The next reader wakes the object, which ends the stream as interrupted and settles the lease.
+    expect(await (await read(id, undefined, env)).text()).toContain('"code":"interrupted"')
+    await until(async () => (await create({ ...hello, model: 'demo' }, {}, env)).status === 201)
   })
 })
