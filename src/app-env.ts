@@ -1,5 +1,5 @@
 import type { Principal } from './access/principal'
-import type { Env, GatewayConfig } from './config'
+import type { GatewayConfig } from './config/load'
 
 /** Hono's type parameters for this app: the Worker's bindings and what middleware sets. */
 export interface AppEnv {

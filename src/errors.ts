@@ -67,3 +67,14 @@ export function unsupportedParameter(path: string, message: string): GatewayErro
 export function methodNotAllowed(allow: string, message: string): GatewayError {
   return new GatewayError(405, 'method_not_allowed', message, { retryable: false, headers: { Allow: allow } })
 }
+
+/**
+ * 500 for a deployment the gateway cannot run as configured. The details go to the Worker's log,
+ * where the operator looks; clients only learn that it is misconfigured, since setting names and
+ * values are none of their business.
+ */
+export function configInvalid(): GatewayError {
+  return new GatewayError(500, 'config_invalid', "The gateway's configuration is invalid; its log names the problem.", {
+    retryable: false,
+  })
+}

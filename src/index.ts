@@ -4,6 +4,7 @@ import { GatewayError } from './errors'
 import { corsAllowlist } from './middleware/cors-allowlist'
 import { withConfig } from './middleware/load-config'
 import { chat } from './routes/chat'
+import { log } from './log'
 import { models } from './routes/models'
 import { openAI } from './routes/openai'
 import { streams } from './routes/streams'
@@ -24,25 +25,17 @@ app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retrya
 
 app.onError((error, c) => {
   if (error instanceof GatewayError) {
-    console.log(
-      JSON.stringify({
-        level: 'info',
-        msg: 'request refused',
-        path: c.req.path,
-        status: error.status,
-        code: error.code,
-      }),
-    )
+    log.info('request refused', { path: c.req.path, status: error.status, code: error.code })
     return error.toResponse()
   }
   // Unexpected: log the details for the operator, tell the client nothing about the internals.
-  console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path: c.req.path, error: String(error) }))
+  log.error('unhandled error', { path: c.req.path, error: String(error) })
   return new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.').toResponse()
 })
 
 export default app
-export { AnswerStream } from './streams/answer-stream'
 
-/** Durable Objects the Worker hosts (bound in wrangler.toml). */
+/** The Durable Objects the Worker hosts (bound in wrangler.toml). */
 export { PrincipalLimits } from './access/principal-limits'
+export { AnswerStream } from './streams/answer-stream'
 export { ChatIndex } from './streams/chat-index'

@@ -4,6 +4,7 @@ import { GatewayError } from '../errors'
 import { hashApiKey, looksLikeApiKey } from './api-key'
 import { InvalidToken, looksLikeJwt, verifyJwt } from './jwt'
 import type { Principal } from './principal'
+import { log } from '../log'
 
 /** One message for every kind of bad credential, so a response never says which check failed. */
 const UNAUTHORIZED_MESSAGE = 'Missing or invalid credentials. Send an API key or a token as "Authorization: Bearer …".'
@@ -74,6 +75,6 @@ function credentialOf(c: Context<AppEnv>): string | undefined {
 
 /** Logs why (never the credential) and returns the one 401 every client sees. */
 function refused(reason: string): GatewayError {
-  console.log(JSON.stringify({ level: 'info', msg: 'credentials refused', reason }))
+  log.info('credentials refused', { reason })
   return unauthorized()
 }

@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors'
+import { log } from '../log'
 
 export interface JwksCacheOptions {
   /** How long a fetched key set is used before it is fetched again. */
@@ -94,7 +95,7 @@ export class JwksCache {
       this.#fetchedAt = this.#now()
     } catch (error) {
       // Keep whatever keys we had: a provider's hiccup must not lock every signed-in user out.
-      console.error(JSON.stringify({ level: 'error', msg: 'JWKS fetch failed', url: this.#url, error: String(error) }))
+      log.error('JWKS fetch failed', { url: this.#url, error: String(error) })
     }
   }
 }

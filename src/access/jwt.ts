@@ -1,9 +1,10 @@
 import { decode, verify } from 'hono/jwt'
-import type { Env } from '../config'
+import { secret } from '../config/bindings'
+import type { JwtSettings } from '../config/access'
 import { GatewayError } from '../errors'
+import { log } from '../log'
 import type { JwksCache } from './jwks-cache'
 import { jwksCacheFor } from './jwks-cache'
-import type { JwtSettings } from './settings'
 
 /** Why a token was refused, for the operator's log. Never the token or its claims. */
 export class InvalidToken extends Error {
@@ -55,14 +56,14 @@ export async function verifyJwt(
     if (jwk.alg !== undefined && jwk.alg !== alg) throw new InvalidToken('key is for another algorithm')
     key = jwk
   } else {
-    const secret = env[verifier.secretName]
-    if (typeof secret !== 'string' || !secret) {
-      console.error(JSON.stringify({ level: 'error', msg: 'missing JWT secret', secret: verifier.secretName }))
+    const sharedKey = secret(env, verifier.secretName)
+    if (!sharedKey) {
+      log.error('missing JWT secret', { secret: verifier.secretName })
       throw new GatewayError(503, 'auth_unavailable', 'The gateway cannot verify tokens right now.', {
         retryable: false,
       })
     }
-    key = secret
+    key = sharedKey
   }
 
   let payload: Record<string, unknown>

@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
-import type { Env } from '../config'
+import { log } from '../log'
 
 export interface AdmitRequest {
   leaseId: string
@@ -234,9 +234,7 @@ export class PrincipalLimits extends DurableObject<Env> {
       this.#addToDay(now, { tokens: lease.reserved, estimated_tokens: lease.reserved, expired_leases: 1 })
     }
     if (expired.length) {
-      console.log(
-        JSON.stringify({ level: 'warn', msg: 'stream leases expired without being settled', count: expired.length }),
-      )
+      log.warn('stream leases expired without being settled', { count: expired.length })
     }
   }
 

@@ -1,4 +1,5 @@
-import type { AccessPolicy } from './settings'
+import type { AccessPolicy } from '../config/access'
+import type { GatewayConfig } from '../config/load'
 
 /** Who is calling, once their credentials (or lack of them) have been checked. */
 export interface Principal {
@@ -17,4 +18,9 @@ export interface Principal {
 export function mayUse(principal: Principal, model: string): boolean {
   const { models } = principal.policy
   return models === '*' || models.includes(model)
+}
+
+/** The models a principal may use, in configuration order: what pickers list and refusals name. */
+export function usableModels(config: GatewayConfig, principal: Principal): string[] {
+  return Object.keys(config.models).filter((name) => mayUse(principal, name))
 }

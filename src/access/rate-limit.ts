@@ -1,5 +1,6 @@
-import type { Env } from '../config'
+import { optionalBinding } from '../config/bindings'
 import { GatewayError } from '../errors'
+import { log } from '../log'
 import type { Principal } from './principal'
 
 /**
@@ -16,14 +17,17 @@ const RETRY_AFTER_SECONDS = '60'
  * limits (tokens, open streams) are kept by the principal's Durable Object.
  */
 export async function checkRateLimit(env: Env, principal: Principal): Promise<void> {
-  const binding = principal.kind === 'anonymous' ? env.RATE_LIMIT_ANONYMOUS : env.RATE_LIMIT
+  const binding = optionalBinding<RateLimit>(
+    env,
+    principal.kind === 'anonymous' ? 'RATE_LIMIT_ANONYMOUS' : 'RATE_LIMIT',
+  )
   if (!binding) return
   let success: boolean
   try {
     ;({ success } = await binding.limit({ key: principal.id }))
   } catch (error) {
     // A rate limiter that fails must not take the gateway down; budgets and open streams still hold.
-    console.error(JSON.stringify({ level: 'error', msg: 'rate limiter failed', error: String(error) }))
+    log.error('rate limiter failed', { error: String(error) })
     return
   }
   if (!success) {

@@ -21,8 +21,8 @@
  * }
  * ```
  */
-export type * from '../schema/chat-events'
-export type { ChatRequest, ChatMessage } from '../schema/chat-request'
+export type * from '../events/chat-events'
+export type { ChatRequest, ChatMessage } from '../request/chat-request'
 export { ChatStreamError } from './errors'
 export type { ChatStreamEvent } from './read-events'
 export { streamChat, type StreamChatOptions } from './stream-chat'

@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
-import type { ChatEventDataMap, ChatEventName } from '../schema/chat-events'
+import type { ChatEventDataMap, ChatEventName } from '../events/chat-events'
 import { ChatStreamError } from './errors'
 
 /** One event of the stream, typed by its name. `error` never appears: it is thrown instead. */

@@ -1,4 +1,4 @@
-import type { ChatRequest } from '../schema/chat-request'
+import type { ChatRequest } from '../request/chat-request'
 import { ChatStreamError, refusal, request } from './errors'
 import { readEvents, type ChatStreamEvent, type ConnectionHints } from './read-events'
 import type { StreamChatOptions } from './stream-chat'

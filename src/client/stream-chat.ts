@@ -1,4 +1,4 @@
-import type { ChatRequest } from '../schema/chat-request'
+import type { ChatRequest } from '../request/chat-request'
 import { refusal, request } from './errors'
 import { readEvents, type ChatStreamEvent } from './read-events'
 

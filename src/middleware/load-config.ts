@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../app-env'
-import { loadConfig } from '../config'
+import { loadConfig } from '../config/load'
 
 /**
  * Makes the validated gateway config available as `c.var.config`. It is parsed on the first

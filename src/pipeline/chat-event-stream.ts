@@ -1,12 +1,14 @@
-import type { FinishReason, StartEventData, UsageEventData } from '../schema/chat-events'
-import type { StreamFormat } from '../sse/format'
+import type { AnswerSummary } from '../events/answer-summary'
+import type { StartEventData } from '../events/chat-events'
+import type { LiveEncoder } from '../events/encoders'
+import { log } from '../log'
 import type { UpstreamEvent, UpstreamStream } from '../providers/types'
 import { Watchdog } from './watchdog'
 
 export interface ChatEventStreamOptions {
   start: StartEventData
-  /** How the events look on the wire: the gateway's own events, or another surface's. */
-  format: StreamFormat
+  /** How the events are written: a wire format's live encoder, or the event log's records. */
+  encoder: LiveEncoder
   /** A `: ping` comment goes out whenever nothing else has for this long. */
   heartbeatMs: number
   /** Longest silence from the upstream before the answer fails with `upstream_idle_timeout`. */
@@ -14,20 +16,7 @@ export interface ChatEventStreamOptions {
   /** Longest the whole answer may take before it fails with `deadline_exceeded`. */
   deadlineMs: number
   /** Called once when the stream ends, however it ends. */
-  onEnd?: (summary: StreamSummary) => void
-}
-
-/** How a stream ended, for logs and usage accounting. Never holds message content. */
-export interface StreamSummary {
-  outcome: 'done' | 'error' | 'cancelled'
-  finishReason?: FinishReason
-  errorCode?: string
-  usage?: UsageEventData
-  /** Characters of answer text sent: an estimate of its size when the upstream reports no usage. */
-  textChars?: number
-  /** Milliseconds from the stream's start to its first text or tool call, if any came. */
-  firstTextMs?: number
-  durationMs: number
+  onEnd?: (summary: AnswerSummary) => void
 }
 
 const utf8 = new TextEncoder()
@@ -55,9 +44,9 @@ const utf8 = new TextEncoder()
  */
 export function chatEventStream(upstream: UpstreamStream, options: ChatEventStreamOptions): ReadableStream<Uint8Array> {
   const reader = upstream.body.getReader()
-  const format = options.format
+  const encoder = options.encoder
   const startedAt = Date.now()
-  const summary: StreamSummary = { outcome: 'cancelled', durationMs: 0 }
+  const summary: AnswerSummary = { outcome: 'cancelled', durationMs: 0 }
   let controller!: ReadableStreamDefaultController<Uint8Array>
   let ended = false
   let heartbeat: Watchdog
@@ -81,7 +70,7 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
       options.onEnd?.(summary)
     } catch (error) {
       // A failing observer must not keep the stream from closing.
-      console.error(JSON.stringify({ level: 'error', msg: 'onEnd failed', error: String(error) }))
+      log.error('onEnd failed', { error: String(error) })
     }
   }
 
@@ -101,27 +90,27 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
       if (event.type === 'text') {
         summary.firstTextMs ??= Date.now() - startedAt
         summary.textChars = (summary.textChars ?? 0) + event.text.length
-        out += format.text(event.text)
+        out += encoder.text(event.text)
       } else if (event.type === 'reasoning') {
-        out += format.reasoning(event.text)
+        out += encoder.reasoning(event.text)
       } else if (event.type === 'tool_call') {
         summary.firstTextMs ??= Date.now() - startedAt
-        out += format.toolCall(event)
+        out += encoder.toolCall(event)
       } else if (event.type === 'keepalive') {
-        out += format.heartbeat()
+        out += encoder.heartbeat()
       } else if (event.type === 'usage') {
         summary.usage = event.usage
-        out += format.usage(event.usage)
+        out += encoder.usage(event.usage)
       } else if (event.type === 'done') {
         summary.outcome = 'done'
         summary.finishReason = event.finishReason
-        out += format.done(event.finishReason)
+        out += encoder.done(event.finishReason)
         terminal = true
         break
       } else {
         summary.outcome = 'error'
         summary.errorCode = event.code
-        out += format.error({ code: event.code, message: event.message, retryable: event.retryable })
+        out += encoder.error({ code: event.code, message: event.message, retryable: event.retryable })
         terminal = true
         break
       }
@@ -137,7 +126,7 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
   return new ReadableStream<Uint8Array>({
     start(streamController) {
       controller = streamController
-      heartbeat = new Watchdog(options.heartbeatMs, () => send(format.heartbeat()))
+      heartbeat = new Watchdog(options.heartbeatMs, () => send(encoder.heartbeat()))
       idle = new Watchdog(options.idleTimeoutMs, () =>
         fail('upstream_idle_timeout', 'The model provider went silent for too long.', true),
       )
@@ -145,7 +134,7 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
         () => fail('deadline_exceeded', 'The answer took longer than the gateway allows.', false),
         options.deadlineMs,
       )
-      send(format.start(options.start))
+      send(encoder.start(options.start))
     },
 
     async pull() {
@@ -172,7 +161,7 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
           if (write(upstream.decoder.decode(result.value))) return
         }
       } catch (error) {
-        console.error(JSON.stringify({ level: 'error', msg: 'stream pipeline failed', error: String(error) }))
+        log.error('stream pipeline failed', { error: String(error) })
         fail('internal_error', 'The gateway failed while streaming the answer.', true)
       }
     },

@@ -1,4 +1,4 @@
-import type { ErrorEventData, FinishReason, UsageEventData } from '../schema/chat-events'
+import type { ErrorEventData, FinishReason, UsageEventData } from '../events/chat-events'
 import type { UpstreamStream } from '../providers/types'
 
 export interface CollectedAnswer {

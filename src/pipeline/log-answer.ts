@@ -1,4 +1,5 @@
-import type { StreamSummary } from './chat-event-stream'
+import type { AnswerSummary } from '../events/answer-summary'
+import { log } from '../log'
 
 /**
  * One structured line per answer: what happened and how long it took, never what was said.
@@ -10,21 +11,9 @@ export function logAnswer(
   path: string,
   model: string,
   upstream: string,
-  summary: StreamSummary,
+  summary: AnswerSummary,
   principal?: string,
 ): void {
   const partial = summary.outcome !== 'done'
-  console.log(
-    JSON.stringify({
-      level: 'info',
-      msg: 'answer ended',
-      path,
-      status: 200,
-      principal,
-      model,
-      upstream,
-      partial,
-      ...summary,
-    }),
-  )
+  log.info('answer ended', { path, status: 200, principal, model, upstream, partial, ...summary })
 }

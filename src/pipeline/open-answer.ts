@@ -1,28 +1,11 @@
-import { withinCeiling } from '../access/admission'
-import type { Env, GatewayConfig, ModelConfig } from '../config'
+import type { GatewayConfig } from '../config/load'
+import { withinCeiling } from '../config/models'
 import { GatewayError, unsupportedParameter } from '../errors'
+import { log } from '../log'
 import { adapterFor } from '../providers'
 import type { UpstreamStream } from '../providers/types'
-import { imagesOf, type ChatRequest } from '../schema/chat-request'
+import { imagesOf, type ChatRequest } from '../request/chat-request'
 import { openUpstream } from './open-upstream'
-
-/** The configured model a request names (or the default), or a 400 naming the ones that exist. */
-export function modelFor(config: GatewayConfig, name: string | undefined): { name: string; model: ModelConfig } {
-  const modelName = name ?? config.defaultModel
-  const model = Object.hasOwn(config.models, modelName) ? config.models[modelName] : undefined
-  if (!model) {
-    throw new GatewayError(
-      400,
-      'unknown_model',
-      `Unknown model "${modelName}". Available: ${Object.keys(config.models).join(', ')}.`,
-      {
-        retryable: false,
-        issues: [{ path: 'model', message: 'is not a configured model' }],
-      },
-    )
-  }
-  return { name: modelName, model }
-}
 
 /** An upstream that has started answering, and which model it serves. */
 export interface OpenedAnswer {
@@ -49,8 +32,14 @@ export interface AnswerScope {
  * is final. Once an upstream has answered, there is no going back: text from two answers must
  * never be spliced together.
  */
-export async function openAnswer({ config, env, signal }: AnswerScope, request: ChatRequest): Promise<OpenedAnswer> {
-  const { name, model } = modelFor(config, request.model)
+export async function openAnswer(
+  { config, env, signal }: AnswerScope,
+  request: ChatRequest & { model: string },
+): Promise<OpenedAnswer> {
+  const name = request.model
+  const model = config.models[name]
+  // Admission has checked the name; an unknown one here is the gateway's own mistake.
+  if (!model) throw new Error(`openAnswer: model "${name}" is not configured`)
   const refusals: GatewayError[] = []
   for (const candidate of [name, ...model.fallbacks]) {
     if (!config.models[candidate]!.vision && hasImages(request)) {
@@ -70,9 +59,7 @@ export async function openAnswer({ config, env, signal }: AnswerScope, request: 
       return { model: name, upstream: candidate, stream }
     } catch (error) {
       if (!(error instanceof GatewayError) || !error.retryable || signal.aborted) throw error
-      console.log(
-        JSON.stringify({ level: 'warn', msg: 'upstream refused, trying the next', model: candidate, code: error.code }),
-      )
+      log.warn('upstream refused, trying the next', { model: candidate, code: error.code })
       refusals.push(error)
     }
   }

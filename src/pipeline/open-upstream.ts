@@ -1,5 +1,5 @@
 import { GatewayError } from '../errors'
-import type { ChatRequest } from '../schema/chat-request'
+import type { ChatRequest } from '../request/chat-request'
 import type { ProviderAdapter, UpstreamStream } from '../providers/types'
 
 export interface OpenUpstreamOptions {

@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors'
+import { log } from '../log'
 
 /** Longest upstream error message passed on to a client; the rest is noise. */
 const MAX_MESSAGE_CHARS = 500
@@ -15,7 +16,7 @@ export async function fetchUpstream(url: string, init: RequestInit, signal: Abor
   } catch (error) {
     if (signal.aborted) throw signal.reason
     // The runtime's message can name the upstream host: log it for the operator, not the client.
-    console.error(JSON.stringify({ level: 'error', msg: 'upstream fetch failed', error: String(error) }))
+    log.error('upstream fetch failed', { error: String(error) })
     throw new GatewayError(502, 'upstream_unavailable', 'The model provider could not be reached.')
   }
 }

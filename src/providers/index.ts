@@ -1,5 +1,7 @@
-import type { Env, ModelConfig } from '../config'
+import { optionalBinding, secret } from '../config/bindings'
+import type { ModelConfig } from '../config/models'
 import { GatewayError } from '../errors'
+import { log } from '../log'
 import { anthropicAdapter } from './anthropic'
 import { demoAdapter } from './demo'
 import { geminiAdapter } from './gemini'
@@ -13,31 +15,31 @@ export function adapterFor(name: string, model: ModelConfig, env: Env): Provider
     case 'demo':
       return demoAdapter(model)
     case 'openai':
-      return openAIAdapter(model, model.api_key_secret ? secret(env, name, model.api_key_secret) : undefined)
+      return openAIAdapter(model, model.api_key_secret ? apiKey(env, name, model.api_key_secret) : undefined)
     case 'anthropic':
-      return anthropicAdapter(model, secret(env, name, model.api_key_secret))
+      return anthropicAdapter(model, apiKey(env, name, model.api_key_secret))
     case 'gemini':
-      return geminiAdapter(model, secret(env, name, model.api_key_secret))
+      return geminiAdapter(model, apiKey(env, name, model.api_key_secret))
     case 'workers-ai':
       return workersAIAdapter(model, aiBinding(env, name, model.binding))
   }
 }
 
 function aiBinding(env: Env, model: string, bindingName: string): AiBinding {
-  const binding = env[bindingName] as Partial<AiBinding> | undefined
+  const binding = optionalBinding<Partial<AiBinding>>(env, bindingName)
   if (typeof binding?.run === 'function') return binding as AiBinding
   throw unavailable(model, 'its AI binding', { binding: bindingName })
 }
 
-function secret(env: Env, model: string, secretName: string): string {
-  const value = env[secretName]
-  if (typeof value === 'string' && value) return value
+function apiKey(env: Env, model: string, secretName: string): string {
+  const value = secret(env, secretName)
+  if (value) return value
   throw unavailable(model, 'its API key', { secret: secretName })
 }
 
 /** A model whose setup is incomplete: the operator's log names what is missing, the client learns which model. */
 function unavailable(model: string, what: string, missing: Record<string, string>): GatewayError {
-  console.error(JSON.stringify({ level: 'error', msg: `missing ${what.replace('its ', '')}`, model, ...missing }))
+  log.error(`missing ${what.replace('its ', '')}`, { model, ...missing })
   return new GatewayError(503, 'model_unavailable', `Model "${model}" is not available: ${what} is not configured.`, {
     retryable: false,
   })

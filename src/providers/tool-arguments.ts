@@ -1,5 +1,5 @@
 import { GatewayError } from '../errors'
-import type { ChatRequest } from '../schema/chat-request'
+import type { ChatRequest } from '../request/chat-request'
 
 /**
  * A tool call's arguments as an object, for providers that take them parsed (Anthropic's

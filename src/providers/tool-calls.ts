@@ -1,4 +1,4 @@
-import type { FinishReason } from '../schema/chat-events'
+import type { FinishReason } from '../events/chat-events'
 import type { UpstreamEvent } from './types'
 
 /**

@@ -1,13 +1,7 @@
-import type { ChatRequest } from '../schema/chat-request'
-import type { FinishReason, UsageEventData } from '../schema/chat-events'
+import type { FinishReason, ToolCallDelta, UsageEventData } from '../events/chat-events'
+import type { ChatRequest } from '../request/chat-request'
 
-/** One piece of a streamed tool call; see `UpstreamEvent`. */
-export interface ToolCallDelta {
-  index: number
-  id?: string
-  name?: string
-  argumentsDelta: string
-}
+export type { ToolCallDelta }
 
 /**
  * What an adapter makes of its provider's wire format: the one vocabulary the pipeline knows.

@@ -1,5 +1,5 @@
 import { Hono } from 'hono/tiny'
-import { mayUse } from '../access/principal'
+import { usableModels } from '../access/principal'
 import type { AppEnv } from '../app-env'
 import { identifyCaller } from '../middleware/identify-caller'
 
@@ -12,7 +12,7 @@ export const models = new Hono<AppEnv>()
 
 models.get('/', identifyCaller(), (c) => {
   const { config } = c.var
-  const usable = Object.keys(config.models).filter((name) => mayUse(c.var.principal!, name))
+  const usable = usableModels(config, c.var.principal!)
   const fallback = usable.includes(config.defaultModel) ? config.defaultModel : (usable[0] ?? null)
   return c.json({ default: fallback, models: usable })
 })

@@ -1,27 +1,28 @@
 import { DurableObject } from 'cloudflare:workers'
-import { settleAnswer, type Lease } from '../access/admission'
-import type { Env, GatewayConfig } from '../config'
+import { settleAnswer, type Lease } from '../access/leases'
+import type { GatewayConfig } from '../config/load'
 import { GatewayError, type GatewayErrorOptions } from '../errors'
+import type { ErrorEventData, StartEventData } from '../events/chat-events'
+import { isTerminal, type EventRecord } from '../events/stored-event'
+import { replayEncoder, type FormatChoice } from '../formats'
+import { log } from '../log'
 import { chatEventStream } from '../pipeline/chat-event-stream'
 import { logAnswer } from '../pipeline/log-answer'
 import { openAnswer } from '../pipeline/open-answer'
-import type { ChatRequest } from '../schema/chat-request'
-import type { ErrorEventData } from '../schema/chat-events'
-import { encodeEvent, encodeRetry } from '../sse/encode'
+import type { ChatRequest } from '../request/chat-request'
 import { EventLog } from './event-log'
-import { eventRecordFormat, isTerminal, parseRecords, type EventRecord } from './record-format'
-import { StreamReader, type StoredEventEncoder } from './stream-reader'
-import { uiMessageEncoder } from '../ui-message-stream/chunk-encoder'
+import { eventRecordFormat, parseRecords } from './record-format'
+import { StreamReader } from './stream-reader'
 
 /** What the Worker tells the object when it creates a stream: all it needs, so both agree. */
 export interface StreamSettings {
   /**
-   * The id the `start` event carries: the stream's own id on `/api/streams`; on the UI surface
-   * the assistant message's id, since there the stream id is never shown to the client.
+   * The id the `start` event carries: the stream's own id where the client knows it, or another
+   * (`useChat`'s assistant message id) where the stream id is never shown to the client.
    */
   id: string
-  /** The route that created the stream, for the answer's log line (default `/api/streams`). */
-  path?: string
+  /** The route that created the stream, for the answer's log line. */
+  path: string
   config: GatewayConfig
   retentionMs: number
   abandonMs: number | null
@@ -40,21 +41,18 @@ export interface Refusal {
 
 export type BeginResult = { ok: true; createdAt: number } | { ok: false; refusal: Refusal }
 
-/** Which wire format a reader gets the stored events in: ours, or the AI SDK's UI message stream. */
-export type Surface = 'gateway' | 'ui'
-
 export interface ReadOptions {
   heartbeatMs: number
   retryMs: number
-  /** Default `gateway`. */
-  surface?: Surface
+  /** The wire format the reader gets the stored events in, by its name in the registry. */
+  format: FormatChoice
   /**
-   * Answer 204 once any reader of the UI surface has read the stream to its end, not only when
-   * this reader says it has. For a client that cannot say what it has (`useChat`'s resume sends
-   * no position): an ended answer that nobody has seen whole is still the chat's active answer,
-   * so a connection cut just before the end still gets the rest.
+   * Answer 204 once any reader has been given the terminal event, not only when this reader
+   * says it has. For a client that cannot say what it has (`useChat`'s resume sends no
+   * position): an ended answer that nobody has seen whole is still worth reading, so a
+   * connection cut just before the end still gets the rest.
    */
-  activeOnly?: boolean
+  unlessReadToEnd?: boolean
 }
 
 /** What a read found: a stream to send, or why there is none. */
@@ -63,8 +61,6 @@ export type ReadResult =
   | { status: 204 } // the reader already has the terminal event (`activeOnly`: some reader has)
   | { status: 404 }
   | { status: 400; lastId: number } // the reader claims events that do not exist yet
-
-const PATH = '/api/streams'
 
 /**
  * Group commit: how long an event may wait for the ones behind it to share its write. Every write
@@ -130,7 +126,7 @@ export class AnswerStream extends DurableObject<Env> {
    * Opens the upstream (with the model's fallbacks) and, once it has accepted, starts the
    * answer. A refusal comes back as data, so the Worker can answer with its status.
    */
-  async begin(request: ChatRequest, settings: StreamSettings): Promise<BeginResult> {
+  async begin(request: ChatRequest & { model: string }, settings: StreamSettings): Promise<BeginResult> {
     if (this.#log.meta) return { ok: false, refusal: refusal(new GatewayError(409, 'stream_exists', 'Id in use.')) }
     const { config } = settings
     // Nothing aborts the opening: the answer belongs to this object, not to whoever asked for it.
@@ -156,12 +152,12 @@ export class AnswerStream extends DurableObject<Env> {
     })
     const events = chatEventStream(opened.stream, {
       start: { id: settings.id, model, upstream, created: Math.floor(createdAt / 1000) },
-      format: eventRecordFormat(),
+      encoder: eventRecordFormat(),
       heartbeatMs: config.heartbeatMs,
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
       onEnd: (summary) => {
-        logAnswer(settings.path ?? PATH, model, upstream, summary, settings.lease.principal.name)
+        logAnswer(settings.path, model, upstream, summary, settings.lease.principal.name)
         // The answer outlives the request that admitted it, so the object settles its lease.
         this.ctx.waitUntil(settleAnswer(this.env, settings.lease, summary))
       },
@@ -172,21 +168,23 @@ export class AnswerStream extends DurableObject<Env> {
     return { ok: true, createdAt }
   }
 
-  /** A reader for every event after `afterId`, live until the terminal event, in the surface's format. */
-  read(afterId: number, { heartbeatMs, retryMs, surface = 'gateway', activeOnly = false }: ReadOptions): ReadResult {
+  /** A reader for every event after `afterId`, live until the terminal event, in the format it asks for. */
+  read(afterId: number, { heartbeatMs, retryMs, format, unlessReadToEnd = false }: ReadOptions): ReadResult {
     const meta = this.#log.meta
     if (!meta) return { status: 404 }
     const lastId = this.#log.lastId
-    if (meta.state === 'ended' && (afterId >= lastId || (activeOnly && meta.endRead))) return { status: 204 }
+    if (meta.state === 'ended' && (afterId >= lastId || (unlessReadToEnd && meta.endRead))) return { status: 204 }
     if (afterId > lastId) return { status: 400, lastId }
+    // A reader that starts after the `start` event gets it too, for formats that open with it.
+    const resumedAfter = afterId > 0 ? (JSON.parse(this.#log.after(0, 1)[0]!.data) as StartEventData) : undefined
     const reader = new StreamReader({
       log: this.#log,
       afterId,
-      encoder: surface === 'ui' ? this.#uiEncoder(afterId) : gatewayEncoder(retryMs),
+      encoder: replayEncoder(format, { retryMs, resumedAfter }),
       heartbeatMs,
       onClose: (closed) => {
         this.#readers.delete(closed)
-        if (surface === 'ui' && closed.readToEnd) this.#endRead()
+        if (closed.readToEnd) this.#endRead()
         this.#scheduleAbandon()
       },
     })
@@ -227,12 +225,7 @@ export class AnswerStream extends DurableObject<Env> {
     }
   }
 
-  /** A reader that starts after the `start` event still opens the message: it is event 1. */
-  #uiEncoder(afterId: number): StoredEventEncoder {
-    return uiMessageEncoder(afterId > 0 ? { resumedAfterStart: this.#log.after(0, 1)[0] } : {})
-  }
-
-  /** Someone has read the answer whole: it is no longer a chat's active answer (`activeOnly`). */
+  /** Someone has been given the answer whole (`unlessReadToEnd`). */
   #endRead(): void {
     const meta = this.#log.meta
     // Also while still running: live readers get the terminal event just before the stream is marked ended.
@@ -250,7 +243,7 @@ export class AnswerStream extends DurableObject<Env> {
         if (records.length) this.#append(records)
       }
     } catch (error) {
-      console.error(JSON.stringify({ level: 'error', msg: 'stream pump failed', error: String(error) }))
+      log.error('stream pump failed', { error: String(error) })
       this.#end({ code: 'internal_error', message: 'The gateway failed while streaming the answer.', retryable: true })
     }
   }
@@ -308,15 +301,7 @@ export class AnswerStream extends DurableObject<Env> {
     const endedAt = Date.now()
     this.#log.update({ ...meta, state: 'ended', endedAt })
     // What the stream cost in storage (Cloudflare bills SQLite rows written); never its content.
-    console.log(
-      JSON.stringify({
-        level: 'info',
-        msg: 'stream stored',
-        events: this.#log.lastId,
-        bytes: this.#bytes,
-        rowsWritten: this.#log.rowsWritten,
-      }),
-    )
+    log.info('stream stored', { events: this.#log.lastId, bytes: this.#bytes, rowsWritten: this.#log.rowsWritten })
     this.#pipeline = undefined
     void this.#setAlarm(endedAt + meta.retentionMs)
   }
@@ -335,16 +320,4 @@ export class AnswerStream extends DurableObject<Env> {
 
 function refusal(error: GatewayError): Refusal {
   return { status: error.status, code: error.code, message: error.message, options: error.options }
-}
-
-/** Our SSE format for stored events: the `retry:` hint, then each event under its stored id. */
-function gatewayEncoder(retryMs: number): StoredEventEncoder {
-  return {
-    preamble: encodeRetry(retryMs),
-    encode: (events) => {
-      let out = ''
-      for (const { id, event, data } of events) out += encodeEvent(id, event, data)
-      return out
-    },
-  }
 }

@@ -1,5 +1,4 @@
 import { DurableObject } from 'cloudflare:workers'
-import type { Env } from '../config'
 
 /** What the index keeps for a chat: its latest answer's stream, and when that stream is gone anyway. */
 interface ActiveAnswer {

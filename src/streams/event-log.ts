@@ -1,5 +1,5 @@
-import type { Lease } from '../access/admission'
-import type { EventRecord, StoredEvent } from './record-format'
+import type { Lease } from '../access/leases'
+import type { EventRecord, StoredEvent } from '../events/stored-event'
 
 /** SQLite in a Durable Object binds at most 100 values per statement: 33 rows of three. */
 const ROWS_PER_INSERT = 33
@@ -23,7 +23,7 @@ export interface StreamMeta {
   maxBytes: number
   /** The caller's admission, settled when the answer ends, by whichever instance ends it. */
   lease: Lease
-  /** A reader of the UI surface was given the terminal event: the answer is no longer a chat's active one. */
+  /** Some reader has been given the terminal event, whatever its format: someone has the answer whole. */
   endRead?: boolean
 }
 

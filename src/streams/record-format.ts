@@ -1,16 +1,6 @@
-import type { ChatEventName } from '../schema/chat-events'
-import { chatEvents, type StreamFormat } from '../sse/format'
-
-/** One event as the log keeps it: its name and its data, already JSON. */
-export interface EventRecord {
-  event: ChatEventName
-  data: string
-}
-
-/** An event in the log, numbered: its `id` is the SSE id every reader sees. */
-export interface StoredEvent extends EventRecord {
-  id: number
-}
+import type { ChatEventName } from '../events/chat-events'
+import { chatEvents, type LiveEncoder } from '../events/encoders'
+import type { EventRecord } from '../events/stored-event'
 
 /**
  * The pipeline's output as records for the event log instead of a client's wire format: a line
@@ -21,7 +11,7 @@ export interface StoredEvent extends EventRecord {
  *
  * Heartbeats are per connection, so they are not recorded: each reader has its own.
  */
-export function eventRecordFormat(): StreamFormat {
+export function eventRecordFormat(): LiveEncoder {
   return chatEvents((event, data) => `${event}\t${JSON.stringify(data)}\n`, '')
 }
 
@@ -35,6 +25,3 @@ export function parseRecords(text: string): EventRecord[] {
   }
   return records
 }
-
-/** `done` and `error` end a stream; nothing follows them. */
-export const isTerminal = (event: ChatEventName) => event === 'done' || event === 'error'

@@ -1,20 +1,14 @@
+import type { ReplayEncoder } from '../events/encoders'
+import { isTerminal, type StoredEvent } from '../events/stored-event'
 import { Watchdog } from '../pipeline/watchdog'
-import { HEARTBEAT } from '../sse/encode'
 import type { EventLog } from './event-log'
-import { isTerminal, type StoredEvent } from './record-format'
-
-/** How a surface writes stored events on the wire (ours, or another format's). */
-export interface StoredEventEncoder {
-  /** Sent once, before the first event (our `retry:` field). */
-  preamble: string
-  encode(events: StoredEvent[]): string
-}
 
 export interface StreamReaderOptions {
   log: EventLog
   /** The last event this reader already has: it receives every event after it. */
   afterId: number
-  encoder: StoredEventEncoder
+  /** The wire format this reader's client reads, from where it starts. */
+  encoder: ReplayEncoder
   heartbeatMs: number
   /** Called once when the reader is gone: it read the terminal event, or its client left. */
   onClose(reader: StreamReader): void
@@ -49,7 +43,7 @@ export class StreamReader {
     this.#delivered = options.afterId
     // Before the body: workerd may pull as soon as `start` enqueues, and a reader of an ended
     // stream can then read to its end, and close, before this constructor returns.
-    this.#heartbeat = new Watchdog(options.heartbeatMs, () => this.#send(HEARTBEAT))
+    this.#heartbeat = new Watchdog(options.heartbeatMs, () => this.#send(options.encoder.heartbeat))
     this.body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { JwksCache } from '../../src/access/jwks-cache'
 import { InvalidToken, verifyJwt } from '../../src/access/jwt'
-import type { JwtSettings } from '../../src/access/settings'
-import type { Env } from '../../src/config'
+import type { JwtSettings } from '../../src/config/access'
 import { GatewayError } from '../../src/errors'
 import { claims, rsaSigningKey, signJwt, type SigningKey } from '../helpers/jwt'
+import { asEnv } from '../helpers/env'
 
 const JWKS_URL = 'https://id.example.com/.well-known/jwks.json'
 const policy = { models: '*' as const }
@@ -21,7 +21,7 @@ const hsSettings: JwtSettings = {
   policy,
 }
 const SECRET = 'a-shared-secret-of-reasonable-length-0123456789'
-const env = { JWT_SECRET: SECRET } as Env
+const env = asEnv({ JWT_SECRET: SECRET })
 
 /** A JWKS endpoint in memory that counts its fetches; `keys` can be swapped to rotate. */
 function jwksEndpoint(keys: SigningKey[]) {
@@ -95,7 +95,7 @@ describe('verifyJwt with a shared secret (HS256)', () => {
   })
 
   it('is a 503, not a 401, when the secret is not set', async () => {
-    const error = await rejection(verifyWith(await signJwt(claims(), { secret: SECRET }), {} as Env))
+    const error = await rejection(verifyWith(await signJwt(claims(), { secret: SECRET }), asEnv({})))
     expect(error).toBeInstanceOf(GatewayError)
     expect(error).toMatchObject({ status: 503, code: 'auth_unavailable' })
   })

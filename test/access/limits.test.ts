@@ -7,15 +7,15 @@ import {
 } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { generateApiKey, hashApiKey } from '../../src/access/api-key'
-import type { Env } from '../../src/config'
 import app from '../../src/index'
 import { eventsOf } from '../helpers/sse'
+import { asEnv } from '../helpers/env'
 
 /**
  * Daily token budgets and concurrent streams: the principal's Durable Object on its own, then
  * through the routes, with the real object from wrangler.toml.
  */
-const env = bindings as unknown as Env
+const env = bindings
 const limitsOf = (principalId: string) => env.PRINCIPAL_LIMITS!.get(env.PRINCIPAL_LIMITS!.idFromName(principalId))
 const unique = (name: string) => `${name}-${crypto.randomUUID().slice(0, 8)}`
 const lease = (overrides: object = {}) => ({
@@ -116,12 +116,12 @@ const MODELS = {
 async function keyed(limits: { daily_tokens?: number; concurrent_streams?: number }) {
   const name = unique('route')
   const key = generateApiKey()
-  const environment: Env = {
+  const environment = asEnv({
     ...env,
     DEFAULT_MODEL: 'demo',
     MODELS,
     API_KEYS: { [name]: { sha256: await hashApiKey(key), models: ['*'], ...limits } },
-  }
+  })
   const ctx = createExecutionContext()
   const request = (model: string, path = '/api/chat') =>
     app.request(

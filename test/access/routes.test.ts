@@ -1,10 +1,10 @@
 import { env as bindings } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { generateApiKey, hashApiKey } from '../../src/access/api-key'
-import type { Env } from '../../src/config'
 import app from '../../src/index'
 import { eventsOf } from '../helpers/sse'
 import { claims, rsaSigningKey, signJwt } from '../helpers/jwt'
+import { asEnv, type TestEnv } from '../helpers/env'
 
 /**
  * Who may call what, through the real app in workerd with the real bindings from wrangler.toml
@@ -21,9 +21,9 @@ const ISSUER = 'https://id.example.com'
 const key = generateApiKey()
 const demoOnlyKey = generateApiKey()
 
-async function testEnv(overrides: Partial<Env> = {}): Promise<Env> {
-  return {
-    ...(bindings as unknown as Env),
+async function testEnv(overrides: TestEnv = {}): Promise<Env> {
+  return asEnv({
+    ...bindings,
     DEFAULT_MODEL: 'demo',
     MODELS,
     ANONYMOUS_MODELS: 'demo',
@@ -35,7 +35,7 @@ async function testEnv(overrides: Partial<Env> = {}): Promise<Env> {
     JWT: { hs256_secret: 'JWT_SECRET', issuer: ISSUER, audience: 'gateway', models: ['paid', 'demo'] },
     JWT_SECRET,
     ...overrides,
-  }
+  })
 }
 
 function post(path: string, body: object, headers: Record<string, string> = {}, environment?: Env) {
@@ -79,7 +79,7 @@ describe('anonymous callers', () => {
   })
 
   it('by default may use the demo models and not the paid one in wrangler.toml', async () => {
-    const defaults = bindings as unknown as Env // wrangler.toml as it ships: no ANONYMOUS_MODELS
+    const defaults = bindings // wrangler.toml as it ships: no ANONYMOUS_MODELS
     const environment = { ...defaults }
     const models = await app.request('/api/models', {}, environment)
     expect(await models.json()).toEqual({ default: 'demo', models: ['demo', 'demo-flaky', 'demo-slow'] })
@@ -225,7 +225,7 @@ describe('the rate limit (Workers Rate Limiting binding)', () => {
       },
     })
     // Spend the principal's allowance on the real binding, then ask once more through the app.
-    const limiter = (bindings as unknown as Env).RATE_LIMIT!
+    const limiter = bindings.RATE_LIMIT!
     while ((await limiter.limit({ key: `key:${name}` })).success);
     const response = await post('/api/chat', ask('demo'), bearer(own), environment)
     expect(response.status).toBe(429)
@@ -287,7 +287,7 @@ describe('access configuration mistakes', () => {
     ['limits without the Durable Object', { PRINCIPAL_LIMITS: undefined, ANONYMOUS_CONCURRENT_STREAMS: '2' }],
   ])('%s is a 500 config_invalid', async (_, overrides) => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
-    const response = await post('/api/chat', ask('demo'), {}, await testEnv(overrides as Partial<Env>))
+    const response = await post('/api/chat', ask('demo'), {}, await testEnv(overrides as TestEnv))
     expect(response.status).toBe(500)
     expect(await errorOf(response)).toMatchObject({ code: 'config_invalid' })
     expect(error).toHaveBeenCalled()

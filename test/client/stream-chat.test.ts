@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { ChatStreamError, streamChat, type ChatStreamEvent } from '../../src/client'
-import type { Env } from '../../src/config'
 import app from '../../src/index'
+import { asEnv } from '../helpers/env'
 
-const env: Env = {
+const env = asEnv({
   MODELS: {
     demo: { adapter: 'demo', token_delay_ms: 0 },
     flaky: { adapter: 'demo', token_delay_ms: 0, fail_after_tokens: 2 },
   },
-}
+})
 const hello = { messages: [{ role: 'user' as const, content: 'Hello' }] }
 /** The client talking to the real app in this isolate. */
 const viaApp: typeof fetch = (input, init) => Promise.resolve(app.request(String(input), init, env))

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { chatEventStream, type ChatEventStreamOptions, type StreamSummary } from '../../src/pipeline/chat-event-stream'
+import type { AnswerSummary } from '../../src/events/answer-summary'
+import { gatewayFormat } from '../../src/formats/gateway'
+import { chatEventStream, type ChatEventStreamOptions } from '../../src/pipeline/chat-event-stream'
 import { createOpenAIDecoder } from '../../src/providers/openai/decoder'
 import type { UpstreamDecoder } from '../../src/providers/types'
-import { gatewayEventFormat } from '../../src/sse/format'
 import { eventsOf, parseEventStream, readChunks } from '../helpers/sse'
 import { manualUpstream, openAI } from '../helpers/upstream'
 
@@ -10,10 +11,10 @@ const start = { id: 'chat_1', model: 'test', upstream: 'test', created: 1 }
 const HOUR = 3_600_000
 
 function stream(upstream: ReturnType<typeof manualUpstream>, options: Partial<ChatEventStreamOptions> = {}) {
-  const summaries: StreamSummary[] = []
+  const summaries: AnswerSummary[] = []
   const out = chatEventStream(upstream.upstream, {
     start,
-    format: gatewayEventFormat({ retryMs: 2500 }),
+    encoder: gatewayFormat.live({ retryMs: 2500 }),
     heartbeatMs: HOUR,
     idleTimeoutMs: HOUR,
     deadlineMs: HOUR,
@@ -197,7 +198,7 @@ describe('chatEventStream', () => {
       { body, decoder: createOpenAIDecoder() },
       {
         start,
-        format: gatewayEventFormat({ retryMs: 0 }),
+        encoder: gatewayFormat.live({ retryMs: 0 }),
         heartbeatMs: HOUR,
         idleTimeoutMs: HOUR,
         deadlineMs: HOUR,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { Env } from '../../src/config'
 import app from '../../src/index'
 import { eventsOf } from '../helpers/sse'
+import { asEnv } from '../helpers/env'
 
 /**
  * The exact JSON each adapter sends upstream for an image and for tools, captured from the real
@@ -85,13 +85,13 @@ function provider(answer = 'data: [DONE]\n\n') {
 afterEach(() => void vi.restoreAllMocks())
 
 function post(model: string, body: object) {
-  const env: Env = {
+  const env = asEnv({
     DEFAULT_MODEL: 'gpt',
     MODELS,
     ANONYMOUS_MODELS: Object.keys(MODELS).join(', '),
     KEY: 'sk-test',
     MAX_BODY_BYTES: '65536',
-  }
+  })
   return app.request(
     '/api/chat',
     { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model, ...body }) },

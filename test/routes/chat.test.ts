@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import app from '../../src/index'
-import type { Env } from '../../src/config'
 import { demoReply } from '../../src/providers/demo/reply'
 import { eventsOf, parseEventStream } from '../helpers/sse'
+import { asEnv, type TestEnv } from '../helpers/env'
 
 /** A fresh environment per test: config is parsed once per env object, as in a real isolate. */
-function testEnv(overrides: Partial<Env> = {}): Env {
-  return {
+function testEnv(overrides: TestEnv = {}): Env {
+  return asEnv({
     DEFAULT_MODEL: 'demo',
     MODELS: {
       demo: { adapter: 'demo', token_delay_ms: 0 },
@@ -25,7 +25,7 @@ function testEnv(overrides: Partial<Env> = {}): Env {
     MAX_MESSAGES: '4',
     MAX_MESSAGE_CHARS: '200',
     ...overrides,
-  }
+  })
 }
 
 const hello = { messages: [{ role: 'user', content: 'Hello, gateway' }] }
@@ -170,7 +170,7 @@ describe('POST /api/chat refusals', () => {
   })
 
   it('500 config_invalid for a broken config, without echoing it', async () => {
-    const env = testEnv({ MODELS: { demo: { adapter: 'smoke-signals', secret: 'sk-live-123' } } })
+    const env = asEnv({ MODELS: { demo: { adapter: 'smoke-signals', secret: 'sk-live-123' } } })
     const response = await post(hello, {}, env)
     expect(response.status).toBe(500)
     const text = await response.text()

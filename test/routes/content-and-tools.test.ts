@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import type { Env } from '../../src/config'
 import app from '../../src/index'
 import { eventsOf } from '../helpers/sse'
+import { asEnv, type TestEnv } from '../helpers/env'
 
 /** The test's models, all open to anonymous callers (access control has its own tests). */
-function env(overrides: Partial<Env> = {}): Env {
-  const environment: Env = {
+function env(overrides: TestEnv = {}): Env {
+  const environment: TestEnv = {
     DEFAULT_MODEL: 'demo',
     MODELS: { demo: { adapter: 'demo', token_delay_ms: 0 } },
     MAX_BODY_BYTES: '4096',
@@ -15,7 +15,7 @@ function env(overrides: Partial<Env> = {}): Env {
     ...overrides,
   }
   environment.ANONYMOUS_MODELS ??= Object.keys(environment.MODELS as object).join(', ')
-  return environment
+  return asEnv(environment)
 }
 
 const post = (body: unknown, environment = env()) =>

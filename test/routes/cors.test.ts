@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import type { Env } from '../../src/config'
 import app from '../../src/index'
+import { asEnv } from '../helpers/env'
 
-const env = (origins: string): Env => ({
-  MODELS: { demo: { adapter: 'demo', token_delay_ms: 0 } },
-  CORS_ALLOWED_ORIGINS: origins,
-})
+const env = (origins: string): Env =>
+  asEnv({
+    MODELS: { demo: { adapter: 'demo', token_delay_ms: 0 } },
+    CORS_ALLOWED_ORIGINS: origins,
+  })
 const preflight = (origin: string) => ({
   method: 'OPTIONS',
   headers: {

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import type { Env } from '../../src/config'
 import app from '../../src/index'
 import { eventsOf } from '../helpers/sse'
+import { asEnv } from '../helpers/env'
 
 const unreachable = { adapter: 'openai', base_url: 'http://127.0.0.1:1/v1', upstream_model: 'm' }
 
 function env(models: Record<string, object>): Env {
-  return { DEFAULT_MODEL: Object.keys(models)[0], MODELS: models, ANONYMOUS_MODELS: Object.keys(models).join(',') }
+  return asEnv({
+    DEFAULT_MODEL: Object.keys(models)[0],
+    MODELS: models,
+    ANONYMOUS_MODELS: Object.keys(models).join(','),
+  })
 }
 
 const post = (environment: Env) =>

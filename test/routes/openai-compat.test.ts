@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { Env } from '../../src/config'
 import app from '../../src/index'
+import { asEnv } from '../helpers/env'
 
 const MODELS = {
   demo: { adapter: 'demo', token_delay_ms: 0 },
   gpt: { adapter: 'openai', base_url: 'https://api.example.com/v1', upstream_model: 'gpt-4o' },
 }
-const environment = (): Env => ({ DEFAULT_MODEL: 'demo', MODELS, ANONYMOUS_MODELS: 'demo, gpt' })
+const environment = (): Env => asEnv({ DEFAULT_MODEL: 'demo', MODELS, ANONYMOUS_MODELS: 'demo, gpt' })
 
 const completions = (body: unknown) =>
   app.request(

@@ -2,7 +2,6 @@ import { DefaultChatTransport, type UIMessage } from 'ai'
 import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { Env } from '../../src/config'
 import { demoReply } from '../../src/providers/demo/reply'
 import app from '../../src/index'
 import type { AnswerStream } from '../../src/streams/answer-stream'
@@ -97,12 +96,12 @@ async function errorOf(response: Response) {
 
 /** The stream id the chat index names for a chat (the test can look; a client never can). */
 async function activeStreamOf(chatId: string): Promise<string | null> {
-  const namespace = (env as Env).CHAT_INDEX!
+  const namespace = env.CHAT_INDEX!
   return namespace.get(namespace.idFromName(chatIndexName('anonymous', chatId))).active()
 }
 
 function answerObject(streamId: string) {
-  const namespace = (env as Env).ANSWER_STREAMS!
+  const namespace = env.ANSWER_STREAMS!
   return namespace.get(namespace.idFromName(streamId))
 }
 

@@ -1,11 +1,10 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import type { Env } from '../../src/config'
 import { chatIndexName, type ChatIndex } from '../../src/streams/chat-index'
 
 function index(principal: string, chatId: string) {
-  const namespace = (env as Env).CHAT_INDEX!
+  const namespace = env.CHAT_INDEX!
   return namespace.get(namespace.idFromName(chatIndexName(principal, chatId)))
 }
 

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
-import type { Env } from '../../src/config'
 import app from '../../src/index'
 import { eventsOf } from '../helpers/sse'
+import { asEnv, type TestEnv } from '../helpers/env'
 
 export const BASE = 'http://gateway.test'
 
@@ -10,9 +10,9 @@ export const BASE = 'http://gateway.test'
  * These tests are about streams, not access control (test/access/ covers that): their models are
  * open to anonymous callers, and the rate limiter is left out.
  */
-export function streamEnv(overrides: Partial<Env> = {}): Env {
-  const testEnv: Env = {
-    ...(env as Env),
+export function streamEnv(overrides: TestEnv = {}): Env {
+  const vars: TestEnv = {
+    ...env,
     DEFAULT_MODEL: 'demo',
     MODELS: {
       demo: { adapter: 'demo', token_delay_ms: 0 },
@@ -26,8 +26,8 @@ export function streamEnv(overrides: Partial<Env> = {}): Env {
     RATE_LIMIT_ANONYMOUS: undefined,
     ...overrides,
   }
-  testEnv.ANONYMOUS_MODELS ??= Object.keys(testEnv.MODELS as object).join(', ')
-  return testEnv
+  vars.ANONYMOUS_MODELS ??= Object.keys(vars.MODELS as object).join(', ')
+  return asEnv(vars)
 }
 
 export const hello = { messages: [{ role: 'user' as const, content: 'Hello, resumable gateway' }] }
@@ -63,7 +63,7 @@ export async function wholeStream(id: string, testEnv = streamEnv()) {
 }
 
 export function stub(id: string) {
-  const namespace = (env as Env).ANSWER_STREAMS!
+  const namespace = env.ANSWER_STREAMS!
   return namespace.get(namespace.idFromName(id))
 }
 

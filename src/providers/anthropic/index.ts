@@ -1,4 +1,4 @@
-import type { AnthropicModelConfig } from '../../config'
+import type { AnthropicModelConfig } from '../../config/models'
 import { openEventStream } from '../http'
 import type { ProviderAdapter } from '../types'
 import { createAnthropicDecoder } from './decoder'

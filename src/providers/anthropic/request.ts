@@ -1,6 +1,6 @@
-import type { AnthropicModelConfig } from '../../config'
+import type { AnthropicModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
-import { parseDataUrl, textOf, type ChatMessage, type ChatRequest, type ContentPart } from '../../schema/chat-request'
+import { parseDataUrl, textOf, type ChatMessage, type ChatRequest, type ContentPart } from '../../request/chat-request'
 import { parseToolArguments } from '../tool-arguments'
 
 type Block = Record<string, unknown>

@@ -1,6 +1,6 @@
-import type { DemoModelConfig } from '../../config'
+import type { DemoModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
-import { textOf } from '../../schema/chat-request'
+import { textOf } from '../../request/chat-request'
 import { createOpenAIDecoder } from '../openai/decoder'
 import type { ProviderAdapter } from '../types'
 import { demoReply, demoTokens } from './reply'

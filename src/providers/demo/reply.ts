@@ -1,4 +1,4 @@
-import { textOf, type ChatMessage } from '../../schema/chat-request'
+import { textOf, type ChatMessage } from '../../request/chat-request'
 
 const MAX_QUOTE_CHARS = 160
 

@@ -1,4 +1,4 @@
-import type { GeminiModelConfig } from '../../config'
+import type { GeminiModelConfig } from '../../config/models'
 import { openEventStream } from '../http'
 import type { ProviderAdapter } from '../types'
 import { createGeminiDecoder } from './decoder'

@@ -1,6 +1,6 @@
-import type { GeminiModelConfig } from '../../config'
+import type { GeminiModelConfig } from '../../config/models'
 import { GatewayError, unsupportedParameter } from '../../errors'
-import { parseDataUrl, textOf, type ChatRequest, type ContentPart } from '../../schema/chat-request'
+import { parseDataUrl, textOf, type ChatRequest, type ContentPart } from '../../request/chat-request'
 import { parseToolArguments, toolNamesById } from '../tool-arguments'
 
 type Part = Record<string, unknown>

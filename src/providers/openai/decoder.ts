@@ -1,4 +1,4 @@
-import type { FinishReason } from '../../schema/chat-events'
+import type { FinishReason } from '../../events/chat-events'
 import { createSseDecoder, parseJson } from '../sse-decoder'
 import { toolCallPieces } from '../tool-calls'
 import type { UpstreamDecoder } from '../types'

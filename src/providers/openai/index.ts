@@ -1,5 +1,5 @@
-import type { OpenAIModelConfig } from '../../config'
-import type { ChatRequest } from '../../schema/chat-request'
+import type { OpenAIModelConfig } from '../../config/models'
+import type { ChatRequest } from '../../request/chat-request'
 import { openEventStream } from '../http'
 import type { ProviderAdapter } from '../types'
 import { createOpenAIDecoder } from './decoder'

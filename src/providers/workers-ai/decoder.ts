@@ -1,4 +1,4 @@
-import type { FinishReason, UsageEventData } from '../../schema/chat-events'
+import type { FinishReason, UsageEventData } from '../../events/chat-events'
 import { fromChatCompletionUsage, type ChatCompletionUsage } from '../openai/decoder'
 import { createSseDecoder, parseJson } from '../sse-decoder'
 import { toolCallPieces } from '../tool-calls'

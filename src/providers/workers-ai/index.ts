@@ -1,8 +1,9 @@
-import type { WorkersAIModelConfig } from '../../config'
+import type { WorkersAIModelConfig } from '../../config/models'
 import { GatewayError } from '../../errors'
 import type { ProviderAdapter } from '../types'
 import { createWorkersAIDecoder } from './decoder'
 import { toWorkersAIInputs } from './request'
+import { log } from '../../log'
 
 /** The part of the `AI` binding this adapter uses. */
 export interface AiBinding {
@@ -27,7 +28,7 @@ export function workersAIAdapter(config: WorkersAIModelConfig, binding: AiBindin
         body = await Promise.race([running, aborted])
       } catch (error) {
         if (signal.aborted) throw signal.reason
-        console.error(JSON.stringify({ level: 'error', msg: 'workers ai failed', error: String(error) }))
+        log.error('workers ai failed', { error: String(error) })
         throw new GatewayError(502, 'upstream_error', 'Workers AI failed to run the model.')
       }
       // A stream that arrives after we stopped waiting is let go of at once.

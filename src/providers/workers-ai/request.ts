@@ -1,6 +1,6 @@
-import type { WorkersAIModelConfig } from '../../config'
+import type { WorkersAIModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
-import { imagesOf, textOf, type ChatRequest } from '../../schema/chat-request'
+import { imagesOf, textOf, type ChatRequest } from '../../request/chat-request'
 
 /**
  * The binding's inputs for a request. Workers AI takes OpenAI's shapes (messages with

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { Env } from '../../../src/config'
 import app from '../../../src/index'
 import { eventsOf } from '../../helpers/sse'
 import { random, randomOffsets, splitAt } from '../../helpers/split'
+import { asEnv } from '../../helpers/env'
 
 /**
  * Workers AI needs Cloudflare's network, so the AI binding is a stand-in that answers like the
@@ -40,12 +40,12 @@ const openAIStyle =
   'data: [DONE]\n\n'
 
 function env(ai: unknown): Env {
-  return {
+  return asEnv({
     DEFAULT_MODEL: 'llama',
     MODELS: { llama: { adapter: 'workers-ai', upstream_model: '@cf/meta/llama-3.1-8b-instruct' } },
     ANONYMOUS_MODELS: 'llama',
     AI: ai,
-  }
+  })
 }
 
 async function chat(environment: Env) {

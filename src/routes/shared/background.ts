@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import type { AppEnv } from './app-env'
+import type { AppEnv } from '../../app-env'
 
 /**
  * Lets `work` finish after the response has gone (`waitUntil`): bookkeeping the client need not

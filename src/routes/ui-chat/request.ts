@@ -1,4 +1,4 @@
-import { GatewayError, type ErrorIssue } from '../errors'
+import { GatewayError, type ErrorIssue } from '../../errors'
 
 /**
  * What `DefaultChatTransport` POSTs (`ai` 7.0.173, `src/ui/http-chat-transport.ts`): the app's

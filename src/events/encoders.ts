@@ -4,16 +4,17 @@ import type {
   ErrorEventData,
   FinishReason,
   StartEventData,
+  ToolCallDelta,
   UsageEventData,
-} from '../schema/chat-events'
-import type { ToolCallDelta } from '../providers/types'
-import { EventEncoder, HEARTBEAT, encodeRetry } from './encode'
+} from './chat-events'
+import type { StoredEvent } from './stored-event'
 
 /**
- * How a stream looks on the wire. The pipeline decides what happens (text, usage, the one
- * terminal event, heartbeats); a format only writes it, so one pipeline serves every surface.
+ * How an answer is written as the pipeline produces it, one call per event. The pipeline decides
+ * what happens (text, usage, the one terminal event, heartbeats); an encoder only writes it, so
+ * one pipeline serves every wire format, and the event log too.
  */
-export interface StreamFormat {
+export interface LiveEncoder {
   start(start: StartEventData): string
   text(text: string): string
   reasoning(text: string): string
@@ -24,14 +25,23 @@ export interface StreamFormat {
   heartbeat(): string
 }
 
-/** Writes one of our events: how each surface built on our events puts one on the wire or in a log. */
+/** How stored events are written for one reader, from wherever it starts. */
+export interface ReplayEncoder {
+  /** Sent once, before the first event (our `retry:` field, or what a format opens with). */
+  preamble: string
+  encode(events: StoredEvent[]): string
+  /** What keeps an idle connection alive in this format. */
+  heartbeat: string
+}
+
+/** Writes one of our events: how each encoder built on our events puts one on the wire or in a log. */
 export type ChatEventWriter = <E extends ChatEventName>(event: E, data: ChatEventDataMap[E]) => string
 
 /**
  * The pipeline's calls as our events (`start`, `delta`, `reasoning`, `tool_call`, `usage`,
  * `done`, `error`), each written by `write`: the one place that says which call is which event.
  */
-export function chatEvents(write: ChatEventWriter, heartbeat: string): StreamFormat {
+export function chatEvents(write: ChatEventWriter, heartbeat: string): LiveEncoder {
   return {
     start: (start) => write('start', start),
     text: (text) => write('delta', { text }),
@@ -43,17 +53,4 @@ export function chatEvents(write: ChatEventWriter, heartbeat: string): StreamFor
     error: (error) => write('error', error),
     heartbeat: () => heartbeat,
   }
-}
-
-/** The gateway's own events on the wire (`POST /api/chat`), numbered, after a `retry:` hint. */
-export function gatewayEventFormat({
-  retryMs,
-  firstEventId = 1,
-}: {
-  retryMs: number
-  firstEventId?: number
-}): StreamFormat {
-  const events = new EventEncoder(firstEventId)
-  const format = chatEvents((event, data) => events.encode(event, data), HEARTBEAT)
-  return { ...format, start: (start) => encodeRetry(retryMs) + format.start(start) }
 }

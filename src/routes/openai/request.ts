@@ -1,4 +1,4 @@
-import { GatewayError, type ErrorIssue } from '../errors'
+import { GatewayError, type ErrorIssue } from '../../errors'
 
 /**
  * What the gateway does with each field of OpenAI's Chat Completions request. Nothing is ignored

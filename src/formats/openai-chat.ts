@@ -1,6 +1,15 @@
-import type { FinishReason, UsageEventData } from '../schema/chat-events'
+import type { FinishReason, UsageEventData } from '../events/chat-events'
+import type { LiveEncoder } from '../events/encoders'
 import { HEARTBEAT } from '../sse/encode'
-import type { StreamFormat } from '../sse/format'
+import { EVENT_STREAM_HEADERS } from '../sse/headers'
+import { replayThroughLive } from './adapters'
+import type { WireFormat } from './types'
+
+/** What a Chat Completions request chooses about its stream. */
+export interface OpenAIChatOptions {
+  /** `stream_options.include_usage`: a last chunk with the usage, after the finish reason. */
+  includeUsage: boolean
+}
 
 /**
  * OpenAI's Chat Completions stream, for clients of `POST /v1/chat/completions`: a
@@ -9,7 +18,18 @@ import type { StreamFormat } from '../sse/format'
  * then `data: [DONE]`. A failure is written as `data: {"error": ...}` and the stream ends without
  * `[DONE]`: the official SDKs throw on that payload, so a cut answer never reads as complete.
  */
-export function openAIChunkFormat({ includeUsage }: { includeUsage: boolean }): StreamFormat {
+export const openAIChatFormat: WireFormat<OpenAIChatOptions> = {
+  headers: EVENT_STREAM_HEADERS,
+  live: openAIChunks,
+  replay(options) {
+    const live = openAIChunks(options)
+    // A reader that resumes after the first chunk still needs the fields every chunk repeats.
+    if (options.resumedAfter) live.start(options.resumedAfter)
+    return replayThroughLive(live)
+  },
+}
+
+function openAIChunks({ includeUsage }: OpenAIChatOptions): LiveEncoder {
   let head = ''
   const chunk = (delta: object, finishReason: string | null = null) =>
     `data: {${head},"choices":[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":${JSON.stringify(finishReason)}}]}\n\n`

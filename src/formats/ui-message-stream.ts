@@ -1,9 +1,10 @@
-import type { DoneEventData, ErrorEventData, FinishReason, StartEventData } from '../schema/chat-events'
+import type { DoneEventData, ErrorEventData, FinishReason, StartEventData } from '../events/chat-events'
+import type { ReplayEncoder } from '../events/encoders'
+import type { StoredEvent } from '../events/stored-event'
 import { HEARTBEAT } from '../sse/encode'
-import { chatEvents, type StreamFormat } from '../sse/format'
 import { EVENT_STREAM_HEADERS } from '../sse/headers'
-import type { StoredEvent } from '../streams/record-format'
-import type { StoredEventEncoder } from '../streams/stream-reader'
+import { liveThroughReplay } from './adapters'
+import type { CommonOptions, WireFormat } from './types'
 
 /**
  * The Vercel AI SDK's UI message stream, what `useChat` reads: SSE `data:` lines of JSON chunks,
@@ -11,10 +12,15 @@ import type { StoredEventEncoder } from '../streams/stream-reader'
  * 4.0.177 (`src/ui-message-stream/ui-message-chunks.ts`, `src/ui/process-ui-message-stream.ts`,
  * `src/ui-message-stream/ui-message-stream-headers.ts`, `src/ui/http-chat-transport.ts`).
  */
-export const UI_MESSAGE_STREAM_HEADERS: Readonly<Record<string, string>> = {
-  ...EVENT_STREAM_HEADERS,
-  // How the SDK tells its own protocol from a plain text stream.
-  'x-vercel-ai-ui-message-stream': 'v1',
+export const uiMessageStreamFormat: WireFormat = {
+  headers: {
+    ...EVENT_STREAM_HEADERS,
+    // How the SDK tells its own protocol from a plain text stream.
+    'x-vercel-ai-ui-message-stream': 'v1',
+  },
+  // Written once, over stored events: a live answer (`resumable: false`) is numbered as the log would number it.
+  live: (options) => liveThroughReplay(uiMessageChunks(options)),
+  replay: uiMessageChunks,
 }
 
 const DONE = 'data: [DONE]\n\n'
@@ -50,14 +56,14 @@ interface OpenPart {
  *   marks the end of the transport, not a complete answer (`finish` says that).
  *
  * A reader that starts after the `start` event (`Last-Event-ID`) gets `start` and `start-step`
- * first, from `resumedAfterStart`, and its own `text-start` before its first delta: every reader
+ * first, from `resumedAfter`, and its own `text-start` before its first delta: every reader
  * gets a sequence the SDK accepts from an empty state. Each event's last chunk carries the
  * event's id, so a client that keeps `Last-Event-ID` can resume exactly after it.
  *
  * Tool calls are not carried on this surface (the route refuses `tools`), so no `tool_call`
  * event is ever stored for it.
  */
-export function uiMessageEncoder({ resumedAfterStart }: { resumedAfterStart?: StoredEvent } = {}): StoredEventEncoder {
+function uiMessageChunks({ resumedAfter }: CommonOptions): ReplayEncoder {
   let open: OpenPart | undefined
   let usage: string | undefined
 
@@ -115,24 +121,14 @@ export function uiMessageEncoder({ resumedAfterStart }: { resumedAfterStart?: St
   }
 
   return {
-    preamble: resumedAfterStart ? startChunks(JSON.parse(resumedAfterStart.data) as StartEventData) : '',
+    preamble: resumedAfter ? startChunks(resumedAfter) : '',
+    heartbeat: HEARTBEAT,
     encode(events) {
       let out = ''
       for (const event of events) out += encodeOne(event)
       return out
     },
   }
-}
-
-/**
- * The UI message stream straight from the pipeline, for an answer that is not kept (`resumable:
- * false`): the same encoder, given each event as the pipeline makes it, numbered as the log
- * would number it. No second mapping of events to chunks.
- */
-export function uiMessageFormat(): StreamFormat {
-  const encoder = uiMessageEncoder()
-  let id = 0
-  return chatEvents((event, data) => encoder.encode([{ id: ++id, event, data: JSON.stringify(data) }]), HEARTBEAT)
 }
 
 /** The message's `start` and the step's `start-step`; the id goes on the last, when it is the event's own. */

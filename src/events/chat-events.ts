@@ -36,6 +36,14 @@ export interface ReasoningEventData {
  * its `id` and `name` (and usually an empty `arguments_delta`), later pieces only
  * `arguments_delta`. Joined, a call's `arguments_delta`s are its arguments as JSON text.
  */
+/** One piece of a streamed tool call, as the pipeline hands it to an encoder; see `ToolCallEventData`. */
+export interface ToolCallDelta {
+  index: number
+  id?: string
+  name?: string
+  argumentsDelta: string
+}
+
 export interface ToolCallEventData {
   index: number
   id?: string

@@ -1,8 +1,9 @@
 import type { UIMessage } from 'ai'
 import { describe, expect, it } from 'vitest'
-import type { ErrorEventData } from '../../src/schema/chat-events'
-import { eventRecordFormat, parseRecords, type StoredEvent } from '../../src/streams/record-format'
-import { uiMessageEncoder } from '../../src/ui-message-stream/chunk-encoder'
+import type { ErrorEventData } from '../../src/events/chat-events'
+import type { StoredEvent } from '../../src/events/stored-event'
+import { uiMessageStreamFormat } from '../../src/formats/ui-message-stream'
+import { eventRecordFormat, parseRecords } from '../../src/streams/record-format'
 import { parseEventStream } from '../helpers/sse'
 import { parseWithTransport, reasoningOfMessage, textOfMessage } from '../helpers/ui-stream'
 
@@ -28,7 +29,8 @@ const failed = (error: ErrorEventData) => storedLog(format.error(error))
 
 /** What a reader starting after `afterId` is sent: the encoder's preamble, then the rest, a batch at a time. */
 function encodeFrom(events: StoredEvent[], afterId: number, batch = events.length): string {
-  const encoder = uiMessageEncoder(afterId > 0 ? { resumedAfterStart: events[0] } : {})
+  const resumedAfter = afterId > 0 ? JSON.parse(events[0]!.data) : undefined
+  const encoder = uiMessageStreamFormat.replay({ retryMs: 0, resumedAfter })
   let out = encoder.preamble
   const rest = events.slice(afterId)
   for (let i = 0; i < rest.length; i += batch) out += encoder.encode(rest.slice(i, i + batch))

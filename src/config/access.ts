@@ -1,13 +1,11 @@
 import * as v from 'valibot'
+import { httpUrl, nonEmpty, wholeNumber } from './parts'
 
 /**
  * The access-control part of the configuration: who may call (API keys, JWTs, anonymous callers)
- * and what each may spend. Validated with the rest of the config in `../config.ts`, so a mistake
+ * and what each may spend. Validated with the rest of the config in `./load.ts`, so a mistake
  * here is reported with every other one, once, in the log.
  */
-
-const wholeNumber = (min = 0) => v.pipe(v.number(), v.integer(), v.minValue(min))
-const nonEmpty = () => v.pipe(v.string(), v.minLength(1))
 
 /** Which models a principal may use: names from MODELS, or `"*"` for all of them. */
 const modelList = () => v.pipe(v.array(nonEmpty()), v.minLength(1))
@@ -33,13 +31,7 @@ const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256
 const jwt = v.pipe(
   v.strictObject({
     /** Where the identity provider publishes its public keys (Cloudflare Access: `<team>/cdn-cgi/access/certs`). */
-    jwks_url: v.optional(
-      v.pipe(
-        v.string(),
-        v.url(),
-        v.check((url) => /^https?:\/\//i.test(url), 'must be an http or https URL'),
-      ),
-    ),
+    jwks_url: v.optional(httpUrl()),
     /** The algorithms accepted from the JWKS; a token naming any other is refused. */
     algorithms: v.optional(v.pipe(v.array(v.picklist(ASYMMETRIC)), v.minLength(1)), () => ['RS256' as const]),
     /** The NAME of the secret holding an HS256 key shared with the app's backend (instead of `jwks_url`). */

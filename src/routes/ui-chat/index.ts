@@ -1,22 +1,24 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
-import { admitAnswer, releaseAnswer } from '../access/admission'
-import { principalOf } from '../access/authenticate'
-import type { AppEnv } from '../app-env'
-import { inBackground } from '../background'
-import { GatewayError, methodNotAllowed } from '../errors'
-import { identifyCaller } from '../middleware/identify-caller'
-import { limitBody } from '../middleware/limit-body'
-import { requireJson } from '../middleware/require-json'
-import type { ChatRequest } from '../schema/chat-request'
-import type { ReadResult } from '../streams/answer-stream'
-import { chatIndexName } from '../streams/chat-index'
-import { newStreamId } from '../streams/stream-id'
-import { UI_MESSAGE_STREAM_HEADERS, uiMessageFormat } from '../ui-message-stream/chunk-encoder'
-import { atUIPaths, fromUIChatRequest } from '../ui-message-stream/request'
-import { openAdmittedAnswer, streamAnswer } from './answer'
-import { validateChatRequest } from './chat'
-import { eventIdFrom, pastTheEnd, streamObject } from './streams'
+import { admitAnswer } from '../../access/admission'
+import { principalOf } from '../../access/authenticate'
+import type { AppEnv } from '../../app-env'
+import { durableObjects } from '../../config/bindings'
+import { GatewayError, methodNotAllowed } from '../../errors'
+import { uiMessageStreamFormat } from '../../formats/ui-message-stream'
+import { identifyCaller } from '../../middleware/identify-caller'
+import type { ChatRequest } from '../../request/chat-request'
+import { validateChatRequest } from '../../request/validate'
+import type { ReadResult } from '../../streams/answer-stream'
+import { chatIndexName } from '../../streams/chat-index'
+import { newStreamId } from '../../streams/stream-id'
+import { limitBody } from '../../middleware/limit-body'
+import { requireJson } from '../../middleware/require-json'
+import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
+import { lastEventId, pastTheEnd } from '../shared/event-ids'
+import { jsonBody } from '../shared/json-body'
+import { answerStream, beginStoredAnswer, clientClosed, readOptions } from '../shared/stored-answer'
+import { atUIPaths, fromUIChatRequest } from './request'
 
 /**
  * The Vercel AI SDK's `useChat` speaks to this surface unchanged (`/api/ui/chat`): its POST
@@ -30,55 +32,31 @@ import { eventIdFrom, pastTheEnd, streamObject } from './streams'
  */
 export const uiChat = new Hono<AppEnv>()
 
+/** What `useChat` reads, from stored answers too. */
+const UI = { name: 'ui-message-stream' } as const
+
 uiChat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
-  const { config } = c.var
-  let body: unknown
-  try {
-    body = await c.req.json()
-  } catch {
-    throw new GatewayError(400, 'invalid_json', 'The request body is not valid JSON.', { retryable: false })
-  }
-  const { chatId, resumable, chat, sourceIndex } = fromUIChatRequest(body)
+  const { chatId, resumable, chat, sourceIndex } = fromUIChatRequest(await jsonBody(c))
   // Refused before any object exists: bad requests, unknown or forbidden models, spent limits.
   const admission = await admitAnswer(c, validateAtUIPaths(chat, c, sourceIndex))
   if (!resumable) {
     // Not kept: straight from the pipeline, as /api/chat; the client leaving cancels the model.
     const answer = await openAdmittedAnswer(c, admission)
-    return streamAnswer(c, answer, uiMessageFormat(), admission.lease, UI_MESSAGE_STREAM_HEADERS)
+    return streamAnswer(c, answer, admission.lease, uiMessageStreamFormat, {})
   }
-  const { request, lease } = admission
-
-  const streamId = newStreamId()
-  const stream = streamObject(c, streamId)
-  const begun = await stream.begin(request, {
-    // The assistant message's id, which the `start` chunk carries; the stream id stays here.
-    id: `msg_${newStreamId()}`,
-    path: c.req.path,
-    config,
-    retentionMs: config.streamRetentionMs,
-    abandonMs: config.streamAbandonMs,
-    maxBytes: config.streamMaxBytes,
-    lease,
-  })
-  if (!begun.ok) {
-    inBackground(c, releaseAnswer(c.env, lease))
-    const { status, code, message, options } = begun.refusal
-    throw new GatewayError(status, code, message, options)
-  }
+  // The assistant message's id is what the `start` chunk carries; the stream id stays here.
+  const answer = await beginStoredAnswer(c, admission, { startId: `msg_${newStreamId()}` })
   // Whoever asked left while the upstream was being opened: the chat never learns of this answer.
-  if (c.req.raw.signal.aborted) {
-    await stream.cancel()
-    return new Response(null, { status: 499 })
-  }
-  const expiresAt = begun.createdAt + config.streamDeadlineMs + config.streamRetentionMs
+  if (!answer) return clientClosed()
+  const { streamId, stream, expiresAt } = answer
   const index = await chatIndex(c, chatId)
   const [result] = await Promise.all([
-    stream.read(0, { ...readSettings(c), surface: 'ui' }),
+    stream.read(0, readOptions(c, UI)),
     // Beside the read, not before it, and done before the response: once the client has it, its
     // chat leads to this answer (to resume it, or to stop it). A chat has one active answer: the
     // one a new message replaces stops, rather than run on unseen (usually it has ended: a no-op).
     index.activate(streamId, expiresAt).then((previous) => {
-      if (previous && previous !== streamId) return streamObject(c, previous).cancel()
+      if (previous && previous !== streamId) return answerStream(c, previous).cancel()
     }),
   ])
   return respond(result)
@@ -88,14 +66,10 @@ uiChat.get('/:chatId/stream', identifyCaller(), async (c) => {
   const streamId = await (await chatIndex(c, chatIdOf(c))).active()
   if (!streamId) return noActiveAnswer()
   // useChat sends no position and replays from the start; a client that keeps ids may resume after one.
-  const lastEventId = c.req.header('Last-Event-ID')
-  const result = await streamObject(c, streamId).read(
-    lastEventId === undefined ? 0 : eventIdFrom(lastEventId, 'Last-Event-ID'),
-    {
-      ...readSettings(c),
-      surface: 'ui',
-      activeOnly: lastEventId === undefined,
-    },
+  const after = lastEventId(c, { query: false })
+  const result = await answerStream(c, streamId).read(
+    after ?? 0,
+    readOptions(c, UI, { unlessReadToEnd: after === undefined }),
   )
   // An answer past its retention is gone: there is nothing to resume.
   return result.status === 404 ? noActiveAnswer() : respond(result)
@@ -107,7 +81,7 @@ uiChat.delete('/:chatId/stream', identifyCaller(), async (c) => {
     throw new GatewayError(404, 'chat_not_found', 'This chat has no answer to stop.', { retryable: false })
   }
   // Stopped now, or already over: either way nothing is generating for this chat any more.
-  await streamObject(c, streamId).cancel()
+  await answerStream(c, streamId).cancel()
   return c.body(null, 204)
 })
 
@@ -132,11 +106,7 @@ async function chatOwner(c: Context<AppEnv>): Promise<string> {
 }
 
 async function chatIndex(c: Context<AppEnv>, chatId: string) {
-  const namespace = c.env.CHAT_INDEX
-  if (!namespace) {
-    console.error(JSON.stringify({ level: 'error', msg: 'the CHAT_INDEX Durable Object binding is missing' }))
-    throw new GatewayError(500, 'config_invalid', "The gateway's configuration is invalid; its log names the problem.")
-  }
+  const namespace = durableObjects(c.env, 'CHAT_INDEX')
   return namespace.get(namespace.idFromName(chatIndexName(await chatOwner(c), chatId)))
 }
 
@@ -163,15 +133,13 @@ function validateAtUIPaths(chat: unknown, c: Context<AppEnv>, sourceIndex: numbe
   }
 }
 
-const readSettings = (c: Context<AppEnv>) => ({ heartbeatMs: c.var.config.heartbeatMs, retryMs: c.var.config.retryMs })
-
 /** No active answer: what tells `useChat` there is nothing to resume. */
 const noActiveAnswer = () => new Response(null, { status: 204 })
 
 function respond(result: ReadResult): Response {
   switch (result.status) {
     case 200:
-      return new Response(result.body, { headers: UI_MESSAGE_STREAM_HEADERS })
+      return new Response(result.body, { headers: uiMessageStreamFormat.headers })
     case 204:
     case 404:
       return noActiveAnswer()

@@ -1,0 +1,91 @@
+import * as v from 'valibot'
+import { httpUrl, nonEmpty, wholeNumber } from './parts'
+
+/**
+ * The models the gateway serves (`MODELS` in wrangler.toml): one schema per provider family, and
+ * what every model has whatever serves it. Validated with the rest of the config (`./load.ts`).
+ */
+
+/** Settings every model has, whatever serves it. */
+const everyModel = {
+  /**
+   * Models to try, in order, when this one fails before answering (unreachable, 429, 5xx, header
+   * timeout). Never once text has been sent: two answers must not be spliced together.
+   */
+  fallbacks: v.optional(v.array(nonEmpty()), () => []),
+  /** Whether the model reads images; `false` refuses a request holding one with a 400 naming it. */
+  vision: v.optional(v.boolean(), true),
+  /** The most `max_tokens` a caller may ask of this model; larger requests are lowered to it. */
+  max_tokens_ceiling: v.optional(wholeNumber(1)),
+}
+
+const demoModel = v.strictObject({
+  ...everyModel,
+  adapter: v.literal('demo'),
+  /** Pause before each token, to look like a real model. */
+  token_delay_ms: v.optional(v.pipe(wholeNumber(), v.maxValue(60_000)), 30),
+  /** Fail mid-stream after this many tokens, as an overloaded upstream does. */
+  fail_after_tokens: v.optional(wholeNumber()),
+  /** Fall silent for `silence_ms` after this many tokens (shows heartbeats and idle timeouts). */
+  silence_after_tokens: v.optional(wholeNumber()),
+  silence_ms: v.optional(wholeNumber(), 0),
+})
+
+const openAIModel = v.strictObject({
+  ...everyModel,
+  adapter: v.literal('openai'),
+  base_url: httpUrl(),
+  upstream_model: nonEmpty(),
+  /** Name of the secret holding the key; omit for keyless upstreams (a local Ollama or vLLM). */
+  api_key_secret: v.optional(nonEmpty()),
+})
+
+const anthropicModel = v.strictObject({
+  ...everyModel,
+  adapter: v.literal('anthropic'),
+  base_url: v.optional(httpUrl(), 'https://api.anthropic.com/v1'),
+  upstream_model: nonEmpty(),
+  api_key_secret: nonEmpty(),
+  /** Anthropic requires a limit on every request; this applies when the client sets none. */
+  max_tokens: v.optional(wholeNumber(1), 4096),
+  /** Turns on extended thinking with this budget (at least 1024, below `max_tokens`); off when unset. */
+  thinking_budget_tokens: v.optional(wholeNumber(1024)),
+})
+
+const geminiModel = v.strictObject({
+  ...everyModel,
+  adapter: v.literal('gemini'),
+  base_url: v.optional(httpUrl(), 'https://generativelanguage.googleapis.com/v1beta'),
+  upstream_model: nonEmpty(),
+  api_key_secret: nonEmpty(),
+  /** Asks a thinking model for its thought summaries, streamed as `reasoning`. */
+  include_thoughts: v.optional(v.boolean(), false),
+  /** The model's thinking budget in tokens (0 turns thinking off where the model allows); its default when unset. */
+  thinking_budget_tokens: v.optional(wholeNumber()),
+})
+
+const workersAIModel = v.strictObject({
+  ...everyModel,
+  adapter: v.literal('workers-ai'),
+  upstream_model: nonEmpty(),
+  /** The name of the AI binding in wrangler.toml (`[ai] binding = "AI"`). */
+  binding: v.optional(nonEmpty(), 'AI'),
+  /** Whether the model supports function calling (see its page in the Workers AI catalog). */
+  tools: v.optional(v.boolean(), false),
+})
+
+export const modelConfig = v.variant('adapter', [demoModel, openAIModel, anthropicModel, geminiModel, workersAIModel])
+
+export type DemoModelConfig = v.InferOutput<typeof demoModel>
+export type OpenAIModelConfig = v.InferOutput<typeof openAIModel>
+export type AnthropicModelConfig = v.InferOutput<typeof anthropicModel>
+export type GeminiModelConfig = v.InferOutput<typeof geminiModel>
+export type WorkersAIModelConfig = v.InferOutput<typeof workersAIModel>
+export type ModelConfig = v.InferOutput<typeof modelConfig>
+
+/** The request's `max_tokens`, lowered to the model's ceiling; the ceiling itself when the request sets none. */
+export function withinCeiling(maxTokens: number | undefined, model: ModelConfig): number | undefined {
+  const ceiling = model.max_tokens_ceiling
+  if (ceiling === undefined) return maxTokens
+  return Math.min(maxTokens ?? ceiling, ceiling)
+}

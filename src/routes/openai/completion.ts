@@ -1,0 +1,80 @@
+import type { Context } from 'hono'
+import { settleAnswer, type Lease } from '../../access/leases'
+import type { AppEnv } from '../../app-env'
+import { GatewayError } from '../../errors'
+import type { AnswerSummary } from '../../events/answer-summary'
+import { toOpenAIFinishReason, toOpenAIUsage } from '../../formats/openai-chat'
+import { AnswerError, collectAnswer } from '../../pipeline/collect-answer'
+import { logAnswer } from '../../pipeline/log-answer'
+import type { OpenedAnswer } from '../../pipeline/open-answer'
+import { inBackground } from '../shared/background'
+
+/**
+ * A whole `chat.completion` for a client that asked not to stream: only a complete answer is
+ * ever sent as one; any failure is an error response in OpenAI's shape (see `./errors.ts`).
+ */
+export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease: Lease): Promise<Response> {
+  const { model, upstream } = opened
+  const ended = (summary: AnswerSummary) => {
+    logAnswer(c.req.path, model, upstream, summary, lease.principal.name)
+    inBackground(c, settleAnswer(c.env, lease, summary))
+  }
+
+  const startedAt = Date.now()
+  const { config } = c.var
+  try {
+    const answer = await collectAnswer(opened.stream, {
+      idleTimeoutMs: config.upstreamIdleTimeoutMs,
+      deadlineMs: config.streamDeadlineMs,
+    })
+    const durationMs = Date.now() - startedAt
+    ended({
+      outcome: 'done',
+      finishReason: answer.finishReason,
+      usage: answer.usage,
+      textChars: answer.text.length,
+      durationMs,
+    })
+    return c.json({
+      id: `chat_${crypto.randomUUID()}`,
+      object: 'chat.completion',
+      created: Math.floor(startedAt / 1000),
+      model,
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            // OpenAI's shape: no text beside tool calls is `null`, not an empty string.
+            content: answer.text || (answer.toolCalls.length ? null : ''),
+            refusal: null,
+            ...(answer.reasoning && { reasoning_content: answer.reasoning }),
+            ...(answer.toolCalls.length && {
+              tool_calls: answer.toolCalls.map(({ id, name, arguments: args }) => ({
+                id,
+                type: 'function',
+                function: { name, arguments: args },
+              })),
+            }),
+          },
+          logprobs: null,
+          finish_reason: toOpenAIFinishReason(answer.finishReason),
+        },
+      ],
+      ...(answer.usage && { usage: toOpenAIUsage(answer.usage) }),
+    })
+  } catch (error) {
+    if (!(error instanceof AnswerError)) {
+      ended({ outcome: 'error', errorCode: 'internal_error', durationMs: Date.now() - startedAt })
+      throw error
+    }
+    ended({
+      outcome: 'error',
+      errorCode: error.data.code,
+      textChars: error.textChars,
+      durationMs: Date.now() - startedAt,
+    })
+    const status = error.data.code.includes('timeout') || error.data.code === 'deadline_exceeded' ? 504 : 502
+    throw new GatewayError(status, error.data.code, error.data.message, { retryable: error.data.retryable })
+  }
+}

@@ -1,0 +1,71 @@
+import type { Context } from 'hono'
+import type { Admission } from '../../access/admission'
+import { releaseAnswer } from '../../access/leases'
+import type { AppEnv } from '../../app-env'
+import { durableObjects } from '../../config/bindings'
+import { GatewayError } from '../../errors'
+import type { FormatChoice } from '../../formats'
+import type { ReadOptions } from '../../streams/answer-stream'
+import { newStreamId } from '../../streams/stream-id'
+import { inBackground } from './background'
+
+/** The Durable Object that owns a stored answer, by its stream id. */
+export function answerStream(c: Context<AppEnv>, streamId: string) {
+  const namespace = durableObjects(c.env, 'ANSWER_STREAMS')
+  return namespace.get(namespace.idFromName(streamId))
+}
+
+/** A stored answer that has started: its id, its object, and when it is gone for good. */
+export interface StoredAnswer {
+  streamId: string
+  stream: ReturnType<typeof answerStream>
+  /** The latest it can end, plus how long it is kept after. */
+  expiresAt: number
+}
+
+/**
+ * Starts an admitted answer in a Durable Object of its own, which opens the upstream and from
+ * then on owns the answer, whoever reads it. A refusal before the answer starts (every upstream
+ * refused) gives the lease back and throws its error. Null when whoever asked left while the
+ * upstream was being opened, before learning of the answer: nobody can ever read it, so it is
+ * stopped at once and nobody pays for it.
+ *
+ * `startId` is the id the answer's `start` event carries: the stream id itself by default.
+ */
+export async function beginStoredAnswer(
+  c: Context<AppEnv>,
+  { request, lease }: Admission,
+  { startId }: { startId?: string } = {},
+): Promise<StoredAnswer | null> {
+  const { config } = c.var
+  const streamId = newStreamId()
+  const stream = answerStream(c, streamId)
+  const begun = await stream.begin(request, {
+    id: startId ?? streamId,
+    path: c.req.path,
+    config,
+    retentionMs: config.streamRetentionMs,
+    abandonMs: config.streamAbandonMs,
+    maxBytes: config.streamMaxBytes,
+    lease,
+  })
+  if (!begun.ok) {
+    inBackground(c, releaseAnswer(c.env, lease))
+    const { status, code, message, options } = begun.refusal
+    throw new GatewayError(status, code, message, options)
+  }
+  if (c.req.raw.signal.aborted) {
+    await stream.cancel()
+    return null
+  }
+  return { streamId, stream, expiresAt: begun.createdAt + config.streamDeadlineMs + config.streamRetentionMs }
+}
+
+/** How a reader reads a stored answer: in this format, with the gateway's heartbeat and retry hint. */
+export function readOptions(c: Context<AppEnv>, format: FormatChoice, extra: Partial<ReadOptions> = {}): ReadOptions {
+  const { heartbeatMs, retryMs } = c.var.config
+  return { heartbeatMs, retryMs, format, ...extra }
+}
+
+/** 499: nginx's "client closed request", for an answer whose asker left before it began. */
+export const clientClosed = () => new Response(null, { status: 499 })
