@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
+    // The gateway logs a JSON line per answer and refusal: shown for a failing test, where it
+    // explains what happened, and kept out of a passing run's report.
+    silent: 'passed-only',
     projects: [
       {
         // Unit and route tests, run inside workerd: the real Workers runtime, not Node.
