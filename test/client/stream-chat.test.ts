@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ChatStreamError, streamChat, type ChatStreamEvent } from '../../src/client'
+import { ChatStreamError, streamChat, type ChatStreamEvent } from 'llm-stream-gateway/client' // the import path the docs give
 import app from '../../src/index'
 import { asEnv } from '../helpers/env'
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { startResumableChat, type ChatStreamEvent } from '../../src/client'
+import { startResumableChat, type ChatStreamEvent } from 'llm-stream-gateway/client' // the import path the docs give
 import app from '../../src/index'
 import { demoReply } from '../../src/providers/demo/reply'
 import { BASE, hello, streamEnv } from './helpers'
