@@ -63,6 +63,14 @@ export function unsupportedParameter(path: string, message: string): GatewayErro
   })
 }
 
+/** 400 for a request that does not match its surface's schema (`schema` names it), listing every offending path. */
+export function invalidRequest(schema: string, issues: ErrorIssue[]): GatewayError {
+  return new GatewayError(400, 'invalid_request', `The request does not match the ${schema} schema.`, {
+    retryable: false,
+    issues,
+  })
+}
+
 /** 405 for a method a route does not take, with the `Allow` header that says which it does. */
 export function methodNotAllowed(allow: string, message: string): GatewayError {
   return new GatewayError(405, 'method_not_allowed', message, { retryable: false, headers: { Allow: allow } })

@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import type { GatewayConfig } from '../config/load'
-import { GatewayError } from '../errors'
+import { invalidRequest } from '../errors'
 import { chatRequestSchema, describeIssues, requestIssues, type ChatRequest } from './chat-request'
 
 const schemas = new WeakMap<GatewayConfig, ReturnType<typeof chatRequestSchema>>()
@@ -15,10 +15,7 @@ export function validateChatRequest(body: unknown, config: GatewayConfig): ChatR
   const result = v.safeParse(schema, body)
   const issues = result.success ? requestIssues(result.output, config) : describeIssues(result.issues)
   if (issues.length) {
-    throw new GatewayError(400, 'invalid_request', 'The request does not match the chat request schema.', {
-      retryable: false,
-      issues,
-    })
+    throw invalidRequest('chat request', issues)
   }
   return result.output as ChatRequest
 }

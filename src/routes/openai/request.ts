@@ -1,4 +1,5 @@
-import { GatewayError, type ErrorIssue } from '../../errors'
+import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
+import { isObject } from '../../request/json-shape'
 
 /**
  * What the gateway does with each field of OpenAI's Chat Completions request. Nothing is ignored
@@ -76,7 +77,7 @@ const UNSUPPORTED_PARTS = new Set(['input_audio', 'file'])
  * in `messages.0.content.1` is reported there.
  */
 export function fromOpenAIRequest(body: unknown): { chat: unknown; stream: boolean; includeUsage: boolean } {
-  if (!isObject(body)) throw invalid([{ path: '(body)', message: 'must be a JSON object' }])
+  if (!isObject(body)) throw invalidRequest('Chat Completions', [{ path: '(body)', message: 'must be a JSON object' }])
   const unsupported: ErrorIssue[] = []
   const unknown: ErrorIssue[] = []
   for (const [field, value] of Object.entries(body)) {
@@ -97,7 +98,7 @@ export function fromOpenAIRequest(body: unknown): { chat: unknown; stream: boole
     })
   }
   if (typeof body.model !== 'string') unknown.unshift({ path: 'model', message: 'is required' })
-  if (unknown.length) throw invalid(unknown)
+  if (unknown.length) throw invalidRequest('Chat Completions', unknown)
 
   const streamOptions = isObject(body.stream_options) ? body.stream_options : {}
   const chat = {
@@ -139,17 +140,6 @@ function fromOpenAIMessage(message: unknown, index: number, unsupported: ErrorIs
     }
   }
   return mapped
-}
-
-function invalid(issues: ErrorIssue[]): GatewayError {
-  return new GatewayError(400, 'invalid_request', 'The request does not match the Chat Completions schema.', {
-    retryable: false,
-    issues,
-  })
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function isEmptyObject(value: unknown): boolean {

@@ -1,4 +1,5 @@
-import { GatewayError, type ErrorIssue } from '../../errors'
+import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
+import { isObject } from '../../request/json-shape'
 
 /**
  * What `DefaultChatTransport` POSTs (`ai` 7.0.173, `src/ui/http-chat-transport.ts`): the app's
@@ -46,7 +47,7 @@ export interface UIChatRequest {
  * with no text (stopped before answering) is left out: it says nothing.
  */
 export function fromUIChatRequest(body: unknown): UIChatRequest {
-  if (!isObject(body)) throw invalid([{ path: '(body)', message: 'must be a JSON object' }])
+  if (!isObject(body)) throw invalidRequest('UI chat request', [{ path: '(body)', message: 'must be a JSON object' }])
   const issues: ErrorIssue[] = []
   const unsupported: ErrorIssue[] = []
 
@@ -81,7 +82,7 @@ export function fromUIChatRequest(body: unknown): UIChatRequest {
       issues: unsupported,
     })
   }
-  if (issues.length) throw invalid(issues)
+  if (issues.length) throw invalidRequest('UI chat request', issues)
 
   const chat: Record<string, unknown> = { messages }
   for (const field of CARRIED) if (body[field] != null) chat[field] = body[field]
@@ -129,15 +130,4 @@ export function atUIPaths(issues: ErrorIssue[], sourceIndex: number[]): ErrorIss
     const index = sourceIndex[Number(match[1])] ?? Number(match[1])
     return { ...issue, path: match[2] ? `messages.${index}.parts` : `messages.${index}` }
   })
-}
-
-function invalid(issues: ErrorIssue[]): GatewayError {
-  return new GatewayError(400, 'invalid_request', 'The request does not match the UI chat request schema.', {
-    retryable: false,
-    issues,
-  })
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
