@@ -58,7 +58,7 @@ export interface ReadOptions {
 /** What a read found: a stream to send, or why there is none. */
 export type ReadResult =
   | { status: 200; body: ReadableStream<Uint8Array> }
-  | { status: 204 } // the reader already has the terminal event (`activeOnly`: some reader has)
+  | { status: 204 } // the reader already has the terminal event (`unlessReadToEnd`: some reader has)
   | { status: 404 }
   | { status: 400; lastId: number } // the reader claims events that do not exist yet
 
