@@ -54,7 +54,8 @@ describe('npm run key:new -- NAME --write', () => {
     expect(response.status).toBe(200)
     const events = await readStream(response).rest()
     expect(events.at(-1)?.event).toBe('done')
-    expect(gateway.logs()).toContain('"principal":"ci-app"')
+    // The line comes through wrangler's output a moment after the answer: wait for it.
+    await expect.poll(() => gateway.logs()).toContain('"principal":"ci-app"')
     expect(gateway.logs()).not.toContain(key)
   })
 
