@@ -23,9 +23,9 @@ export function liveThroughReplay(replay: ReplayEncoder): LiveEncoder {
  * ids (OpenAI's chunks carry none), so a reader that resumes mid-answer gets the rest of the
  * answer, not a numbered position in it.
  */
-export function replayThroughLive(live: LiveEncoder, { preamble = '' }: { preamble?: string } = {}): ReplayEncoder {
+export function replayThroughLive(live: LiveEncoder): ReplayEncoder {
   return {
-    preamble,
+    preamble: '',
     heartbeat: live.heartbeat(),
     encode(events) {
       let out = ''
