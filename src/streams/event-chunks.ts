@@ -1,0 +1,85 @@
+import type { StoredEvent } from '../events/stored-event'
+import { formatRecords, parseRecords } from './record-format'
+
+/**
+ * A stream's events in storage, many to a row: each chunk is one key of the object's key-value
+ * storage, named by the id of its first event, holding consecutive events as record lines
+ * (`record-format.ts`) and the reserved id mark (`EventLog`) as of its write.
+ *
+ * Key-value rather than a SQL table for one reason: `put()` takes `allowUnconfirmed`, and
+ * `sql.exec()` has no such option (workerd `src/workerd/io/actor-sqlite.c++`: SQL statements
+ * always count as confirmed writes). A confirmed write holds everything the object sends until it
+ * is durable; an unconfirmed one lets live readers have each event at once. The key-value API of
+ * a SQLite-backed object is a table in the same database (one row per key, billed as such), so
+ * a chunk is one row written, and it commits with the SQL writes of the same turn.
+ */
+export interface Chunk {
+  /** Ids up to here may have been given to a reader before a later chunk is durable. */
+  reserved: number
+  records: string
+}
+
+const PREFIX = 'events:'
+/** Fixed width, so keys sort as ids do (event ids are at most 15 digits, `event-ids.ts`). */
+const keyOf = (first: number) => PREFIX + String(first).padStart(16, '0')
+const firstOf = (key: string) => Number(key.slice(PREFIX.length))
+/** Chunks fetched per list call while reading on. */
+const CHUNKS_PER_LIST = 8
+
+export class EventChunks {
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  /**
+   * Writes consecutive events as one chunk, without holding back what the object sends
+   * (`allowUnconfirmed`). It is applied at once, so reads in this instance see it; `sync()` says
+   * when it is durable.
+   */
+  write(events: StoredEvent[], reserved: number): void {
+    const chunk: Chunk = { reserved, records: formatRecords(events) }
+    void this.storage.put(keyOf(events[0]!.id), chunk, { allowUnconfirmed: true })
+  }
+
+  /** The newest chunk's last event id and reserved mark, and whether that event ends the stream. */
+  last(): { lastId: number; reserved: number; lastEvent: StoredEvent | undefined } {
+    for (const [key, chunk] of this.storage.kv.list<Chunk>({ prefix: PREFIX, reverse: true, limit: 1 })) {
+      const events = decode(firstOf(key), chunk)
+      const lastEvent = events.at(-1)
+      return { lastId: lastEvent?.id ?? 0, reserved: chunk.reserved, lastEvent }
+    }
+    return { lastId: 0, reserved: 0, lastEvent: undefined }
+  }
+
+  /** Up to `limit` stored events after `afterId` and at most `through`, in order. */
+  after(afterId: number, through: number, limit: number): StoredEvent[] {
+    const out: StoredEvent[] = []
+    if (afterId >= through || limit <= 0) return out
+    // The chunk holding `afterId + 1`, if one does: the newest whose first id is at most that.
+    let start = keyOf(afterId + 1)
+    for (const [key] of this.storage.kv.list({ prefix: PREFIX, end: keyOf(afterId + 2), reverse: true, limit: 1 })) {
+      start = key
+    }
+    for (;;) {
+      let read = 0
+      for (const [key, chunk] of this.storage.kv.list<Chunk>({ prefix: PREFIX, start, limit: CHUNKS_PER_LIST })) {
+        read++
+        for (const event of decode(firstOf(key), chunk)) {
+          if (event.id > through) return out
+          if (event.id <= afterId) continue
+          out.push(event)
+          if (out.length >= limit) return out
+        }
+        start = keyOf(firstOf(key) + 1)
+      }
+      if (read < CHUNKS_PER_LIST) return out
+    }
+  }
+
+  /** Every stored event, oldest first, a chunk at a time (for a scan of the whole answer). */
+  *all(): Generator<StoredEvent> {
+    for (const [key, chunk] of this.storage.kv.list<Chunk>({ prefix: PREFIX })) yield* decode(firstOf(key), chunk)
+  }
+}
+
+function decode(first: number, chunk: Chunk): StoredEvent[] {
+  return parseRecords(chunk.records).map((record, i) => ({ id: first + i, ...record }))
+}
