@@ -251,7 +251,11 @@ export class AnswerStream extends DurableObject<Env> {
       }
     } catch (error) {
       log.error('stream pump failed', { error: String(error) })
-      void this.#end({ code: 'internal_error', message: 'The gateway failed while streaming the answer.', retryable: true })
+      void this.#end({
+        code: 'internal_error',
+        message: 'The gateway failed while streaming the answer.',
+        retryable: true,
+      })
     }
   }
 
