@@ -5,54 +5,15 @@ import {
   bigToken,
   controlledEnv,
   controlledUpstream,
+  expectHonestRestart,
   idsOf,
-  isTerminalEvent,
   reader,
   storedChunks,
   storedEvents,
-  type SeenEvent,
 } from './controlled-upstream'
 import { created, read, until } from './helpers'
 
 afterEach(() => vi.restoreAllMocks())
-
-const interrupted = { event: 'error', data: { code: 'interrupted', retryable: true } }
-
-/**
- * What every reader must find after a restart, whatever it held: the events after its last one
- * that are in the replay, then exactly one terminal `interrupted`, under an id past everything
- * any reader was ever given; and a replay from the start that agrees with it id for id.
- */
-async function expectHonestRestart(id: string, env: Env, readers: Awaited<ReturnType<typeof reader>>[]) {
-  const replay = eventsOf(await (await read(id, undefined, env)).text())
-  const terminal = replay.at(-1)!
-  expect(terminal).toMatchObject(interrupted)
-  expect(replay.filter(isTerminalEvent)).toHaveLength(1)
-  // The replay's own ids: consecutive up to the terminal event, which may skip the lost ones.
-  expect(idsOf(replay.slice(0, -1))).toEqual(replay.slice(0, -1).map((_, i) => i + 1))
-  const byId = new Map(replay.map((e) => [e.id, e]))
-  const seenMax = Math.max(0, ...readers.flatMap((r) => idsOf(r.seen)))
-  expect(Number(terminal.id)).toBeGreaterThan(seenMax)
-
-  for (const r of readers) {
-    const before = r.seen.length
-    expect(await r.reconnect()).toBe(200)
-    const all: SeenEvent[] = r.seen
-    // Exactly one terminal, at the end, and it is the replay's.
-    expect(all.filter(isTerminalEvent)).toHaveLength(1)
-    expect(all.at(-1)).toEqual(terminal)
-    // Gapless up to it; everything it got after reconnecting is the replay's, id for id.
-    const body = all.slice(0, -1)
-    const first = Number(body[0]?.id ?? 1)
-    expect(idsOf(body)).toEqual(body.map((_, i) => first + i))
-    for (const e of all.slice(before)) expect(byId.get(e.id)).toEqual(e)
-    // What it had before the restart never contradicts the replay: an id the replay has names the same event.
-    for (const e of all.slice(0, before)) if (byId.has(e.id)) expect(byId.get(e.id)).toEqual(e)
-  }
-  // It is over: a reader with the terminal event is told so.
-  expect((await read(id, Number(terminal.id), env)).status).toBe(204)
-  return replay
-}
 
 describe('a resumable answer stored in batches', () => {
   it('gives a live reader each event before it is written, and writes many events per row', async () => {
