@@ -128,9 +128,9 @@ export class EventLog {
 
   /** Nothing is written until `create`: probing random ids leaves no storage behind. */
   create(meta: StreamMeta): void {
-    this.storage.sql.exec(
-      `CREATE TABLE IF NOT EXISTS stream (only INTEGER PRIMARY KEY CHECK (only = 1), meta TEXT NOT NULL)`,
-    )
+    this.rowsWritten += this.storage.sql.exec(
+      'CREATE TABLE IF NOT EXISTS stream (only INTEGER PRIMARY KEY CHECK (only = 1), meta TEXT NOT NULL)',
+    ).rowsWritten
     this.#lastId = 0
     this.update({ ...meta, reserved: RESERVE })
     this.#reservedWritten = RESERVE
