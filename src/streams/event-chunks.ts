@@ -23,6 +23,8 @@ const PREFIX = 'events:'
 /** Fixed width, so keys sort as ids do (event ids are at most 15 digits, `event-ids.ts`). */
 const keyOf = (first: number) => PREFIX + String(first).padStart(16, '0')
 const firstOf = (key: string) => Number(key.slice(PREFIX.length))
+/** Old rows per chunk when adopting a stream stored one row per event. */
+const LEGACY_ROWS_PER_CHUNK = 256
 /** Chunks fetched per list call while reading on. */
 const CHUNKS_PER_LIST = 8
 
@@ -37,6 +39,24 @@ export class EventChunks {
   write(events: StoredEvent[], reserved: number): void {
     const chunk: Chunk = { reserved, records: formatRecords(events) }
     void this.storage.put(keyOf(events[0]!.id), chunk, { allowUnconfirmed: true })
+  }
+
+  /**
+   * Moves the events of a stream stored before chunks (one SQL row per event, table `events`)
+   * into chunks, once: a stream running or kept across the deploy that brought chunks reads on as
+   * before. Those rows were durable before any reader saw them, so nothing was reserved past them.
+   */
+  adoptLegacyRows(): void {
+    const sql = this.storage.sql
+    if (!sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length) return
+    const rows = sql
+      .exec<{ id: number; event: StoredEvent['event']; data: string }>('SELECT id, event, data FROM events ORDER BY id')
+      .toArray()
+    for (let i = 0; i < rows.length; i += LEGACY_ROWS_PER_CHUNK) {
+      const events = rows.slice(i, i + LEGACY_ROWS_PER_CHUNK)
+      this.storage.kv.put(keyOf(events[0]!.id), { reserved: events.at(-1)!.id, records: formatRecords(events) })
+    }
+    sql.exec('DROP TABLE events')
   }
 
   /** The newest chunk's last event id and reserved mark, and whether that event ends the stream. */

@@ -87,6 +87,7 @@ export class EventLog {
     if (!exists) return
     const row = sql.exec<{ meta: string }>('SELECT meta FROM stream').toArray()[0]
     this.#meta = row && (JSON.parse(row.meta) as StreamMeta)
+    this.#chunks.adoptLegacyRows()
     // Whatever this instance finds stored survived: it is durable.
     const last = this.#chunks.last()
     this.#durableThrough = last.lastId

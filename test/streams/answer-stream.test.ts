@@ -103,6 +103,30 @@ describe('the AnswerStream object', () => {
     expect((await read(id, Number(after.at(-1)!.id))).status).toBe(204)
   })
 
+  it('reads on a stream stored one row per event (before chunks), and ends it honestly if it was running', async () => {
+    const id = await created({ ...hello, model: 'silent' })
+    await until(async () => (await storedRows(id)).events === 4) // start and three deltas, then silence
+    // Store it as the gateway did before chunks: an `events` table, one row per event, no reserved ids.
+    await runInDurableObject(stub(id), (_: AnswerStream, state) => {
+      const events = new EventChunks(state.storage).after(0, Infinity, Infinity)
+      state.storage.sql.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, event TEXT NOT NULL, data TEXT NOT NULL)')
+      for (const e of events) state.storage.sql.exec('INSERT INTO events VALUES (?, ?, ?)', e.id, e.event, e.data)
+      for (const [key] of state.storage.kv.list({ prefix: 'events:' })) state.storage.kv.delete(key)
+      const { meta } = state.storage.sql.exec<{ meta: string }>('SELECT meta FROM stream').one()
+      const { reserved: _reserved, ...old } = JSON.parse(meta) as Record<string, unknown>
+      state.storage.sql.exec('UPDATE stream SET meta = ?', JSON.stringify(old))
+    })
+    await abortAllDurableObjects()
+    const after = await wholeStream(id)
+    expect(after.map((e) => e.event)).toEqual(['start', 'delta', 'delta', 'delta', 'error'])
+    expect(after.map((e) => Number(e.id))).toEqual([1, 2, 3, 4, 5])
+    expect(await storedRows(id)).toMatchObject({ events: 5 })
+    const oldTable = await runInDurableObject(stub(id), (_: AnswerStream, state) =>
+      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'events'").toArray(),
+    )
+    expect(oldTable).toEqual([]) // moved into chunks, once
+  })
+
   it('ends a stream that grows past STREAM_MAX_BYTES with an error, and stops the answer there', async () => {
     const env = streamEnv({ STREAM_MAX_BYTES: '300' })
     const id = await created(hello, env)
