@@ -198,9 +198,11 @@ export class EventLog {
     const visible = this.visibleId
     const out = this.#chunks.after(afterId, Math.min(visible, this.#firstInMemory - 1), limit)
     const from = out.at(-1)?.id ?? afterId
-    for (const event of this.#memory) {
+    // Ids in memory are consecutive: start at the first one wanted rather than search for it.
+    for (let i = Math.max(0, from + 1 - this.#firstInMemory); i < this.#memory.length; i++) {
+      const event = this.#memory[i]!
       if (out.length >= limit || event.id > visible) break
-      if (event.id > from) out.push(event)
+      out.push(event)
     }
     return out
   }
