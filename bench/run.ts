@@ -40,6 +40,9 @@ const size = smoke
       replays: 50,
       at50: 1000,
     }
+// `--streams=N`: fewer idle streams for the memory figure, on a machine too loaded to open 1,000 in a minute.
+const streamsArg = process.argv.find((arg) => arg.startsWith('--streams='))
+if (streamsArg) size.streams = Number(streamsArg.slice('--streams='.length))
 
 interface Figures {
   workerCpuPer1k: number
