@@ -30,7 +30,7 @@ const settings = v.object({
   STREAM_ABANDON_MS: v.optional(v.union([v.literal(''), countString(1)]), ''),
   STREAM_MAX_BYTES: count(8 * 1024 * 1024),
   /** How long a resumable answer's events may wait in memory for their write (one row per window). */
-  STREAM_FLUSH_MS: count(500),
+  STREAM_FLUSH_MS: count(750),
   ...accessSettings,
 })
 

@@ -65,7 +65,7 @@ export type ReadResult =
   | { status: 400; lastId: number } // the reader claims events that do not exist yet
 
 /** `STREAM_FLUSH_MS`'s default, for a caller that passes none. */
-const DEFAULT_FLUSH_MS = 500
+const DEFAULT_FLUSH_MS = 750
 
 /**
  * One answer, owned by its own Durable Object rather than by a connection: the object makes the

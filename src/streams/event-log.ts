@@ -209,6 +209,7 @@ export class EventLog {
 
   /** Forgets the stream: its tables and its meta. */
   clear(): void {
+    this.#chunks.forget()
     this.#meta = undefined
     this.#lastId = 0
     this.#memory = []
