@@ -66,6 +66,13 @@ export type ReadResult =
 
 /** `STREAM_FLUSH_MS`'s default, for a caller that passes none. */
 const DEFAULT_FLUSH_MS = 750
+/**
+ * How long new events may wait for the ones behind them to go to the readers in one chunk. Every
+ * chunk a reader is sent costs a trip through the runtime (into the Worker and out to the
+ * client), and a burst from the upstream would pay it per token. An event that comes after a
+ * quiet spell goes out at once, so a paced answer (a token every 20-50 ms) waits for nobody.
+ */
+const SEND_WINDOW_MS = 2
 
 /**
  * One answer, owned by its own Durable Object rather than by a connection: the object makes the
@@ -102,6 +109,8 @@ export class AnswerStream extends DurableObject<Env> {
   #released = 0
   #flushMs = DEFAULT_FLUSH_MS
   #flushTimer: ReturnType<typeof setTimeout> | undefined
+  #sendTimer: ReturnType<typeof setTimeout> | undefined
+  #lastSentAt = 0
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -282,7 +291,8 @@ export class AnswerStream extends DurableObject<Env> {
     }
     if (this.#log.mustFlush) void this.#flush()
     else this.#flushTimer ??= setTimeout(() => void this.#flush(), this.#flushMs)
-    this.#release()
+    if (Date.now() - this.#lastSentAt >= SEND_WINDOW_MS) this.#release()
+    else this.#sendTimer ??= setTimeout(() => this.#release(), SEND_WINDOW_MS)
   }
 
   /**
@@ -298,6 +308,9 @@ export class AnswerStream extends DurableObject<Env> {
 
   /** Gives the live readers every event they may have now and have not had. */
   #release(): void {
+    clearTimeout(this.#sendTimer)
+    this.#sendTimer = undefined
+    this.#lastSentAt = Date.now()
     const visible = this.#log.visibleId
     if (visible <= this.#released) return
     const events = this.#log.after(this.#released, Infinity)
