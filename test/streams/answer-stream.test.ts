@@ -113,7 +113,8 @@ describe('the AnswerStream object', () => {
       for (const e of events) state.storage.sql.exec('INSERT INTO events VALUES (?, ?, ?)', e.id, e.event, e.data)
       for (const [key] of state.storage.kv.list({ prefix: 'events:' })) state.storage.kv.delete(key)
       const { meta } = state.storage.sql.exec<{ meta: string }>('SELECT meta FROM stream').one()
-      const { reserved: _reserved, ...old } = JSON.parse(meta) as Record<string, unknown>
+      const old = JSON.parse(meta) as Record<string, unknown>
+      delete old.reserved
       state.storage.sql.exec('UPDATE stream SET meta = ?', JSON.stringify(old))
     })
     await abortAllDurableObjects()
