@@ -55,4 +55,9 @@ export interface OpenUpstreamOptions {
  */
 export interface ProviderAdapter {
   open(request: ChatRequest, options: OpenUpstreamOptions): Promise<UpstreamStream>
+  /**
+   * The request's input tokens as the provider counts them, for providers that count without
+   * answering (Anthropic's `count_tokens`); absent where the gateway can only estimate.
+   */
+  countTokens?(request: ChatRequest, options: OpenUpstreamOptions): Promise<number>
 }

@@ -1,6 +1,7 @@
 import type { WorkersAIModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
 import { imagesOf, textOf, type ChatRequest } from '../../request/chat-request'
+import { openAIMessages } from '../openai-messages'
 
 /**
  * The binding's inputs for a request. Workers AI takes OpenAI's shapes (messages with
@@ -18,7 +19,7 @@ export function toWorkersAIInputs(config: WorkersAIModelConfig, request: ChatReq
     }
   }
   return {
-    messages: request.messages.map((message) => {
+    messages: openAIMessages(request.messages).map((message) => {
       const hasImage = Array.isArray(message.content) && message.content.some((part) => part.type === 'image_url')
       return hasImage ? message : { ...message, content: textOf(message.content) }
     }),
@@ -26,6 +27,7 @@ export function toWorkersAIInputs(config: WorkersAIModelConfig, request: ChatReq
     max_tokens: request.max_tokens,
     temperature: request.temperature,
     top_p: request.top_p,
+    top_k: request.top_k,
     ...(request.tools && {
       tools: request.tools,
       tool_choice: request.tool_choice,
