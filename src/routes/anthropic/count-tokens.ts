@@ -32,8 +32,9 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
   }
   await checkRateLimit(c.env, principal)
   const counted = await countUpstreamTokens({ config, env: c.env, signal: c.req.raw.signal }, { ...request, model })
-  const inputTokens =
-    counted ?? estimatePromptTokens(request) + Math.ceil(JSON.stringify(request.tools ?? []).length / 4)
+  // The estimate: the messages as budgets count them, and the tools' JSON at four characters a token.
+  const tools = request.tools ? Math.ceil(JSON.stringify(request.tools).length / 4) : 0
+  const inputTokens = counted ?? estimatePromptTokens(request) + tools
   return c.json({ input_tokens: inputTokens }, 200, {
     'x-token-count': counted === undefined ? 'estimate' : 'provider',
   })
