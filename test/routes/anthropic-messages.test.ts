@@ -205,7 +205,7 @@ describe('the Messages request, as each provider gets it', () => {
     ])
   })
 
-  it('refuses top_k by name for a model whose provider has none, and carries it to Gemini', async () => {
+  it('refuses top_k by name for a model whose provider has none; carries it, thinking and is_error to Gemini', async () => {
     provider(stream('data: [DONE]\n\n'))
     const refused = await post({ ...toolLoop, model: 'gpt', top_k: 40 })
     expect(await anthropicError(refused, 400)).toMatchObject({
@@ -217,6 +217,11 @@ describe('the Messages request, as each provider gets it', () => {
     expect((await post({ ...toolLoop, tool_choice: { type: 'auto' }, model: 'gemini', top_k: 40 })).status).toBe(200)
     expect(sent[0]!.body).toMatchObject({
       generationConfig: { topK: 40, thinkingConfig: { includeThoughts: true, thinkingBudget: 2048 } },
+    })
+    // A failed tool's result as Gemini's documented `error`.
+    const parts = (sent[0]!.body as { contents: Array<{ parts: object[] }> }).contents.flatMap((c) => c.parts)
+    expect(parts).toContainEqual({
+      functionResponse: { id: 'toolu_2', name: 'get_weather', response: { error: 'timeout' } },
     })
   })
 })
