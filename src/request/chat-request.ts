@@ -84,7 +84,8 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
       v.strictObject({
         role: v.literal('tool'),
         tool_call_id: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
-        content: textContent,
+        /** Images in a tool's result reach the providers that read them there (Anthropic); the others refuse them. */
+        content: content(v.variant('type', [textPart, imagePart])),
         /** The tool failed and `content` says how (Anthropic's `is_error`; others read it in the content). */
         is_error: v.optional(v.boolean()),
       }),
@@ -179,10 +180,10 @@ export function textOf(content: string | ReadonlyArray<{ type: string; text?: st
   return text
 }
 
-/** Every image in a request, with the path that names it in a 400 (`messages.0.content.1`). */
+/** Every image in a request (a tool's result included), with the path that names it in a 400 (`messages.0.content.1`). */
 export function* imagesOf(request: Pick<ChatRequest, 'messages'>): Generator<{ path: string; image: ImagePart }> {
   for (const [m, message] of request.messages.entries()) {
-    if (message.role !== 'user' || typeof message.content === 'string') continue
+    if ((message.role !== 'user' && message.role !== 'tool') || typeof message.content === 'string') continue
     for (const [p, part] of message.content.entries()) {
       if (part.type === 'image_url') yield { path: `messages.${m}.content.${p}`, image: part }
     }

@@ -226,6 +226,56 @@ describe('the Messages request, as each provider gets it', () => {
   })
 })
 
+describe('an image in a tool result', () => {
+  const screenshot = {
+    model: 'claude',
+    max_tokens: 100,
+    messages: [
+      { role: 'user', content: 'Take a screenshot.' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_s', name: 'screenshot', input: {} }] },
+      {
+        role: 'user',
+        content: [
+          {
+            type: 'tool_result',
+            tool_use_id: 'toolu_s',
+            content: [
+              { type: 'text', text: 'The screen:' },
+              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+            ],
+          },
+        ],
+      },
+    ],
+    tools: [{ name: 'screenshot', input_schema: { type: 'object' } }],
+  }
+
+  it('reaches an Anthropic model as the blocks it came as', async () => {
+    provider(stream(anthropicRecordings['basic_response.sse']!))
+    expect((await post(screenshot)).status).toBe(200)
+    expect((sent[0]!.body as { messages: object[] }).messages.at(-1)).toEqual({
+      role: 'user',
+      content: [
+        {
+          type: 'tool_result',
+          tool_use_id: 'toolu_s',
+          content: [
+            { type: 'text', text: 'The screen:' },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+          ],
+        },
+      ],
+    })
+  })
+
+  it('is refused by name for a model whose provider takes only text there', async () => {
+    provider(stream('data: [DONE]\n\n'))
+    const error = await anthropicError(await post({ ...screenshot, model: 'gpt' }), 400)
+    expect(error.message).toMatch(/^messages\.2\.content\.0\.content\.1: OpenAI-compatible models take no images/)
+    expect(sent).toHaveLength(0)
+  })
+})
+
 describe('/v1/messages refuses what it cannot carry, in Anthropic’s shape, naming it', () => {
   const hi = { model: 'demo', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }
   it.each([

@@ -107,7 +107,11 @@ function toAnthropicMessages(messages: ChatMessage[]): AnthropicMessage[] {
         const result = {
           type: 'tool_result',
           tool_use_id: message.tool_call_id,
-          content: textOf(message.content),
+          // Text as a string, as it came; with images, as blocks.
+          content:
+            typeof message.content !== 'string' && message.content.some((part) => part.type === 'image_url')
+              ? message.content.map(toBlock)
+              : textOf(message.content),
           ...(message.is_error && { is_error: true }),
         }
         // The results of one turn's calls go back together, in one user turn.

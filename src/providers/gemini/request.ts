@@ -2,6 +2,7 @@ import type { GeminiModelConfig } from '../../config/models'
 import { GatewayError, unsupportedParameter } from '../../errors'
 import { parseDataUrl, textOf, type ChatRequest, type ContentPart } from '../../request/chat-request'
 import { parseToolArguments, toolNamesById } from '../tool-arguments'
+import { refuseToolResultImages } from '../tool-results'
 
 type Part = Record<string, unknown>
 interface Content {
@@ -31,6 +32,7 @@ const EXTENSION_TYPES: Record<string, string> = {
  * output from `responseMimeType` and `responseJsonSchema`.
  */
 export function toGenerateContentBody(config: GeminiModelConfig, request: ChatRequest) {
+  refuseToolResultImages(request, 'Gemini')
   if (request.parallel_tool_calls === false) {
     throw unsupportedParameter('parallel_tool_calls', 'Gemini has no way to ask for one tool call at a time.')
   }

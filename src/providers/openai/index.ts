@@ -3,6 +3,7 @@ import { unsupportedParameter } from '../../errors'
 import type { ChatRequest } from '../../request/chat-request'
 import { openEventStream } from '../http'
 import { openAIMessages } from '../openai-messages'
+import { refuseToolResultImages } from '../tool-results'
 import type { ProviderAdapter } from '../types'
 import { createOpenAIDecoder } from './decoder'
 
@@ -37,6 +38,7 @@ export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefi
  * has no `top_k`; a request's `thinking` is not refused, since these models reason as they do.
  */
 export function toChatCompletionsBody(model: string, request: ChatRequest) {
+  refuseToolResultImages(request, 'OpenAI-compatible')
   if (request.top_k !== undefined) {
     throw unsupportedParameter('top_k', 'OpenAI-compatible models take no top_k; use temperature or top_p.')
   }

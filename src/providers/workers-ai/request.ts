@@ -2,6 +2,7 @@ import type { WorkersAIModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
 import { imagesOf, textOf, type ChatRequest } from '../../request/chat-request'
 import { openAIMessages } from '../openai-messages'
+import { refuseToolResultImages } from '../tool-results'
 
 /**
  * The binding's inputs for a request. Workers AI takes OpenAI's shapes (messages with
@@ -13,6 +14,7 @@ export function toWorkersAIInputs(config: WorkersAIModelConfig, request: ChatReq
   if (request.tools && !config.tools) {
     throw unsupportedParameter('tools', 'this Workers AI model is not configured for function calling.')
   }
+  refuseToolResultImages(request, 'Workers AI')
   for (const { path, image } of imagesOf(request)) {
     if (!image.image_url.url.startsWith('data:')) {
       throw unsupportedParameter(path, 'Workers AI takes images only as data: URLs.')

@@ -13,7 +13,7 @@ import { countTokens } from './count-tokens'
 import { anthropicError } from './errors'
 import { message } from './message'
 import { fromMessagesRequest } from './request'
-import { validateMessagesRequest } from './validate'
+import { inCallerTerms, validateMessagesRequest } from './validate'
 
 /**
  * Anthropic's Messages API (`/v1/messages`): the Anthropic SDKs, `@ai-sdk/anthropic` and tools
@@ -28,7 +28,10 @@ anthropicMessages.use(requestId())
 anthropicMessages.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
   const translated = fromMessagesRequest(await jsonBody(c))
   const admission = await admitAnswer(c, validateMessagesRequest(translated, c.var.config))
-  const opened = await openAdmittedAnswer(c, admission)
+  const opened = await openAdmittedAnswer(c, admission).catch((error: unknown) => {
+    // An adapter's refusal names a path in the translated request: name the caller's instead.
+    throw inCallerTerms(error, translated.origins)
+  })
   if (translated.stream) return streamAnswer(c, opened, admission.lease, anthropicMessagesFormat, {})
   return message(c, opened, admission.lease)
 })

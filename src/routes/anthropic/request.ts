@@ -192,20 +192,18 @@ function fromUserBlocks(
   if (parts.length) push(messages, origins, path, { role: 'user', content: parts }, partOrigins)
 }
 
-/** A tool result's content as our text: a string, or text blocks joined. */
+/** A tool result's content as ours: a string, text blocks joined, or with images, parts. */
 function toolResultContent(content: unknown, path: string, issues: ErrorIssue[]): unknown {
   if (content === undefined) return ''
   if (!Array.isArray(content)) return content
-  let text = ''
-  for (const [b, block] of content.entries()) {
-    if (isObject(block) && block.type === 'text') {
-      checkFields(block, ['type', 'text'], `${path}.${b}`, issues)
-      text += typeof block.text === 'string' ? block.text : ''
-    } else {
-      issues.push({ path: `${path}.${b}`, message: 'only text is carried in a tool result.' })
-    }
-  }
-  return text
+  const parts = content.map((block, b) => {
+    if (isObject(block) && (block.type === 'text' || block.type === 'image'))
+      return fromContentBlock(block, `${path}.${b}`, issues)
+    issues.push({ path: `${path}.${b}`, message: 'only text and images are carried in a tool result.' })
+    return undefined
+  })
+  if (parts.some((part) => isObject(part) && part.type === 'image_url')) return parts
+  return parts.map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : '')).join('')
 }
 
 /** A user turn's text or image block as our content part. */
