@@ -139,6 +139,38 @@ describe('the Messages format, read by @anthropic-ai/sdk', () => {
     })
   })
 
+  it('passes thinking, its signature and a redacted block on as blocks of their own, the SDK reading them back', async () => {
+    const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+    const upstream =
+      event('message_start', { message: { id: 'msg_1', usage: { input_tokens: 9, output_tokens: 1 } } }) +
+      event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }) +
+      event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'First, ' } }) +
+      event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'think.' } }) +
+      event('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'c2lnLTE=' } }) +
+      event('content_block_stop', { index: 0 }) +
+      event('content_block_start', { index: 1, content_block: { type: 'redacted_thinking', data: 'ZW5jcnlwdGVk' } }) +
+      event('content_block_stop', { index: 1 }) +
+      event('content_block_start', { index: 2, content_block: { type: 'thinking', thinking: '', signature: '' } }) +
+      event('content_block_delta', { index: 2, delta: { type: 'thinking_delta', thinking: 'Again.' } }) +
+      event('content_block_delta', { index: 2, delta: { type: 'signature_delta', signature: 'c2lnLTI=' } }) +
+      event('content_block_stop', { index: 2 }) +
+      event('content_block_start', { index: 3, content_block: { type: 'text', text: '' } }) +
+      event('content_block_delta', { index: 3, delta: { type: 'text_delta', text: 'Done.' } }) +
+      event('content_block_stop', { index: 3 }) +
+      event('message_delta', {
+        delta: { stop_reason: 'end_turn', stop_sequence: null },
+        usage: { output_tokens: 30 },
+      }) +
+      event('message_stop', {})
+    const message = await sdkReading(throughGateway(upstream)).finalMessage()
+    expect(message.content).toEqual([
+      { type: 'thinking', thinking: 'First, think.', signature: 'c2lnLTE=' },
+      { type: 'redacted_thinking', data: 'ZW5jcnlwdGVk' },
+      { type: 'thinking', thinking: 'Again.', signature: 'c2lnLTI=' },
+      { type: 'text', text: 'Done.' },
+    ])
+  })
+
   it('carries the stop sequence that ended the answer', async () => {
     const recording = anthropicRecordings['basic_response.sse']!.replace(
       '"stop_reason":"end_turn","stop_sequence":null',
