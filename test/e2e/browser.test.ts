@@ -208,7 +208,7 @@ describe('resumable streams in the browser', () => {
     upstream.releaseGate()
     await page.locator('.message.assistant[data-state="finished"]').waitFor()
     expect(await lastAnswer().locator('.text').textContent()).toBe('First and the rest.')
-    expect(await page.locator('.message.user').allTextContents()).toEqual(['gated'])
+    expect(await page.locator('.message.user .text').allTextContents()).toEqual(['gated'])
     expect(await page.locator('.message.assistant').count()).toBe(1)
     // Leaving the page did not cancel the answer: the upstream finished it.
     expect(upstream.abandonedAnswers).toBe(abandoned)

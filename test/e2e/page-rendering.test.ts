@@ -241,6 +241,7 @@ describe('answers on the chat page', () => {
       'reasoning',
       'text markdown',
       'state',
+      'actions',
     ])
     expect(await summary()).toBe('Thoughts')
     expect(await thinking.locator('.reasoning-text').textContent()).toBe(
@@ -268,7 +269,7 @@ describe('answers on the chat page', () => {
     const dataUrl = `data:image/png;base64,${ONE_PIXEL_PNG}`
     await openChat()
     await page.setInputFiles('#image', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') })
-    await expect.poll(() => page.locator('#status').textContent()).toContain('not an image')
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('not an image')
     expect(await page.locator('#attachment').isHidden()).toBe(true)
 
     await page.setInputFiles('#image', { name: 'dot.png', mimeType: 'image/png', buffer: png })
