@@ -13,22 +13,29 @@ export interface ScrollFollow {
 
 export function followScroll(scroller: HTMLElement, content: HTMLElement, jump: HTMLButtonElement): ScrollFollow {
   let following = true
+  /** Where the page itself last scrolled to: the scroll event that follows is not the reader's. */
+  let scrolledTo = -1
   const atEnd = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight <= AT_END_PX
   const showJump = () => (jump.hidden = following || atEnd())
+  const scrollToEnd = () => {
+    scroller.scrollTop = scroller.scrollHeight
+    scrolledTo = scroller.scrollTop
+  }
 
   function toEnd() {
     following = true
-    scroller.scrollTop = scroller.scrollHeight
+    scrollToEnd()
     showJump()
   }
 
   // A scroll the reader made (wheel, touch, keys, scrollbar) decides whether to keep following.
   scroller.addEventListener('scroll', () => {
-    following = atEnd()
+    if (scroller.scrollTop !== scrolledTo) following = atEnd()
+    scrolledTo = -1
     showJump()
   })
   new ResizeObserver(() => {
-    if (following) scroller.scrollTop = scroller.scrollHeight
+    if (following) scrollToEnd()
     showJump()
   }).observe(content)
   jump.addEventListener('click', () => {

@@ -140,6 +140,9 @@ describe.each(['phone', 'desktop'] as const)('at %s width', (viewport) => {
       await page.selectOption('#model', 'demo')
       await say('x'.repeat(40_000))
       await ended('refused')
+      // However tall the refused message, the view followed it to the refusal.
+      expect(await distanceFromEnd()).toBeLessThanOrEqual(24)
+      expect(await page.locator('#jump').isHidden()).toBe(true)
       expect(await seriousViolations()).toEqual([])
       await screenshot(`${viewport}-${scheme}-errors`)
       await page.selectOption('#model', 'keyed')

@@ -45,7 +45,7 @@ const lastAnswer = () => page.locator('.message.assistant').last()
 
 async function openChat() {
   await page.goto(gateway.url)
-  await expect.poll(() => page.locator('#model option').count()).toBeGreaterThan(1)
+  await expect.poll(() => page.locator('#model option').count(), { timeout: 15_000 }).toBeGreaterThan(1)
   await page.selectOption('#model', 'upstream')
 }
 
