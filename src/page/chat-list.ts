@@ -39,6 +39,7 @@ export function createChatList(actions: ChatListActions): ChatList {
   scrim.addEventListener('click', () => setSidebar(false))
   sidebar.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && sidebar.classList.contains('open')) {
+      event.stopPropagation() // closes the list; does not also stop the answer
       setSidebar(false)
       openButton.focus()
     }

@@ -95,14 +95,14 @@ function openChat(next: StoredChat) {
     if (message.role === 'user') conversation.append(questionItem(message.content))
     else if (message.state === 'pending' && message.streamId && index === chat.messages.length - 1) {
       const streamId = message.streamId
-      const answer = answerItem(message, true)
+      const answer = answerItem(true)
       read(answer, message, (signal) =>
         Promise.resolve(
           resumeChat(streamId, { headers: authHeaders(), signal, onReconnect: reconnecting(answer.view) }),
         ),
       )
     } else {
-      const answer = answerItem(message, false)
+      const answer = answerItem(false)
       answer.view.appendReasoning(message.reasoning ?? '')
       answer.view.appendText(message.content)
       // An answer left pending by a page closed before it had a stream id never started.
@@ -136,14 +136,13 @@ function questionItem(content: string | ContentPart[]) {
 }
 
 /** An answer's list item; `live` when it is being read now, so its end is announced. */
-function answerItem(message: AnswerMessage, live: boolean) {
+function answerItem(live: boolean) {
   const answer = createAnswerItem({
     onStateChange: (state, label) => {
       if (live && isEnded(state)) announce(state === 'finished' ? `Answer: ${answerText(answer.item)}` : label)
     },
   })
   conversation.append(answer.item)
-  answer.item.dataset.stored = message.state
   return answer
 }
 
@@ -177,7 +176,7 @@ function ask(index: number) {
   chatList.render(chat.id)
   showEmptyState()
   follow.toEnd()
-  const answer = answerItem(stored, true)
+  const answer = answerItem(true)
   read(
     answer,
     stored,
@@ -299,7 +298,10 @@ document.addEventListener('keydown', (event) => {
 })
 
 for (const example of emptyState.querySelectorAll('button')) {
-  example.addEventListener('click', () => send(example.textContent!.trim()))
+  example.addEventListener('click', () => {
+    prompt.focus() // the examples go away with the empty state; the keyboard user lands in the composer
+    send(example.textContent!.trim())
+  })
 }
 element('new-chat').addEventListener('click', () => {
   openChat(newChat(picker.value))

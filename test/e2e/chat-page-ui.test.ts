@@ -359,7 +359,9 @@ describe('API keys', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('api-key')
     await page.getByLabel('API key', { exact: true }).fill(key)
     await page.click('#save-key')
-    await expect.poll(() => page.locator('#settings').evaluate((d: HTMLDialogElement) => d.open)).toBe(false)
+    await expect
+      .poll(() => page.locator('#settings').evaluate((d: HTMLDialogElement) => d.open), { timeout: 10_000 })
+      .toBe(false)
     expect(await page.locator('#model option[value="keyed"]').textContent()).toBe('keyed')
     expect(await page.inputValue('#model')).toBe('keyed')
 
@@ -378,7 +380,9 @@ describe('API keys', () => {
     await page.click('#open-settings')
     await page.getByLabel('API key', { exact: true }).fill('lsg_wrong')
     await page.click('#save-key')
-    await expect.poll(() => page.locator('#settings-error').textContent()).toContain('did not accept')
+    await expect
+      .poll(() => page.locator('#settings-error').textContent(), { timeout: 10_000 })
+      .toContain('did not accept')
   })
 })
 
