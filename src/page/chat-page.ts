@@ -217,10 +217,16 @@ async function read(
     const [state, detail] = howItEnded(error, model)
     view.setState(state, detail)
     if (error instanceof ChatStreamError && error.status === 401) {
+      // Asks for a key, then sends the message again with it, if nothing else was asked meanwhile.
+      const retry = () => {
+        const index = indexOf(answer.item)
+        if (!current && owner === chat && index === chat.messages.length - 1) ask(index - 1)
+      }
       settings.open(
         apiKey.get()
           ? `The gateway did not accept the API key for “${model}”. Enter another one.`
           : `“${model}” needs an API key. Enter one to use it.`,
+        retry,
       )
     }
   } finally {

@@ -5,8 +5,11 @@
 import { apiKey } from './api-key'
 
 export interface SettingsDialog {
-  /** Opens the dialog, saying why when the page asks for a key (a model that needs one). */
-  open(reason?: string): void
+  /**
+   * Opens the dialog, saying why when the page asks for a key (a model that needs one);
+   * `afterSave` runs once a key has been saved and accepted (to send the refused message again).
+   */
+  open(reason?: string, afterSave?: () => void): void
 }
 
 /**
@@ -27,14 +30,17 @@ export function createSettingsDialog(onChange: () => Promise<string | undefined>
     error.textContent = message ?? ''
   }
   showKeyState()
+  let afterSave: (() => void) | undefined
 
   async function apply(value: string) {
     apiKey.set(value.trim())
     showKeyState()
     const problem = await onChange()
     showError(problem)
-    if (problem) field.focus()
-    else dialog.close()
+    if (problem) return field.focus()
+    const then = afterSave
+    dialog.close()
+    if (apiKey.get()) then?.()
   }
 
   form.addEventListener('submit', (event) => {
@@ -46,9 +52,11 @@ export function createSettingsDialog(onChange: () => Promise<string | undefined>
     void apply('')
   })
   document.getElementById('cancel-settings')!.addEventListener('click', () => dialog.close())
+  dialog.addEventListener('close', () => (afterSave = undefined))
 
   return {
-    open(why) {
+    open(why, then) {
+      afterSave = then
       field.value = apiKey.get() ?? ''
       reason.hidden = !why
       reason.textContent = why ?? ''

@@ -358,6 +358,8 @@ describe('API keys', () => {
     // Focus is in the dialog's field, found by its label.
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('api-key')
     await page.getByLabel('API key', { exact: true }).fill(key)
+    // Saving the key sends the refused message again, with the key.
+    const sent = page.waitForRequest((request) => request.url().endsWith('/api/streams'))
     await page.click('#save-key')
     await expect
       .poll(() => page.locator('#settings').evaluate((d: HTMLDialogElement) => d.open), { timeout: 10_000 })
@@ -365,13 +367,12 @@ describe('API keys', () => {
     expect(await page.locator('#model option[value="keyed"]').textContent()).toBe('keyed')
     expect(await page.inputValue('#model')).toBe('keyed')
 
-    const sent = page.waitForRequest((request) => request.url().endsWith('/api/streams'))
-    await page.click('.message.assistant .regenerate')
     const request = await sent
     expect(request.headers()['authorization']).toBe(`Bearer ${key}`)
     expect(request.url()).not.toContain(key)
     await ended('finished')
     expect(await lastAnswer().locator('.markdown').textContent()).toBe('echo: with a key')
+    expect(await page.locator('.message.assistant').count()).toBe(1)
     expect(await page.evaluate(() => localStorage.getItem('llm-stream-gateway:api-key'))).toBe(key)
   })
 
@@ -407,5 +408,28 @@ describe('the demo model', () => {
     await lastAnswer().locator('.hljs-string').first().waitFor()
     expect(chunks).toHaveLength(1)
     expect(violations).toEqual([])
+  })
+})
+
+describe('the narrowest phones', () => {
+  it('works at 360 px: nothing wider than the window, the composer and the menu in view', async () => {
+    context = await browser.newContext({ viewport: { width: 360, height: 640 } })
+    page = await context.newPage()
+    await page.goto(gateway.url)
+    await expect.poll(() => page.locator('#model option').count(), { timeout: 15_000 }).toBeGreaterThan(1)
+    await say(`A word ${'w'.repeat(200)} and a URL https://example.com/${'segment/'.repeat(30)}`)
+    await ended('finished')
+    expect(await pageOverflow()).toBeLessThanOrEqual(0)
+    const composer = (await page.locator('#composer').boundingBox())!
+    expect(composer.x + composer.width).toBeLessThanOrEqual(360)
+    expect(composer.y + composer.height).toBeLessThanOrEqual(640)
+    // The chat list opens over the page from the menu button, and Escape closes it again.
+    await page.click('#open-sidebar')
+    await page.locator('#chat-list .chat-open').first().waitFor()
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('new-chat')
+    await screenshot('phone360-light-chat-list')
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.locator('#sidebar').evaluate((s) => getComputedStyle(s).visibility)).toBe('hidden')
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('open-sidebar')
   })
 })
