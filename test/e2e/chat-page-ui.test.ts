@@ -427,6 +427,7 @@ describe('the narrowest phones', () => {
     await page.click('#open-sidebar')
     await page.locator('#chat-list .chat-open').first().waitFor()
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('new-chat')
+    await expect.poll(() => page.locator('#sidebar').evaluate((s) => getComputedStyle(s).transform)).toBe('none')
     await screenshot('phone360-light-chat-list')
     await page.keyboard.press('Escape')
     await expect.poll(() => page.locator('#sidebar').evaluate((s) => getComputedStyle(s).visibility)).toBe('hidden')
