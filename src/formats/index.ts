@@ -1,6 +1,7 @@
 import type { ReplayEncoder } from '../events/encoders'
 import { gatewayFormat } from './gateway'
 import { openAIChatFormat } from './openai-chat'
+import { openAIResponsesFormat } from './openai-responses'
 import type { CommonOptions, WireFormat } from './types'
 import { uiMessageStreamFormat } from './ui-message-stream'
 
@@ -13,6 +14,7 @@ import { uiMessageStreamFormat } from './ui-message-stream'
 export const formats = {
   gateway: gatewayFormat,
   'openai-chat': openAIChatFormat,
+  'openai-responses': openAIResponsesFormat,
   'ui-message-stream': uiMessageStreamFormat,
 } satisfies Record<string, WireFormat<never>>
 

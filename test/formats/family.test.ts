@@ -70,9 +70,18 @@ describe.each(names)('the %s format', (name) => {
 
   // A format that carries no state from one event to the next resumes with exactly the rest. (Not
   // past `usage` in OpenAI's chunks, which hold it for the finish; nor the UI message stream, whose
-  // parts a resumed reader opens anew: its own tests cover that.)
+  // parts a resumed reader opens anew: its own tests cover that.) OpenAI's Responses stream resumes
+  // by its own `sequence_number`, replayed from the first event (openai-responses.test.ts).
   const resumesWithTheRest = name !== 'ui-message-stream'
   it.each([1, 3, 5, 6])('resumed after event %i, sends what it sent live after it', (afterId) => {
+    if (name === 'openai-responses') {
+      // Asked for the events after the last `sequence_number` the client has, from the first stored event.
+      const sent = finished(live())
+      const startingAfter = sent.slice(0, afterId).join('').split('"sequence_number":').length - 2
+      const encoder = replayEncoder({ name, options: { startingAfter } }, common)
+      expect(encoder.encode(stored(finished))).toBe(sent.slice(afterId).join(''))
+      return
+    }
     const events = stored(finished)
     const rest = replay(afterId, events).body
     if (resumesWithTheRest) expect(rest).toBe(finished(live()).slice(afterId).join(''))
