@@ -1,6 +1,7 @@
 import type { AnthropicModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
 import { parseDataUrl, textOf, type ChatMessage, type ChatRequest, type ContentPart } from '../../request/chat-request'
+import { anthropicThinkingBudget } from '../reasoning-effort'
 import { parseToolArguments } from '../tool-arguments'
 
 type Block = Record<string, unknown>
@@ -13,7 +14,8 @@ interface AnthropicMessage {
  * The Messages API body for a request. Anthropic takes the system prompt apart from the turns,
  * requires `max_tokens`, calls stop strings `stop_sequences`, answers tool calls with
  * `tool_result` blocks in a user turn, and has its own `tool_choice`. Extended thinking is the
- * model's config (`thinking_budget_tokens`), not the request's.
+ * model's config (`thinking_budget_tokens`), or the request's `reasoning_effort` mapped to a
+ * budget (`../reasoning-effort.ts`). `verbosity` has no Anthropic counterpart and is ignored.
  */
 export function toMessagesBody(config: AnthropicModelConfig, request: ChatRequest) {
   const format = request.response_format?.type
@@ -24,7 +26,8 @@ export function toMessagesBody(config: AnthropicModelConfig, request: ChatReques
     )
   }
   const maxTokens = request.max_tokens ?? config.max_tokens
-  const budget = config.thinking_budget_tokens
+  const chosen = anthropicThinkingBudget(request.reasoning_effort, config.thinking_budget_tokens, maxTokens)
+  const budget = chosen === 0 ? undefined : chosen
   if (budget !== undefined && maxTokens <= budget) {
     throw unsupportedParameter(
       'max_tokens',

@@ -1,6 +1,7 @@
 import type { GeminiModelConfig } from '../../config/models'
 import { GatewayError, unsupportedParameter } from '../../errors'
 import { parseDataUrl, textOf, type ChatRequest, type ContentPart } from '../../request/chat-request'
+import { THINKING_BUDGETS } from '../reasoning-effort'
 import { parseToolArguments, toolNamesById } from '../tool-arguments'
 
 type Part = Record<string, unknown>
@@ -36,7 +37,10 @@ export function toGenerateContentBody(config: GeminiModelConfig, request: ChatRe
   }
   const system = request.messages.filter((m) => m.role === 'system').map((m) => ({ text: textOf(m.content) }))
   const format = request.response_format
-  const thinking = config.include_thoughts || config.thinking_budget_tokens !== undefined
+  // A request's `reasoning_effort` sets the budget by `../reasoning-effort.ts`; `verbosity` is ignored.
+  const budget =
+    request.reasoning_effort === undefined ? config.thinking_budget_tokens : THINKING_BUDGETS[request.reasoning_effort]
+  const thinking = config.include_thoughts || budget !== undefined
   return {
     ...(system.length && { systemInstruction: { parts: system } }),
     contents: toContents(request),
@@ -66,7 +70,7 @@ export function toGenerateContentBody(config: GeminiModelConfig, request: ChatRe
       ...(thinking && {
         thinkingConfig: {
           ...(config.include_thoughts && { includeThoughts: true }),
-          ...(config.thinking_budget_tokens !== undefined && { thinkingBudget: config.thinking_budget_tokens }),
+          ...(budget !== undefined && { thinkingBudget: budget }),
         },
       }),
     },
