@@ -157,6 +157,9 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
     return out
   }
 
+  let deltaHead = ''
+  let deltaItem = ''
+  let deltaTail = ''
   /** A delta of text or reasoning, opening its item (and part) first when another kind (or none) is open. */
   const textDelta = (kind: 'message' | 'reasoning', text: string): string => {
     let out = ''
@@ -181,22 +184,16 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
           `,"item_id":"${item.id}","output_index":${index},"content_index":0,"part":${json(part)}`,
         )
       ;(item.content as Array<typeof part>).push(part)
+      const type = kind === 'message' ? 'response.output_text.delta' : 'response.reasoning_text.delta'
+      deltaHead = `event: ${type}\ndata: {"type":"${type}","sequence_number":`
+      deltaItem = `,"item_id":"${item.id}","output_index":${index},"content_index":0,"delta":`
+      deltaTail = kind === 'message' ? ',"logprobs":[]}\n\n' : '}\n\n'
     }
-    const part = item.content[0]!
-    part.text += text
-    const index = output.length - 1
-    return (
-      out +
-      (kind === 'message'
-        ? event(
-            'response.output_text.delta',
-            `,"item_id":"${item.id}","output_index":${index},"content_index":0,"delta":${json(text)},"logprobs":[]`,
-          )
-        : event(
-            'response.reasoning_text.delta',
-            `,"item_id":"${item.id}","output_index":${index},"content_index":0,"delta":${json(text)}`,
-          ))
-    )
+    item.content[0]!.text += text
+    // The hot path: one template per delta, its fixed parts made once per item.
+    const n = sequence++
+    if (n <= startingAfter) return out
+    return `${out}${deltaHead}${n}${deltaItem}${json(text)}${deltaTail}`
   }
 
   /** The response object as it stands, in the shape OpenAI's `Response` has. */
