@@ -265,6 +265,35 @@ describe('stored responses', () => {
     })
   })
 
+  it('resolve item_reference to a stored response’s output, for its owner only', async () => {
+    const upstream = recordingUpstream()
+    const first = (await (await create({ model: 'gpt', input: 'Q' }, alice)).json()) as Json
+    const itemId = first.output[0].id as string
+    const input = [
+      { role: 'user', content: 'Q' },
+      { type: 'reasoning', id: 'rs_x', summary: [] },
+      { type: 'item_reference', id: itemId },
+      { type: 'function_call', call_id: 'call_9', name: 'f', arguments: '{}' },
+      { type: 'function_call_output', call_id: 'call_9', output: 'done' },
+    ]
+    const tools = [{ type: 'function', name: 'f', parameters: { type: 'object' } }]
+    expect((await create({ model: 'gpt', input, tools }, alice)).status).toBe(200)
+    expect(upstream.at(-1)!.messages).toEqual([
+      { role: 'user', content: 'Q' },
+      {
+        role: 'assistant',
+        content: 'Hi.',
+        tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      },
+      { role: 'tool', tool_call_id: 'call_9', content: 'done' },
+    ])
+    expect(await errorOf(await create({ model: 'gpt', input, tools }, bob), 404)).toMatchObject({
+      code: 'item_not_found',
+      param: 'input.2',
+    })
+    expect((await create({ model: 'gpt', input })).status).toBe(401)
+  })
+
   it('run in the background, can be cancelled, and then never end completed', async () => {
     const started = (await (await create({ model: 'silent', input: 'wait', background: true }, alice)).json()) as Json
     expect(started).toMatchObject({ status: 'in_progress', background: true })
