@@ -1,5 +1,5 @@
 import type { ErrorEventData, FinishReason, StartEventData, UsageEventData } from '../events/chat-events'
-import type { LiveEncoder } from '../events/encoders'
+import type { LiveEncoder, ReplayEncoder } from '../events/encoders'
 import type { StoredEvent } from '../events/stored-event'
 import { HEARTBEAT } from '../sse/encode'
 import { EVENT_STREAM_HEADERS } from '../sse/headers'
@@ -50,7 +50,7 @@ export const openAIResponsesFormat: WireFormat<OpenAIResponsesOptions> = {
   headers: EVENT_STREAM_HEADERS,
   live: (options) => responseWriter(options).encoder,
   // Stored events are handed to the live encoder from the answer's first event (see `startingAfter`).
-  replay: (options) => replayThroughLive(responseWriter(options).encoder),
+  replay: responseReplay,
 }
 
 /** An item of the response's `output` as it is being written. */
@@ -92,14 +92,50 @@ export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete' | 'faile
  */
 export function responseSnapshot(events: StoredEvent[], echo: ResponseEcho) {
   const writer = responseWriter({ echo, startingAfter: Number.MAX_SAFE_INTEGER })
-  replayThroughLive(writer.encoder).encode(events)
+  replayOver(writer).encode(events)
   return writer.snapshot()
+}
+
+/**
+ * The live encoder over stored events, but for text and reasoning deltas, whose stored JSON is
+ * handed over as it is: a replay from `starting_after` near the end of a long answer encodes
+ * thousands of deltas only to skip them, and parses none of them.
+ */
+function responseReplay(options: OpenAIResponsesOptions): ReplayEncoder {
+  return replayOver(responseWriter(options))
+}
+
+function replayOver(writer: ReturnType<typeof responseWriter>): ReplayEncoder {
+  const others = replayThroughLive(writer.encoder)
+  return {
+    preamble: '',
+    heartbeat: HEARTBEAT,
+    encode(events) {
+      let out = ''
+      for (const event of events) {
+        if (event.event === 'delta') out += writer.textDelta('message', textLiteral(event.data))
+        else if (event.event === 'reasoning') out += writer.textDelta('reasoning', textLiteral(event.data))
+        else out += others.encode([event])
+      }
+      return out
+    },
+  }
+}
+
+const TEXT_PREFIX = '{"text":'
+
+/** The JSON string in a stored `{"text": …}`, as `JSON.stringify` wrote it; anything else is parsed. */
+function textLiteral(data: string): string {
+  if (data.startsWith(TEXT_PREFIX) && data.endsWith('"}')) return data.slice(TEXT_PREFIX.length, -1)
+  return JSON.stringify((JSON.parse(data) as { text: string }).text)
 }
 
 /** The live encoder, and the response as it stands after what it has been given. */
 function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOptions): {
   encoder: LiveEncoder
   snapshot(): ReturnType<typeof responseObject> | undefined
+  /** A delta whose text is already a JSON string (a stored event's), written without parsing it. */
+  textDelta(kind: 'message' | 'reasoning', literal: string): string
 } {
   let ended: { status: ResponseStatus; end: Partial<ResponseEnd> } | undefined
   let sequence = 0
@@ -108,6 +144,16 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
   const output: OutputItem[] = []
   /** The message or reasoning item text goes to now, if one is open. */
   let openText: MessageItem | ReasoningItem | undefined
+  /**
+   * The open item's text so far, as JSON-escaped pieces joined (each delta's JSON string without
+   * its quotes): parsed once, when the text is needed whole, never per delta. A replay hands the
+   * stored deltas' JSON over as it is, so skipping events before `starting_after` parses nothing.
+   */
+  let openEscaped = ''
+  /** Writes the open item's text into its part, where the response or a `.done` event shows it. */
+  const settleText = () => {
+    if (openText) openText.content[0]!.text = JSON.parse(`"${openEscaped}"`) as string
+  }
   /** Open tool calls: output index by the call's index. */
   let openCalls = new Map<number, number>()
   let usage: UsageEventData | undefined
@@ -128,6 +174,7 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
   const closeText = (): string => {
     const item = openText
     if (!item) return ''
+    settleText()
     openText = undefined
     const index = output.indexOf(item)
     const part = item.content[0]!
@@ -161,7 +208,7 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
   let deltaItem = ''
   let deltaTail = ''
   /** A delta of text or reasoning, opening its item (and part) first when another kind (or none) is open. */
-  const textDelta = (kind: 'message' | 'reasoning', text: string): string => {
+  const textDelta = (kind: 'message' | 'reasoning', literal: string): string => {
     let out = ''
     let item = openText
     if (item?.type !== kind) {
@@ -173,6 +220,7 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
           : { id: `rs_${itemBase}_${index}`, type: 'reasoning', status: 'in_progress', summary: [], content: [] }
       addItem(item)
       openText = item
+      openEscaped = ''
       const part =
         kind === 'message'
           ? { type: 'output_text' as const, text: '', annotations: [] as [], logprobs: [] as [] }
@@ -189,16 +237,26 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
       deltaItem = `,"item_id":"${item.id}","output_index":${index},"content_index":0,"delta":`
       deltaTail = kind === 'message' ? ',"logprobs":[]}\n\n' : '}\n\n'
     }
-    item.content[0]!.text += text
+    openEscaped += literal.slice(1, -1)
     // The hot path: one template per delta, its fixed parts made once per item.
     const n = sequence++
     if (n <= startingAfter) return out
-    return `${out}${deltaHead}${n}${deltaItem}${json(text)}${deltaTail}`
+    return `${out}${deltaHead}${n}${deltaItem}${literal}${deltaTail}`
   }
 
   /** The response object as it stands, in the shape OpenAI's `Response` has. */
-  const responseNow = (status: ResponseStatus, end: Partial<ResponseEnd> = {}) =>
-    responseObject({ id: start!.id, createdAt: start!.created, model: start!.model, status, output, echo, ...end })
+  const responseNow = (status: ResponseStatus, end: Partial<ResponseEnd> = {}) => {
+    settleText()
+    return responseObject({
+      id: start!.id,
+      createdAt: start!.created,
+      model: start!.model,
+      status,
+      output,
+      echo,
+      ...end,
+    })
+  }
   const response = (status: ResponseStatus, end: Partial<ResponseEnd> = {}) => {
     if (status !== 'in_progress') ended = { status, end }
     return json(responseNow(status, end))
@@ -215,8 +273,8 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
         event('response.in_progress', `,"response":${response('in_progress')}`)
       )
     },
-    text: (text) => textDelta('message', text),
-    reasoning: (text) => textDelta('reasoning', text),
+    text: (text) => textDelta('message', json(text)),
+    reasoning: (text) => textDelta('reasoning', json(text)),
     toolCall({ index: callIndex, id, name, argumentsDelta }) {
       let out = ''
       let index = openCalls.get(callIndex)
@@ -264,7 +322,7 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
     },
     heartbeat: () => HEARTBEAT,
   }
-  return { encoder, snapshot }
+  return { encoder, snapshot, textDelta }
 }
 
 interface ResponseEnd {
