@@ -1,4 +1,5 @@
 import type { ReplayEncoder } from '../events/encoders'
+import { anthropicMessagesFormat } from './anthropic-messages'
 import { gatewayFormat } from './gateway'
 import { openAIChatFormat } from './openai-chat'
 import { openAIResponsesFormat } from './openai-responses'
@@ -16,6 +17,7 @@ export const formats = {
   'openai-chat': openAIChatFormat,
   'openai-responses': openAIResponsesFormat,
   'ui-message-stream': uiMessageStreamFormat,
+  'anthropic-messages': anthropicMessagesFormat,
 } satisfies Record<string, WireFormat<never>>
 
 export type FormatName = keyof typeof formats

@@ -3,6 +3,7 @@ import { GatewayError, unsupportedParameter } from '../../errors'
 import { parseDataUrl, textOf, type ChatRequest, type ContentPart } from '../../request/chat-request'
 import { THINKING_BUDGETS } from '../reasoning-effort'
 import { parseToolArguments, toolNamesById } from '../tool-arguments'
+import { refuseToolResultImages } from '../tool-results'
 
 type Part = Record<string, unknown>
 interface Content {
@@ -32,15 +33,24 @@ const EXTENSION_TYPES: Record<string, string> = {
  * output from `responseMimeType` and `responseJsonSchema`.
  */
 export function toGenerateContentBody(config: GeminiModelConfig, request: ChatRequest) {
+  refuseToolResultImages(request, 'Gemini')
   if (request.parallel_tool_calls === false) {
     throw unsupportedParameter('parallel_tool_calls', 'Gemini has no way to ask for one tool call at a time.')
   }
   const system = request.messages.filter((m) => m.role === 'system').map((m) => ({ text: textOf(m.content) }))
   const format = request.response_format
-  // A request's `reasoning_effort` sets the budget by `../reasoning-effort.ts`; `verbosity` is ignored.
-  const budget =
-    request.reasoning_effort === undefined ? config.thinking_budget_tokens : THINKING_BUDGETS[request.reasoning_effort]
-  const thinking = config.include_thoughts || budget !== undefined
+  // The request's own `thinking` (Anthropic's shape) goes over its `reasoning_effort` (a budget by
+  // `../reasoning-effort.ts`), which goes over the model's config; `verbosity` is ignored.
+  const asked = request.thinking
+  const includeThoughts = asked ? asked.type === 'enabled' : config.include_thoughts
+  const budget = asked
+    ? asked.type === 'enabled'
+      ? asked.budget_tokens
+      : 0
+    : request.reasoning_effort !== undefined
+      ? THINKING_BUDGETS[request.reasoning_effort]
+      : config.thinking_budget_tokens
+  const thinking = includeThoughts || budget !== undefined
   return {
     ...(system.length && { systemInstruction: { parts: system } }),
     contents: toContents(request),
@@ -60,6 +70,7 @@ export function toGenerateContentBody(config: GeminiModelConfig, request: ChatRe
     generationConfig: {
       temperature: request.temperature,
       topP: request.top_p,
+      topK: request.top_k,
       maxOutputTokens: request.max_tokens,
       stopSequences: typeof request.stop === 'string' ? [request.stop] : request.stop,
       ...(format?.type === 'json_object' && { responseMimeType: 'application/json' }),
@@ -69,7 +80,7 @@ export function toGenerateContentBody(config: GeminiModelConfig, request: ChatRe
       }),
       ...(thinking && {
         thinkingConfig: {
-          ...(config.include_thoughts && { includeThoughts: true }),
+          ...(includeThoughts && { includeThoughts: true }),
           ...(budget !== undefined && { thinkingBudget: budget }),
         },
       }),
@@ -125,7 +136,13 @@ function toContents(request: ChatRequest): Content[] {
           })
         }
         const part = {
-          functionResponse: { id: message.tool_call_id, name, response: toolResponse(textOf(message.content)) },
+          functionResponse: {
+            id: message.tool_call_id,
+            name,
+            response: message.is_error
+              ? { error: textOf(message.content) } // Gemini's documented key for a failed call
+              : toolResponse(textOf(message.content)),
+          },
         }
         // A turn's results go back together: Gemini matches them to its calls one for one.
         const last = contents.at(-1)
