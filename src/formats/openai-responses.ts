@@ -97,7 +97,7 @@ export function responseSnapshot(events: StoredEvent[], echo: ResponseEcho) {
 }
 
 /**
- * The live encoder over stored events, but for text and reasoning deltas, whose stored JSON is
+ * The live encoder over stored events, but for text deltas, whose stored JSON is
  * handed over as it is: a replay from `starting_after` near the end of a long answer encodes
  * thousands of deltas only to skip them, and parses none of them.
  */
@@ -114,7 +114,6 @@ function replayOver(writer: ReturnType<typeof responseWriter>): ReplayEncoder {
       let out = ''
       for (const event of events) {
         if (event.event === 'delta') out += writer.textDelta('message', textLiteral(event.data))
-        else if (event.event === 'reasoning') out += writer.textDelta('reasoning', textLiteral(event.data))
         else out += others.encode([event])
       }
       return out
@@ -124,7 +123,10 @@ function replayOver(writer: ReturnType<typeof responseWriter>): ReplayEncoder {
 
 const TEXT_PREFIX = '{"text":'
 
-/** The JSON string in a stored `{"text": …}`, as `JSON.stringify` wrote it; anything else is parsed. */
+/**
+ * The JSON string in a stored `delta`: its data is `{"text": …}` as `JSON.stringify` wrote it
+ * (text is its only field), so the string is everything between the prefix and the last brace.
+ */
 function textLiteral(data: string): string {
   if (data.startsWith(TEXT_PREFIX) && data.endsWith('"}')) return data.slice(TEXT_PREFIX.length, -1)
   return JSON.stringify((JSON.parse(data) as { text: string }).text)
@@ -274,7 +276,8 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
       )
     },
     text: (text) => textDelta('message', json(text)),
-    reasoning: (text) => textDelta('reasoning', json(text)),
+    // A signature or redacted thinking (Anthropic's, with no text) has no place in a Responses stream.
+    reasoning: (text) => (text ? textDelta('reasoning', json(text)) : ''),
     toolCall({ index: callIndex, id, name, argumentsDelta }) {
       let out = ''
       let index = openCalls.get(callIndex)
