@@ -53,6 +53,7 @@ export async function beginStoredAnswer(
     retentionMs: config.streamRetentionMs,
     abandonMs: unattended ? null : config.streamAbandonMs,
     maxBytes: config.streamMaxBytes,
+    flushMs: config.streamFlushMs,
     lease,
     attachment,
   })
