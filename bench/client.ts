@@ -63,11 +63,11 @@ export interface Replay {
   body: string
 }
 
-/** GETs a resumable stream from its start, timing its first event and its end. */
-export function replay(streamUrl: string): Promise<Replay> {
+/** GETs a resumable stream from its start (or where `streamUrl` says), timing its first event and its end. */
+export function replay(streamUrl: string, headers: Record<string, string> = {}): Promise<Replay> {
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    const req = request(streamUrl, { agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
+    const req = request(streamUrl, { agent: false, headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
       let body = ''
       let firstEventMs = -1
       res.setEncoding('utf8')

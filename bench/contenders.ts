@@ -2,6 +2,7 @@ import { createParser } from 'eventsource-parser'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { generateApiKey, hashApiKey } from '../src/access/api-key.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
 
@@ -16,6 +17,11 @@ export interface Contender {
   request?: { path: string; headers: Record<string, string>; body?: (content: string) => object }
   /** A resumable stream: also measure replaying it, and what it writes to storage. */
   resumable?: boolean
+  /**
+   * OpenAI's Responses API: also store a response (with this API key; anonymous callers' are
+   * not kept) and measure replaying it with `starting_after`.
+   */
+  responsesReplay?: { apiKey: string }
 }
 
 function events(body: string) {
@@ -55,6 +61,17 @@ function readAnthropicEvents(body: string) {
   const text = deltas.filter((d) => d.type === 'text_delta').map((d) => d.text as string)
   return { text: text.join(''), complete: all.at(-1)?.event === 'message_stop' }
 }
+
+/** OpenAI's Responses stream: text from `response.output_text.delta`, complete with `response.completed`. */
+function readResponsesEvents(body: string) {
+  const all = events(body).map((e) => JSON.parse(e.data) as { type: string; delta?: string })
+  const text = all.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta!)
+  return { text: text.join(''), complete: all.at(-1)?.type === 'response.completed' }
+}
+
+/** The key `ours-responses` stores its replayed response with. */
+const responsesKey = generateApiKey()
+const responsesKeyHash = await hashApiKey(responsesKey)
 
 /**
  * The gateway's own wrangler.toml without the chat page (`[assets]` and its `[build]` step).
@@ -175,6 +192,22 @@ export const contenders: Contender[] = [
       headers: { 'anthropic-version': '2023-06-01' },
       body: (content) => ({ model: 'bench', max_tokens: 4096, stream: true, messages: [{ role: 'user', content }] }),
     },
+  },
+  {
+    // OpenAI's Responses API, streamed: anonymous, so not stored, straight from the pipeline like `ours`.
+    name: 'ours-responses',
+    config: apiOnlyConfig(),
+    vars: (upstreamUrl) => ({
+      ...oursVars(upstreamUrl),
+      API_KEYS: JSON.stringify({ bench: { sha256: responsesKeyHash, models: ['*'] } }),
+    }),
+    read: readResponsesEvents,
+    request: {
+      path: '/v1/responses',
+      headers: {},
+      body: (content) => ({ model: 'bench', input: content, stream: true }),
+    },
+    responsesReplay: { apiKey: responsesKey },
   },
   { name: 'ours+page', config: asDeployedConfig(), vars: oursVars, read: readOurEvents },
 ]

@@ -2,6 +2,7 @@ import type { ReplayEncoder } from '../events/encoders'
 import { anthropicMessagesFormat } from './anthropic-messages'
 import { gatewayFormat } from './gateway'
 import { openAIChatFormat } from './openai-chat'
+import { openAIResponsesFormat } from './openai-responses'
 import type { CommonOptions, WireFormat } from './types'
 import { uiMessageStreamFormat } from './ui-message-stream'
 
@@ -14,6 +15,7 @@ import { uiMessageStreamFormat } from './ui-message-stream'
 export const formats = {
   gateway: gatewayFormat,
   'openai-chat': openAIChatFormat,
+  'openai-responses': openAIResponsesFormat,
   'ui-message-stream': uiMessageStreamFormat,
   'anthropic-messages': anthropicMessagesFormat,
 } satisfies Record<string, WireFormat<never>>

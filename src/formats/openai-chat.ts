@@ -38,7 +38,9 @@ function openAIChunks({ includeUsage }: OpenAIChatOptions): LiveEncoder {
     start(start) {
       // The fields every chunk repeats, serialised once.
       head = `"id":${JSON.stringify(start.id)},"object":"chat.completion.chunk","created":${start.created},"model":${JSON.stringify(start.model)}`
-      return chunk({ role: 'assistant', content: '' })
+      // `null`, not "": no text yet, and for a tool-only answer none at all (an empty string is
+      // an empty text part to the AI SDK). OpenAI's own tool-call streams open the same way.
+      return chunk({ role: 'assistant', content: null })
     },
     text: (text) => chunk({ content: text }),
     // Not in OpenAI's own API, but the field DeepSeek, vLLM and OpenRouter clients read.

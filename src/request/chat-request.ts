@@ -149,8 +149,16 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
     ),
     parallel_tool_calls: v.optional(v.boolean()),
     response_format: v.optional(responseFormat),
+    /** How hard a reasoning model thinks: carried as is to OpenAI-compatible upstreams, mapped by the others' adapters. */
+    reasoning_effort: v.optional(v.picklist(REASONING_EFFORTS)),
+    /** How long an answer to write: OpenAI-compatible upstreams only; others ignore it. */
+    verbosity: v.optional(v.picklist(['low', 'medium', 'high'])),
   })
 }
+
+/** OpenAI's reasoning efforts, least to most. */
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number]
 
 export type ChatRequest = v.InferOutput<ReturnType<typeof chatRequestSchema>>
 export type ChatMessage = ChatRequest['messages'][number]

@@ -3,13 +3,14 @@ import { settleAnswer, type Lease } from '../access/leases'
 import type { GatewayConfig } from '../config/load'
 import { GatewayError, type GatewayErrorOptions } from '../errors'
 import type { ErrorEventData, StartEventData } from '../events/chat-events'
-import { isTerminal, type EventRecord } from '../events/stored-event'
+import { isTerminal, type EventRecord, type StoredEvent } from '../events/stored-event'
 import { replayEncoder, type FormatChoice } from '../formats'
 import { log } from '../log'
 import { chatEventStream } from '../pipeline/chat-event-stream'
 import { logAnswer } from '../pipeline/log-answer'
 import { openAnswer } from '../pipeline/open-answer'
 import type { ChatRequest } from '../request/chat-request'
+import { Attachment } from './attachment'
 import { EventLog } from './event-log'
 import { eventRecordFormat, parseRecords } from './record-format'
 import { StreamReader } from './stream-reader'
@@ -31,6 +32,8 @@ export interface StreamSettings {
   flushMs?: number
   /** The caller's admission: its usage is settled against it when the answer ends. */
   lease: Lease
+  /** What the surface keeps beside the answer (opaque JSON; see `Attachment`). */
+  attachment?: string
 }
 
 /** A refusal before the answer started, as plain data (RPC carries no error subclasses). */
@@ -98,6 +101,7 @@ const SEND_WINDOW_MS = 2
  */
 export class AnswerStream extends DurableObject<Env> {
   readonly #log: EventLog
+  readonly #attachment: Attachment
   readonly #readers = new Set<StreamReader>()
   /** The running pipeline's output, while the answer is being generated in this instance. */
   #pipeline: ReadableStreamDefaultReader<Uint8Array> | undefined
@@ -116,6 +120,7 @@ export class AnswerStream extends DurableObject<Env> {
     super(ctx, env)
     this.#log = new EventLog(ctx.storage, () => this.#release())
     this.#released = this.#log.visibleId
+    this.#attachment = new Attachment(ctx.storage.sql)
     // No pipeline can be running in a new instance: a stream still marked running was cut off.
     const meta = this.#log.meta
     if (meta?.state === 'running') {
@@ -164,6 +169,7 @@ export class AnswerStream extends DurableObject<Env> {
       maxBytes: settings.maxBytes,
       lease: settings.lease,
     })
+    if (settings.attachment !== undefined) this.#attachment.put(settings.attachment)
     const events = chatEventStream(opened.stream, {
       start: { id: settings.id, model, upstream, created: Math.floor(createdAt / 1000) },
       encoder: eventRecordFormat(),
@@ -216,6 +222,31 @@ export class AnswerStream extends DurableObject<Env> {
     if (meta.state === 'ended') return 'ended'
     void this.#end({ code: 'cancelled', message: 'The answer was stopped.', retryable: false })
     return 'cancelled'
+  }
+
+  /** What the surface kept beside the answer; null when there is none (or no answer). */
+  attachment(): string | null {
+    return this.#log.meta ? this.#attachment.get() : null
+  }
+
+  /**
+   * Up to `limit` stored events after `afterId`, as plain data, and whether the answer is still
+   * running: for a surface that shows an answer as it stands rather than as a stream.
+   */
+  events(afterId: number, limit: number): { state: 'running' | 'ended'; events: StoredEvent[] } | null {
+    const meta = this.#log.meta
+    if (!meta) return null
+    return { state: meta.state, events: this.#log.after(afterId, Math.min(limit, 1000)) }
+  }
+
+  /** Deletes the answer now, stopping it first if it runs: its readers end, and it is gone for good. */
+  async forget(): Promise<boolean> {
+    if (!this.#log.meta) return false
+    this.cancel()
+    for (const reader of this.#readers) reader.end()
+    this.#log.clear()
+    await this.ctx.storage.deleteAll()
+    return true
   }
 
   /** Readers connected now (for tests and the benchmark). */

@@ -57,7 +57,8 @@ export interface RecordedRequest {
 
 /**
  * An OpenAI-compatible upstream on 127.0.0.1 for the tests. The last user message picks how it
- * behaves ("replay:<fixture>", "tools" (two parallel tool calls), "reasoning" (reasoning_content,
+ * behaves ("replay:<fixture>", "tools" (two parallel tool calls; once the last message is a tool
+ * result, "tool said: <results>"), "reasoning" (reasoning_content,
  * then text), "gated", "stall", "reset", "truncate", "malformed", "status:<code>", "no-headers",
  * "html", "canned:<name>", "tokens:<count>"), and it counts its open connections and answers, so a
  * test can see when the gateway lets go of one.
@@ -131,6 +132,14 @@ export class TestUpstream extends EventEmitter {
       typeof content === 'string' ? content : content.map((part) => (part.type === 'text' ? part.text : '')).join('')
     const [name, argument] = scenario.split(':', 2) as [string, string | undefined]
     const stream = () => res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
+
+    // A tool loop's next step: the model answers from the tools' results.
+    if (body.messages.at(-1)?.role === 'tool') {
+      stream()
+      const results = body.messages.filter((m) => m.role === 'tool').map((m) => m.content)
+      res.write(text(`tool said: ${results.join(', ')}`) + finish + usage + 'data: [DONE]\n\n')
+      return void res.end()
+    }
 
     switch (name) {
       case 'replay': {

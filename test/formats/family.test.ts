@@ -73,13 +73,22 @@ describe.each(names)('the %s format', (name) => {
   // A format that carries no state from one event to the next resumes with exactly the rest. (Not
   // past `usage` in OpenAI's chunks, which hold it for the finish; nor the formats whose parts or
   // blocks a resumed reader opens anew, the UI message stream's and Anthropic's: the UI stream's own
-  // tests cover it, and no Anthropic client resumes.)
+  // tests cover it, and no Anthropic client resumes.) OpenAI's Responses stream resumes by its own
+  // `sequence_number`, replayed from the first event (openai-responses.test.ts has more).
   const endsFrom = {
     'ui-message-stream': 'data: {"type":"finish-step"}',
     'anthropic-messages': 'event: message_delta',
   } as Partial<Record<FormatName, string>>
   const resumesWithTheRest = endsFrom[name] === undefined
   it.each([1, 3, 5, 6, 8])('resumed after event %i, sends what it sent live after it', (afterId) => {
+    if (name === 'openai-responses') {
+      // Asked for the events after the last `sequence_number` the client has, from the first stored event.
+      const sent = finished(live())
+      const startingAfter = sent.slice(0, afterId).join('').split('"sequence_number":').length - 2
+      const encoder = replayEncoder({ name, options: { startingAfter } }, common)
+      expect(encoder.encode(stored(finished))).toBe(sent.slice(afterId).join(''))
+      return
+    }
     const events = stored(finished)
     const rest = replay(afterId, events).body
     if (resumesWithTheRest) expect(rest).toBe(finished(live()).slice(afterId).join(''))

@@ -354,3 +354,42 @@ describe('answers from the stand-in provider, on our events', () => {
     ])
   })
 })
+
+describe('reasoning_effort and verbosity (docs/openai-compatible.md has the table)', () => {
+  const hard = { messages: [{ role: 'user', content: 'Hard sum' }] }
+
+  it('go to an OpenAI-compatible upstream as they came', async () => {
+    expect(await upstreamBody('gpt', { ...hard, reasoning_effort: 'high', verbosity: 'low' })).toMatchObject({
+      reasoning_effort: 'high',
+      verbosity: 'low',
+    })
+  })
+
+  it.each([
+    ['low', 2048],
+    ['high', 8191], // the table says 16384: held below max_tokens, which the budget counts against
+  ] as const)('set an Anthropic thinking budget for %s, over the model’s own', async (effort, budget) => {
+    const body = (await upstreamBody('thinker', { ...hard, reasoning_effort: effort, verbosity: 'high' })) as Record<
+      string,
+      unknown
+    >
+    expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: budget })
+    expect(body).not.toHaveProperty('verbosity')
+  })
+
+  it('turn Anthropic thinking off for none, and for a budget that would not fit in max_tokens', async () => {
+    expect(await upstreamBody('thinker', { ...hard, reasoning_effort: 'none' })).not.toHaveProperty('thinking')
+    expect(await upstreamBody('claude', { ...hard, reasoning_effort: 'medium', max_tokens: 1000 })).not.toHaveProperty(
+      'thinking',
+    )
+  })
+
+  it('set Gemini’s thinking budget', async () => {
+    expect(await upstreamBody('gemini', { ...hard, reasoning_effort: 'medium' })).toMatchObject({
+      generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 8192 } },
+    })
+    expect(await upstreamBody('gemini', { ...hard, reasoning_effort: 'none' })).toMatchObject({
+      generationConfig: { thinkingConfig: { thinkingBudget: 0 } },
+    })
+  })
+})

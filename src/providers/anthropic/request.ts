@@ -1,9 +1,10 @@
 import type { AnthropicModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
 import { parseDataUrl, textOf, type ChatMessage, type ChatRequest, type ContentPart } from '../../request/chat-request'
+import { anthropicThinkingBudget } from '../reasoning-effort'
+import { parseToolArguments } from '../tool-arguments'
 
 type ThinkingBlocks = NonNullable<Extract<ChatMessage, { role: 'assistant' }>['thinking']>
-import { parseToolArguments } from '../tool-arguments'
 
 type Block = Record<string, unknown>
 interface AnthropicMessage {
@@ -15,8 +16,10 @@ interface AnthropicMessage {
  * The Messages API body for a request. Anthropic takes the system prompt apart from the turns,
  * requires `max_tokens`, calls stop strings `stop_sequences`, answers tool calls with
  * `tool_result` blocks in a user turn, and has its own `tool_choice`. Extended thinking is the
- * model's config (`thinking_budget_tokens`) unless the request sets its own `thinking`; an
- * assistant turn's thinking blocks go back first in the turn, with their signatures.
+ * model's config (`thinking_budget_tokens`) unless the request sets its own `thinking`, or its
+ * `reasoning_effort` mapped to a budget (`../reasoning-effort.ts`); an assistant turn's thinking
+ * blocks go back first in the turn, with their signatures. `verbosity` has no Anthropic
+ * counterpart and is ignored.
  */
 export function toMessagesBody(config: AnthropicModelConfig, request: ChatRequest) {
   const format = request.response_format?.type
@@ -27,11 +30,15 @@ export function toMessagesBody(config: AnthropicModelConfig, request: ChatReques
     )
   }
   const maxTokens = request.max_tokens ?? config.max_tokens
+  // The request's own `thinking` first, then its `reasoning_effort`, then the model's config.
+  const fromEffort = anthropicThinkingBudget(request.reasoning_effort, config.thinking_budget_tokens, maxTokens)
   const budget = request.thinking
     ? request.thinking.type === 'enabled'
       ? request.thinking.budget_tokens
       : undefined
-    : config.thinking_budget_tokens
+    : fromEffort === 0
+      ? undefined
+      : fromEffort
   if (budget !== undefined && maxTokens <= budget) {
     throw unsupportedParameter(
       'max_tokens',

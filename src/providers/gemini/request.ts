@@ -1,6 +1,7 @@
 import type { GeminiModelConfig } from '../../config/models'
 import { GatewayError, unsupportedParameter } from '../../errors'
 import { parseDataUrl, textOf, type ChatRequest, type ContentPart } from '../../request/chat-request'
+import { THINKING_BUDGETS } from '../reasoning-effort'
 import { parseToolArguments, toolNamesById } from '../tool-arguments'
 import { refuseToolResultImages } from '../tool-results'
 
@@ -38,10 +39,17 @@ export function toGenerateContentBody(config: GeminiModelConfig, request: ChatRe
   }
   const system = request.messages.filter((m) => m.role === 'system').map((m) => ({ text: textOf(m.content) }))
   const format = request.response_format
-  // The request's own `thinking` (Anthropic's shape) goes over the model's config.
+  // The request's own `thinking` (Anthropic's shape) goes over its `reasoning_effort` (a budget by
+  // `../reasoning-effort.ts`), which goes over the model's config; `verbosity` is ignored.
   const asked = request.thinking
   const includeThoughts = asked ? asked.type === 'enabled' : config.include_thoughts
-  const budget = asked ? (asked.type === 'enabled' ? asked.budget_tokens : 0) : config.thinking_budget_tokens
+  const budget = asked
+    ? asked.type === 'enabled'
+      ? asked.budget_tokens
+      : 0
+    : request.reasoning_effort !== undefined
+      ? THINKING_BUDGETS[request.reasoning_effort]
+      : config.thinking_budget_tokens
   const thinking = includeThoughts || budget !== undefined
   return {
     ...(system.length && { systemInstruction: { parts: system } }),

@@ -56,5 +56,7 @@ export function toChatCompletionsBody(model: string, request: ChatRequest) {
     tool_choice: request.tool_choice,
     parallel_tool_calls: request.parallel_tool_calls,
     response_format: request.response_format,
+    reasoning_effort: request.reasoning_effort,
+    verbosity: request.verbosity,
   }
 }

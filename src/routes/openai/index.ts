@@ -2,6 +2,7 @@ import { Hono } from 'hono/tiny'
 import { admitAnswer } from '../../access/admission'
 import { usableModels } from '../../access/principal'
 import type { AppEnv } from '../../app-env'
+import { GatewayError } from '../../errors'
 import { openAIChatFormat } from '../../formats/openai-chat'
 import { identifyCaller } from '../../middleware/identify-caller'
 import { limitBody } from '../../middleware/limit-body'
@@ -12,6 +13,7 @@ import { jsonBody } from '../shared/json-body'
 import { completion } from './completion'
 import { openAIError } from './errors'
 import { fromOpenAIRequest } from './request'
+import { responses } from './responses'
 
 /**
  * An OpenAI-compatible front door (`/v1`): the official SDKs, given this as `baseURL`, work
@@ -19,18 +21,29 @@ import { fromOpenAIRequest } from './request'
  */
 export const openAI = new Hono<AppEnv>()
 
+const modelObject = (id: string) => ({ id, object: 'model', created: 0, owned_by: 'gateway' })
+
 /** The models this caller may use, as `GET /api/models` lists them. */
 openAI.get('/models', identifyCaller(), (c) =>
-  c.json({
-    object: 'list',
-    data: usableModels(c.var.config, c.var.principal!).map((id) => ({
-      id,
-      object: 'model',
-      created: 0,
-      owned_by: 'gateway',
-    })),
-  }),
+  c.json({ object: 'list', data: usableModels(c.var.config, c.var.principal!).map(modelObject) }),
 )
+
+/** One of them; any other name (unknown, or not this caller's) is a 404, as OpenAI answers. */
+openAI.get('/models/:id{.+}', identifyCaller(), (c) => {
+  const id = c.req.param('id')
+  if (!usableModels(c.var.config, c.var.principal!).includes(id)) {
+    throw new GatewayError(
+      404,
+      'model_not_found',
+      `The model '${id}' does not exist or you do not have access to it.`,
+      {
+        retryable: false,
+        issues: [{ path: 'model', message: 'is not a model you may use' }],
+      },
+    )
+  }
+  return c.json(modelObject(id))
+})
 
 openAI.post('/chat/completions', identifyCaller(), requireJson(), limitBody(), async (c) => {
   const { chat, stream, includeUsage } = fromOpenAIRequest(await jsonBody(c))
@@ -39,6 +52,25 @@ openAI.post('/chat/completions', identifyCaller(), requireJson(), limitBody(), a
   const opened = await openAdmittedAnswer(c, admission)
   if (stream) return streamAnswer(c, opened, lease, openAIChatFormat, { includeUsage })
   return completion(c, opened, lease)
+})
+
+openAI.route('/responses', responses)
+
+/**
+ * Anything else under `/v1` is a 404 in OpenAI's shape, naming what there is. Inside this app,
+ * after its routes, so it never answers for a path another app mounts beside `/v1`.
+ */
+const ENDPOINTS =
+  'POST /v1/chat/completions, POST /v1/responses, GET|DELETE /v1/responses/{id}, POST /v1/responses/{id}/cancel, GET /v1/models, GET /v1/models/{id}, POST /v1/messages, POST /v1/messages/count_tokens'
+openAI.all('*', (c) => {
+  throw new GatewayError(
+    404,
+    'unknown_url',
+    `Unrecognized request URL (${c.req.method} ${c.req.path}). This gateway serves ${ENDPOINTS}.`,
+    {
+      retryable: false,
+    },
+  )
 })
 
 openAI.onError(openAIError)

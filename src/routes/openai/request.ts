@@ -23,6 +23,8 @@ const CARRIED = new Set([
   'tool_choice',
   'parallel_tool_calls',
   'response_format',
+  'reasoning_effort',
+  'verbosity',
 ])
 
 /**
@@ -55,11 +57,6 @@ const UNSUPPORTED: Record<string, { harmless: (value: unknown) => boolean; reaso
     reason: 'only text output is carried.',
   },
   prediction: { harmless: (v) => v == null, reason: 'predicted outputs are not carried.' },
-  reasoning_effort: {
-    harmless: (v) => v == null,
-    reason: 'not carried; a model reasons as its gateway config sets (thinking budgets).',
-  },
-  verbosity: { harmless: (v) => v == null, reason: 'not carried.' },
   web_search_options: { harmless: (v) => v == null, reason: 'web search is not carried.' },
   functions: { harmless: (v) => v == null, reason: 'deprecated by OpenAI; use tools.' },
   function_call: { harmless: (v) => v == null, reason: 'deprecated by OpenAI; use tool_choice.' },
@@ -112,6 +109,8 @@ export function fromOpenAIRequest(body: unknown): { chat: unknown; stream: boole
     tool_choice: body.tool_choice ?? undefined,
     parallel_tool_calls: body.parallel_tool_calls ?? undefined,
     response_format: body.response_format ?? undefined,
+    reasoning_effort: body.reasoning_effort ?? undefined,
+    verbosity: body.verbosity ?? undefined,
   }
   return { chat, stream: body.stream === true, includeUsage: streamOptions.include_usage === true }
 }

@@ -32,11 +32,12 @@ export function streamAnswer<Options extends object>(
   lease: Lease,
   format: WireFormat<Options>,
   options: Options,
+  { startId = `chat_${crypto.randomUUID()}` }: { startId?: string } = {},
 ): Response {
   const { config } = c.var
   const { model, upstream } = answer
   const stream = chatEventStream(answer.stream, {
-    start: { id: `chat_${crypto.randomUUID()}`, model, upstream, created: Math.floor(Date.now() / 1000) },
+    start: { id: startId, model, upstream, created: Math.floor(Date.now() / 1000) },
     encoder: format.live({ ...options, retryMs: config.retryMs }),
     heartbeatMs: config.heartbeatMs,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,

@@ -30,25 +30,32 @@ export interface StoredAnswer {
  * upstream was being opened, before learning of the answer: nobody can ever read it, so it is
  * stopped at once and nobody pays for it.
  *
- * `startId` is the id the answer's `start` event carries: the stream id itself by default.
+ * `startId` is the id the answer's `start` event carries: the stream id itself by default (a
+ * function of the stream id where the two are related). `unattended` answers run to their end
+ * whether anyone reads them or not; `attachment` is kept beside the answer (see `Attachment`).
  */
 export async function beginStoredAnswer(
   c: Context<AppEnv>,
   { request, lease }: Admission,
-  { startId }: { startId?: string } = {},
+  {
+    startId,
+    unattended = false,
+    attachment,
+  }: { startId?: string | ((streamId: string) => string); unattended?: boolean; attachment?: string } = {},
 ): Promise<StoredAnswer | null> {
   const { config } = c.var
   const streamId = newStreamId()
   const stream = answerStream(c, streamId)
   const begun = await stream.begin(request, {
-    id: startId ?? streamId,
+    id: typeof startId === 'function' ? startId(streamId) : (startId ?? streamId),
     path: c.req.path,
     config,
     retentionMs: config.streamRetentionMs,
-    abandonMs: config.streamAbandonMs,
+    abandonMs: unattended ? null : config.streamAbandonMs,
     maxBytes: config.streamMaxBytes,
     flushMs: config.streamFlushMs,
     lease,
+    attachment,
   })
   if (!begun.ok) {
     inBackground(c, releaseAnswer(c.env, lease))

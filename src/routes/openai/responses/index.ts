@@ -1,0 +1,244 @@
+import type { Context } from 'hono'
+import { Hono } from 'hono/tiny'
+import { admitAnswer } from '../../../access/admission'
+import { principalOf } from '../../../access/authenticate'
+import type { AppEnv } from '../../../app-env'
+import { GatewayError, methodNotAllowed, unsupportedParameter } from '../../../errors'
+import { openAIResponsesFormat, responseObject } from '../../../formats/openai-responses'
+import { identifyCaller } from '../../../middleware/identify-caller'
+import { limitBody } from '../../../middleware/limit-body'
+import { requireJson } from '../../../middleware/require-json'
+import type { ChatMessage, ChatRequest } from '../../../request/chat-request'
+import { validateChatRequest } from '../../../request/validate'
+import { openAdmittedAnswer, streamAnswer } from '../../shared/answer'
+import { jsonBody } from '../../shared/json-body'
+import { beginStoredAnswer, clientClosed, readOptions } from '../../shared/stored-answer'
+import { openAIError } from '../errors'
+import { atResponsesPath, fromResponsesRequest, type ResponsesRequest } from './request'
+import {
+  conversationBefore,
+  noSuchResponse,
+  ownedResponse,
+  referencedItem,
+  responseIdOf,
+  snapshotOf,
+  storingPrincipal,
+  type KeptResponse,
+} from './stored'
+
+/**
+ * OpenAI's Responses API (`/v1/responses`), the default path of today's OpenAI clients, over
+ * the same pipeline as every surface. A response is stored (`store`, OpenAI's default) in the
+ * answer's Durable Object, which runs it, keeps it for the streams' retention and replays it in
+ * this format from any `sequence_number`; `store: false` streams straight from the pipeline and
+ * keeps nothing. Stored responses belong to the principal that made them: callers without
+ * credentials get answers, never storage. See docs/responses-api.md.
+ */
+export const responses = new Hono<AppEnv>()
+
+const FORMAT = 'openai-responses'
+
+responses.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
+  const request = fromResponsesRequest(await jsonBody(c))
+  const principal = await principalOf(c)
+  if (request.background) {
+    await storingPrincipal(c, 'background')
+    if (!request.store) throw unsupportedParameter('background', 'needs store: true, to be read back later.')
+  }
+  const { messages, sources } = await conversation(c, request)
+  const admission = await admitAnswer(c, validateAtResponsesPaths(c, { ...request.chat, messages }, sources))
+  const { lease } = admission
+  const store = request.store && principal.kind !== 'anonymous'
+  const echo = { ...request.echo, store }
+
+  if (!store) {
+    const opened = await openAdmittedAnswer(c, admission)
+    const id = `resp_${crypto.randomUUID().replaceAll('-', '')}`
+    const response = streamAnswer(c, opened, lease, openAIResponsesFormat, { echo }, { startId: id })
+    return request.stream ? response : whole(c, response.body!)
+  }
+
+  const kept: KeptResponse = {
+    owner: principal.id,
+    messages: admission.request.messages.slice(request.instructions === undefined ? 0 : 1),
+    echo,
+    model: admission.request.model,
+    createdAt: Math.floor(Date.now() / 1000),
+  }
+  const answer = await beginStoredAnswer(c, admission, {
+    startId: responseIdOf,
+    unattended: request.background,
+    attachment: JSON.stringify(kept),
+  })
+  if (!answer) return clientClosed()
+  const id = responseIdOf(answer.streamId)
+  if (request.background && !request.stream) {
+    // At once: the answer runs in its object whether anyone reads it or not.
+    return c.json(
+      responseObject({ id, createdAt: kept.createdAt, model: kept.model, status: 'in_progress', output: [], echo }),
+    )
+  }
+  const read = await answer.stream.read(0, readOptions(c, { name: FORMAT, options: { echo } }))
+  if (read.status !== 200) throw noSuchResponse(id)
+  return request.stream ? new Response(read.body, { headers: openAIResponsesFormat.headers }) : whole(c, read.body)
+})
+
+responses.get('/:id', identifyCaller(), async (c) => {
+  const owned = await ownedResponse(c, c.req.param('id'))
+  if (c.req.query('stream') !== 'true') return c.json(await snapshotOf(owned))
+  // Replayed from the first event, whatever the client has: see `OpenAIResponsesOptions.startingAfter`.
+  const options = { echo: owned.kept.echo, startingAfter: startingAfter(c) }
+  const read = await owned.stream.read(0, readOptions(c, { name: FORMAT, options }))
+  if (read.status !== 200) throw noSuchResponse(owned.id)
+  return new Response(read.body, { headers: openAIResponsesFormat.headers })
+})
+
+responses.post('/:id/cancel', identifyCaller(), async (c) => {
+  const owned = await ownedResponse(c, c.req.param('id'))
+  if (owned.kept.echo.background !== true) {
+    throw new GatewayError(400, 'invalid_request', 'Only responses created with background: true can be cancelled.', {
+      retryable: false,
+    })
+  }
+  // Stopped now, or already over (then it stays as it ended): either way, it is returned as it stands.
+  await owned.stream.cancel()
+  return c.json(await snapshotOf(owned))
+})
+
+responses.delete('/:id', identifyCaller(), async (c) => {
+  const owned = await ownedResponse(c, c.req.param('id'))
+  if (!(await owned.stream.forget())) throw noSuchResponse(owned.id)
+  return c.json({ id: owned.id, object: 'response', deleted: true })
+})
+
+responses.all('/', () => {
+  throw methodNotAllowed('POST', 'Use POST to create a response.')
+})
+
+responses.all('/:id', () => {
+  throw methodNotAllowed('GET, DELETE', 'Use GET to retrieve a response, DELETE to delete it.')
+})
+
+responses.all('/:id/cancel', () => {
+  throw methodNotAllowed('POST', 'Use POST to cancel a response.')
+})
+
+responses.onError(openAIError)
+
+/**
+ * The messages to send, with the caller's path for each: `instructions`, the conversation
+ * `previous_response_id` continues, and the input, its `item_reference`s filled in.
+ */
+async function conversation(
+  c: Context<AppEnv>,
+  request: ResponsesRequest,
+): Promise<{ messages: unknown[]; sources: string[] }> {
+  const messages: unknown[] = []
+  const sources: string[] = []
+  const add = (source: string, added: unknown[]) => {
+    messages.push(...added)
+    sources.push(...added.map(() => source))
+  }
+  if (request.instructions !== undefined) add('instructions', [{ role: 'system', content: request.instructions }])
+  if (request.previousResponseId) {
+    add('previous_response_id', await conversationBefore(c, request.previousResponseId))
+  }
+  const references = new Map(request.references.map((reference) => [reference.at, reference]))
+  for (const [i, message] of request.chat.messages.entries()) {
+    const reference = references.get(i)
+    if (reference) {
+      await storingPrincipal(c, 'item_reference')
+      add(reference.path, await referencedItem(c, reference.id, reference.path))
+    } else add(request.sources[i]!, [message])
+  }
+  return { messages: joinToolCalls(messages), sources }
+}
+
+/**
+ * An assistant turn referred to by id, then the calls it made sent in full, are one turn in
+ * Chat Completions' shape (the AI SDK sends its tool loops so).
+ */
+function joinToolCalls(messages: unknown[]): unknown[] {
+  const joined: unknown[] = []
+  for (const message of messages) {
+    const previous = joined.at(-1) as Partial<Extract<ChatMessage, { role: 'assistant' }>> | undefined
+    const current = message as Partial<Extract<ChatMessage, { role: 'assistant' }>>
+    if (
+      previous?.role === 'assistant' &&
+      current?.role === 'assistant' &&
+      current.content == null &&
+      current.tool_calls
+    ) {
+      joined[joined.length - 1] = { ...previous, tool_calls: [...(previous.tool_calls ?? []), ...current.tool_calls] }
+    } else joined.push(message)
+  }
+  return joined
+}
+
+/** `/api/chat`'s schema and limits, with each issue at the path the caller sent. */
+function validateAtResponsesPaths(c: Context<AppEnv>, chat: unknown, sources: string[]): ChatRequest {
+  try {
+    return validateChatRequest(chat, c.var.config)
+  } catch (error) {
+    if (!(error instanceof GatewayError) || !error.options.issues) throw error
+    const { status, code, message, options } = error
+    const issues = options.issues!.map((issue) => ({ ...issue, path: atResponsesPath(issue.path, sources) }))
+    throw new GatewayError(status, code, message, { ...options, issues })
+  }
+}
+
+/** `starting_after`: a sequence number the client has, or -1 for all. */
+function startingAfter(c: Context<AppEnv>): number {
+  const value = c.req.query('starting_after')
+  if (value === undefined) return -1
+  if (!/^\d{1,15}$/.test(value)) {
+    throw new GatewayError(400, 'invalid_request', 'starting_after must be a whole number.', {
+      retryable: false,
+      issues: [{ path: 'starting_after', message: 'is not a sequence number' }],
+    })
+  }
+  return Number(value)
+}
+
+/**
+ * A whole response for a client that asked not to stream: the stream read to its end, and its
+ * last event's response. Only a response that ended by itself (`completed`, or `incomplete` at
+ * its token limit) is sent as one; a failure is an error status in OpenAI's shape, with our code.
+ * The client leaving stops reading, which stops the answer as it would a stream.
+ */
+async function whole(c: Context<AppEnv>, body: ReadableStream<Uint8Array>): Promise<Response> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader()
+  const leave = () => void reader.cancel().catch(() => {})
+  c.req.raw.signal.addEventListener('abort', leave)
+  let text = ''
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += value
+    }
+  } finally {
+    c.req.raw.signal.removeEventListener('abort', leave)
+  }
+  // JSON holds no raw newline, so events split on blank lines; heartbeats are comments.
+  const last = text
+    .split('\n\n')
+    .filter((block) => block.startsWith('event: '))
+    .at(-1)
+  const event =
+    last && (JSON.parse(last.slice(last.indexOf('\ndata: ') + 7)) as { type: string; response?: FinalResponse })
+  const response = event && event.response
+  if (!response || event.type === 'response.created' || event.type === 'response.in_progress') {
+    throw new GatewayError(502, 'upstream_truncated', 'The answer ended without a result.', { retryable: true })
+  }
+  if (event.type === 'response.failed') {
+    const code = response.error?.code ?? 'internal_error'
+    const status = code.includes('timeout') || code === 'deadline_exceeded' ? 504 : 502
+    throw new GatewayError(status, code, response.error?.message ?? 'The answer failed.', { retryable: true })
+  }
+  return c.json(response)
+}
+
+interface FinalResponse {
+  error?: { code: string; message: string } | null
+}

@@ -1,0 +1,326 @@
+import { GatewayError, invalidRequest, unsupportedParameter, type ErrorIssue } from '../../../errors'
+import { isObject } from '../../../request/json-shape'
+
+/**
+ * What the gateway does with each field of OpenAI's Responses request (`POST /v1/responses`).
+ * As on Chat Completions, nothing a caller relies on is dropped: a field the gateway cannot carry
+ * is a 400 naming it, unless it holds its harmless default; only bookkeeping is ignored.
+ */
+
+/** Carried, through the gateway's own request schema, or handled by the route (`store`, `background`). */
+const CARRIED = new Set([
+  'model',
+  'input',
+  'instructions',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'max_output_tokens',
+  'temperature',
+  'top_p',
+  'text',
+  'reasoning',
+  'stream',
+  'store',
+  'background',
+  'previous_response_id',
+])
+
+/**
+ * Dropped: bookkeeping for OpenAI's platform (`metadata` is repeated back, as OpenAI does),
+ * caching keys, a billing tier, `include` (it asks for extra fields, such as encrypted reasoning,
+ * that a response here never has) and `stream_options.include_obfuscation` (padding against
+ * length side channels that no client needs to read).
+ */
+const IGNORED = new Set([
+  'metadata',
+  'user',
+  'safety_identifier',
+  'prompt_cache_key',
+  'prompt_cache_retention',
+  'service_tier',
+  'include',
+  'stream_options',
+])
+
+/** Refused unless they hold their default, each with why. */
+const UNSUPPORTED: Record<string, { harmless: (value: unknown) => boolean; reason: string }> = {
+  truncation: { harmless: (v) => v == null || v === 'disabled', reason: 'only "disabled" is carried.' },
+  conversation: { harmless: (v) => v == null, reason: 'conversations are not kept; use previous_response_id.' },
+  prompt: { harmless: (v) => v == null, reason: 'prompt templates are not carried.' },
+  max_tool_calls: { harmless: (v) => v == null, reason: 'a limit on tool calls is not carried.' },
+  top_logprobs: { harmless: (v) => v == null || v === 0, reason: 'log probabilities are not carried.' },
+  context_management: { harmless: (v) => v == null, reason: 'context management is not carried.' },
+}
+
+/** `role`s of message items, in the gateway's terms. */
+const ROLES: Record<string, string> = { user: 'user', assistant: 'assistant', system: 'system', developer: 'system' }
+
+/** Where a message of the translated request came from, to report its issues at the caller's own path. */
+export type MessageSource = string
+
+/** An `item_reference` to an earlier response's output, resolved by the route (it needs storage). */
+export interface ItemReference {
+  /** Where the reference sits in the translated messages. */
+  at: number
+  id: string
+  path: string
+}
+
+export interface ResponsesRequest {
+  /** Our chat request's fields, unchecked (the schema checks them next); `messages` is the input alone. */
+  chat: Record<string, unknown> & { messages: unknown[] }
+  /** The system message from `instructions`, kept apart: a chain does not carry earlier instructions. */
+  instructions?: string
+  /** Per message in `chat.messages`, the caller's path for it (`input.3`). */
+  sources: MessageSource[]
+  references: ItemReference[]
+  stream: boolean
+  /** `store`, as asked (OpenAI's default: true). */
+  store: boolean
+  background: boolean
+  previousResponseId?: string
+  /** The request's settings a response repeats back. */
+  echo: Record<string, unknown>
+}
+
+/**
+ * Maps a Responses request onto the gateway's chat request. Input items become chat messages:
+ * message items (roles `user`, `assistant`, `system`, `developer`; content as a string or
+ * `input_text`, `input_image`, `output_text` parts), `function_call` items (joined into the
+ * assistant message before them) and `function_call_output` items (tool messages). `reasoning`
+ * items are accepted and dropped: no provider takes another's reasoning back.
+ */
+export function fromResponsesRequest(body: unknown): ResponsesRequest {
+  if (!isObject(body)) throw invalidRequest('Responses', [{ path: '(body)', message: 'must be a JSON object' }])
+  const unsupported: ErrorIssue[] = []
+  const unknown: ErrorIssue[] = []
+  for (const [field, value] of Object.entries(body)) {
+    const rule = UNSUPPORTED[field]
+    if (rule) {
+      if (!rule.harmless(value)) unsupported.push({ path: field, message: rule.reason })
+    } else if (!CARRIED.has(field) && !IGNORED.has(field)) {
+      unknown.push({ path: field, message: 'is not a Responses field' })
+    }
+  }
+  if (typeof body.model !== 'string') unknown.unshift({ path: 'model', message: 'is required' })
+  if (body.input === undefined && body.previous_response_id == null) {
+    unknown.push({ path: 'input', message: 'is required' })
+  }
+  const tools = toolsOf(body.tools, unsupported)
+  const toolChoice = toolChoiceOf(body.tool_choice, unsupported)
+  const text = isObject(body.text) ? body.text : {}
+  const reasoning = isObject(body.reasoning) ? body.reasoning : {}
+  const input = inputOf(body.input, unsupported)
+  if (unsupported.length) throwUnsupported(unsupported)
+  if (unknown.length) throw invalidRequest('Responses', unknown)
+
+  if (body.instructions != null && typeof body.instructions !== 'string') {
+    throw unsupportedParameter('instructions', 'only a string is carried.')
+  }
+  const instructions = (body.instructions as string | null | undefined) ?? undefined
+  const chat = {
+    model: body.model,
+    messages: input.messages,
+    temperature: body.temperature ?? undefined,
+    top_p: body.top_p ?? undefined,
+    max_tokens: body.max_output_tokens ?? undefined,
+    tools,
+    tool_choice: toolChoice,
+    parallel_tool_calls: body.parallel_tool_calls ?? undefined,
+    response_format: responseFormatOf(text.format),
+    reasoning_effort: reasoning.effort ?? undefined,
+    verbosity: text.verbosity ?? undefined,
+  }
+  const store = body.store !== false
+  const background = body.background === true
+  const echo = {
+    instructions: instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    metadata: isObject(body.metadata) ? body.metadata : {},
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: body.previous_response_id ?? null,
+    reasoning: { effort: reasoning.effort ?? null, summary: reasoning.summary ?? null },
+    temperature: body.temperature ?? null,
+    text: { format: isObject(text.format) ? text.format : { type: 'text' }, verbosity: text.verbosity ?? 'medium' },
+    tool_choice: body.tool_choice ?? 'auto',
+    tools: Array.isArray(body.tools) ? body.tools : [],
+    top_p: body.top_p ?? null,
+    background,
+  }
+  return {
+    chat,
+    instructions,
+    sources: input.sources,
+    references: input.references,
+    stream: body.stream === true,
+    store,
+    background,
+    previousResponseId: typeof body.previous_response_id === 'string' ? body.previous_response_id : undefined,
+    echo,
+  }
+}
+
+function throwUnsupported(issues: ErrorIssue[]): never {
+  throw new GatewayError(400, 'unsupported_parameter', `${issues[0]!.path}: ${issues[0]!.message}`, {
+    retryable: false,
+    issues,
+  })
+}
+
+/** Flat function tools (`{type: 'function', name, …}`) in Chat Completions' nested shape; built-in tools refused. */
+function toolsOf(tools: unknown, unsupported: ErrorIssue[]): unknown {
+  if (!Array.isArray(tools)) return tools ?? undefined
+  return tools.map((tool, i) => {
+    if (!isObject(tool)) return tool
+    if (tool.type !== 'function') {
+      unsupported.push({
+        path: `tools.${i}.type`,
+        message: `${String(tool.type)} tools are not carried; only function tools are.`,
+      })
+      return tool
+    }
+    const { type, name, description, parameters, strict, ...rest } = tool
+    for (const field of Object.keys(rest)) unsupported.push({ path: `tools.${i}.${field}`, message: 'is not carried.' })
+    return {
+      type,
+      function: { name, description: description ?? undefined, parameters: parameters ?? undefined, strict },
+    }
+  })
+}
+
+function toolChoiceOf(choice: unknown, unsupported: ErrorIssue[]): unknown {
+  if (choice == null || typeof choice === 'string') return choice ?? undefined
+  if (isObject(choice) && choice.type === 'function') return { type: 'function', function: { name: choice.name } }
+  unsupported.push({ path: 'tool_choice', message: 'only none, auto, required or a function is carried.' })
+  return undefined
+}
+
+/** `text.format` as Chat Completions' `response_format` (`json_schema` nests its schema one level down there). */
+function responseFormatOf(format: unknown): unknown {
+  if (!isObject(format) || format.type !== 'json_schema') return format ?? undefined
+  const { type, name, description, schema, strict } = format
+  return { type, json_schema: { name, description, schema, strict } }
+}
+
+interface Translated {
+  messages: unknown[]
+  sources: MessageSource[]
+  references: ItemReference[]
+}
+
+function inputOf(input: unknown, unsupported: ErrorIssue[]): Translated {
+  const out: Translated = { messages: [], sources: [], references: [] }
+  if (input == null) return out
+  if (typeof input === 'string') {
+    out.messages.push({ role: 'user', content: input })
+    out.sources.push('input')
+    return out
+  }
+  if (!Array.isArray(input)) {
+    unsupported.push({ path: 'input', message: 'must be a string or an array of items.' })
+    return out
+  }
+  for (const [i, item] of input.entries()) {
+    const path = `input.${i}`
+    if (!isObject(item)) {
+      out.messages.push(item)
+      out.sources.push(path)
+      continue
+    }
+    const type = item.type ?? 'message'
+    if (type === 'message') {
+      out.messages.push(messageOf(item, path, unsupported))
+      out.sources.push(path)
+    } else if (type === 'function_call') {
+      const call = {
+        id: item.call_id,
+        type: 'function',
+        function: { name: item.name, arguments: item.arguments },
+      }
+      const previous = out.messages.at(-1) as { role?: string; tool_calls?: unknown[] } | undefined
+      // Calls beside the text before them are one assistant turn, as Chat Completions has it.
+      if (previous?.role === 'assistant') {
+        ;(previous.tool_calls ??= []).push(call)
+      } else {
+        out.messages.push({ role: 'assistant', content: null, tool_calls: [call] })
+        out.sources.push(path)
+      }
+    } else if (type === 'function_call_output') {
+      out.messages.push({
+        role: 'tool',
+        tool_call_id: item.call_id,
+        content: toolOutputOf(item.output, path, unsupported),
+      })
+      out.sources.push(path)
+    } else if (type === 'reasoning') {
+      // Accepted, and not carried: a model's reasoning goes back to no provider.
+    } else if (type === 'item_reference' && typeof item.id === 'string') {
+      out.references.push({ at: out.messages.length, id: item.id, path })
+      out.messages.push(null) // its place, filled by the route
+      out.sources.push(path)
+    } else {
+      unsupported.push({ path: `${path}.type`, message: `${String(type)} items are not carried.` })
+    }
+  }
+  return out
+}
+
+function messageOf(item: Record<string, unknown>, path: string, unsupported: ErrorIssue[]): unknown {
+  const role = ROLES[item.role as string]
+  if (!role) {
+    unsupported.push({ path: `${path}.role`, message: 'must be user, assistant, system or developer.' })
+    return item
+  }
+  const { content } = item
+  if (!Array.isArray(content)) return { role, content }
+  return { role, content: content.map((part, p) => partOf(part, `${path}.content.${p}`, unsupported)) }
+}
+
+/** One content part in Chat Completions' shape. */
+function partOf(part: unknown, path: string, unsupported: ErrorIssue[]): unknown {
+  if (!isObject(part)) return part
+  switch (part.type) {
+    case 'input_text':
+    case 'output_text':
+      return { type: 'text', text: part.text }
+    case 'refusal':
+      return { type: 'text', text: part.refusal }
+    case 'input_image':
+      if (typeof part.image_url !== 'string') {
+        unsupported.push({ path, message: 'only images by URL (https or data:) are carried, not file ids.' })
+        return part
+      }
+      return { type: 'image_url', image_url: { url: part.image_url, detail: part.detail ?? undefined } }
+    default:
+      unsupported.push({ path, message: `${String(part.type)} parts are not carried.` })
+      return part
+  }
+}
+
+/** A tool's output: a string, or text parts. */
+function toolOutputOf(output: unknown, path: string, unsupported: ErrorIssue[]): unknown {
+  if (!Array.isArray(output)) return output
+  return output.map((part, p) => {
+    if (isObject(part) && part.type === 'input_text') return { type: 'text', text: part.text }
+    unsupported.push({ path: `${path}.output.${p}`, message: 'only text is carried in a tool’s output.' })
+    return part
+  })
+}
+
+/**
+ * An issue the chat schema found, at the path the caller sent: `messages.2.content` is
+ * `input.5.content` here. Fields renamed on the way are named as the caller named them.
+ */
+export function atResponsesPath(path: string, sources: MessageSource[]): string {
+  const message = /^messages\.(\d+)(.*)$/.exec(path)
+  if (message) return (sources[Number(message[1])] ?? 'input') + message[2]!.replace(/^\.tool_calls\.\d+/, '')
+  return path
+    .replace(/^tools\.(\d+)\.function\./, 'tools.$1.')
+    .replace(/^tool_choice\.function\./, 'tool_choice.')
+    .replace(/^response_format\.json_schema/, 'text.format')
+    .replace(/^response_format/, 'text.format')
+    .replace(/^max_tokens/, 'max_output_tokens')
+    .replace(/^reasoning_effort/, 'reasoning.effort')
+    .replace(/^verbosity/, 'text.verbosity')
+}
