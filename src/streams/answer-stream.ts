@@ -136,7 +136,10 @@ export class AnswerStream extends DurableObject<Env> {
       opened = await openAnswer(scope, request)
     } catch (error) {
       if (error instanceof GatewayError) return { ok: false, refusal: refusal(error) }
-      throw error
+      // A bug or a broken upstream library, not a refusal: the operator sees it, the caller a
+      // plain 500, and the Worker gives the lease back as for any answer that never started.
+      log.error('answer failed to start', { error: String(error) })
+      return { ok: false, refusal: refusal(internalError()) }
     }
     const { model, upstream } = opened
     const createdAt = Date.now()
@@ -317,6 +320,9 @@ export class AnswerStream extends DurableObject<Env> {
     return this.ctx.storage.setAlarm(at)
   }
 }
+
+const internalError = () =>
+  new GatewayError(500, 'internal_error', 'The gateway failed to start the answer.', { retryable: true })
 
 function refusal(error: GatewayError): Refusal {
   return { status: error.status, code: error.code, message: error.message, options: error.options }
