@@ -29,6 +29,8 @@ export interface StreamSettings {
   maxBytes: number
   /** The caller's admission: its usage is settled against it when the answer ends. */
   lease: Lease
+  /** The model's fallbacks the caller may use, in order (admission decides). */
+  fallbacks: string[]
 }
 
 /** A refusal before the answer started, as plain data (RPC carries no error subclasses). */
@@ -133,7 +135,7 @@ export class AnswerStream extends DurableObject<Env> {
     const scope = { config, env: this.env, signal: new AbortController().signal }
     let opened
     try {
-      opened = await openAnswer(scope, request)
+      opened = await openAnswer(scope, request, settings.fallbacks)
     } catch (error) {
       if (error instanceof GatewayError) return { ok: false, refusal: refusal(error) }
       // A bug or a broken upstream library, not a refusal: the operator sees it, the caller a

@@ -34,7 +34,7 @@ export interface StoredAnswer {
  */
 export async function beginStoredAnswer(
   c: Context<AppEnv>,
-  { request, lease }: Admission,
+  { request, lease, fallbacks }: Admission,
   { startId }: { startId?: string } = {},
 ): Promise<StoredAnswer | null> {
   const { config } = c.var
@@ -50,6 +50,7 @@ export async function beginStoredAnswer(
       abandonMs: config.streamAbandonMs,
       maxBytes: config.streamMaxBytes,
       lease,
+      fallbacks,
     })
   } catch (error) {
     // The object failed rather than refused (or the call never reached it): no answer started,
