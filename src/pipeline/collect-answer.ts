@@ -17,16 +17,24 @@ export interface CollectedToolCall {
   arguments: string
 }
 
+/** The code an answer ends with when whoever waited for it left first. */
+export const CLIENT_CLOSED = 'client_closed'
+
 /**
  * Reads a whole answer for clients that asked not to stream. Resolves only with a complete
  * answer; anything else (an upstream error, a truncated stream, silence past `idleTimeoutMs`, the
- * deadline) rejects with the error a stream would have ended with.
+ * deadline) rejects with the error a stream would have ended with. When `signal` aborts (the
+ * client left), the upstream is cancelled at once and it rejects with `client_closed`: nobody
+ * pays for the rest of an answer nobody waits for.
  */
 export async function collectAnswer(
   upstream: UpstreamStream,
-  { idleTimeoutMs, deadlineMs }: { idleTimeoutMs: number; deadlineMs: number },
+  { idleTimeoutMs, deadlineMs, signal }: { idleTimeoutMs: number; deadlineMs: number; signal: AbortSignal },
 ): Promise<CollectedAnswer> {
   const reader = upstream.body.getReader()
+  // Cancelling ends the pending read (as `done`), and the loop below sees why.
+  const clientLeft = () => void reader.cancel().catch(() => {})
+  signal.addEventListener('abort', clientLeft, { once: true })
   const deadline = Date.now() + deadlineMs
   let text = ''
   let reasoning = ''
@@ -35,7 +43,8 @@ export async function collectAnswer(
   try {
     for (;;) {
       const wait = Math.min(idleTimeoutMs, deadline - Date.now())
-      const result = await readWithin(reader, wait)
+      const result = signal.aborted ? 'left' : await readWithin(reader, wait)
+      if (result === 'left' || signal.aborted) throw answerError(CLIENT_CLOSED, 'The client closed the request.', false)
       if (result === 'timeout') {
         throw Date.now() >= deadline
           ? answerError('deadline_exceeded', 'The answer took longer than the gateway allows.', false)
@@ -62,6 +71,7 @@ export async function collectAnswer(
     if (error instanceof AnswerError) error.textChars = text.length
     throw error
   } finally {
+    signal.removeEventListener('abort', clientLeft)
     reader.cancel().catch(() => {})
   }
 }

@@ -4,10 +4,11 @@ import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
 import { toOpenAIFinishReason, toOpenAIUsage } from '../../formats/openai-chat'
-import { AnswerError, collectAnswer } from '../../pipeline/collect-answer'
+import { AnswerError, CLIENT_CLOSED, collectAnswer } from '../../pipeline/collect-answer'
 import { logAnswer } from '../../pipeline/log-answer'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
 import { inBackground } from '../shared/background'
+import { clientClosed } from '../shared/stored-answer'
 
 /**
  * A whole `chat.completion` for a client that asked not to stream: only a complete answer is
@@ -26,6 +27,8 @@ export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease
     const answer = await collectAnswer(opened.stream, {
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
+      // The client leaving cancels the upstream, as a stream's cancel does on every other path.
+      signal: c.req.raw.signal,
     })
     const durationMs = Date.now() - startedAt
     ended({
@@ -67,6 +70,10 @@ export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease
     if (!(error instanceof AnswerError)) {
       ended({ outcome: 'error', errorCode: 'internal_error', durationMs: Date.now() - startedAt })
       throw error
+    }
+    if (error.data.code === CLIENT_CLOSED) {
+      ended({ outcome: 'cancelled', textChars: error.textChars, durationMs: Date.now() - startedAt })
+      return clientClosed()
     }
     ended({
       outcome: 'error',
