@@ -1,3 +1,4 @@
+import type { AnswerSummary } from '../events/answer-summary'
 import type { ErrorEventData, FinishReason, UsageEventData } from '../events/chat-events'
 import type { UpstreamStream } from '../providers/types'
 
@@ -68,7 +69,13 @@ export async function collectAnswer(
       if (result.done) throw answerError('upstream_truncated', 'The model provider ended the stream early.', true)
     }
   } catch (error) {
-    if (error instanceof AnswerError) error.textChars = text.length
+    if (error instanceof AnswerError) {
+      error.streamed = {
+        textChars: text.length,
+        reasoningChars: reasoning.length,
+        toolCallChars: toolCallChars(toolCalls),
+      }
+    }
     throw error
   } finally {
     signal.removeEventListener('abort', clientLeft)
@@ -78,12 +85,19 @@ export async function collectAnswer(
 
 /** An answer's failure, carrying the same fields as a stream's `error` event. */
 export class AnswerError extends Error {
-  /** Characters of text received before the failure, for estimating what the partial answer cost. */
-  textChars = 0
+  /** What was received before the failure, for estimating what the partial answer cost. */
+  streamed: Pick<AnswerSummary, 'textChars' | 'reasoningChars' | 'toolCallChars'> = {}
 
   constructor(readonly data: ErrorEventData) {
     super(data.message)
   }
+}
+
+/** Characters of tool calls: their names and arguments, as the summary counts them. */
+export function toolCallChars(calls: readonly CollectedToolCall[]): number {
+  let chars = 0
+  for (const call of calls) if (call) chars += call.name.length + call.arguments.length
+  return chars
 }
 
 function answerError(code: string, message: string, retryable: boolean): AnswerError {

@@ -116,6 +116,7 @@ export class AnswerStream extends DurableObject<Env> {
         const summary = {
           outcome: 'error',
           errorCode: 'interrupted',
+          // Everything the log holds, reasoning and tool calls included (one figure suffices here).
           textChars: this.#log.textChars(),
           durationMs: Date.now() - meta.createdAt,
         } as const

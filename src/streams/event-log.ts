@@ -89,12 +89,17 @@ export class EventLog {
     return stored
   }
 
-  /** Characters of answer text stored (JSON-escaped): the answer's size when no usage came. */
+  /**
+   * Characters the answer streamed, from the log: text, reasoning, tool names and arguments.
+   * What a cut answer is charged by when no usage came.
+   */
   textChars(): number {
     return (
       this.sql
         .exec<{ chars: number | null }>(
-          `SELECT SUM(LENGTH(data) - ${'{"text":""}'.length}) AS chars FROM events WHERE event = 'delta'`,
+          `SELECT SUM(LENGTH(COALESCE(json_extract(data, '$.text'), '')) + LENGTH(COALESCE(json_extract(data, '$.name'), ''))
+             + LENGTH(COALESCE(json_extract(data, '$.arguments_delta'), ''))) AS chars
+           FROM events WHERE event IN ('delta', 'reasoning', 'tool_call')`,
         )
         .one().chars ?? 0
     )

@@ -4,7 +4,7 @@ import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
 import { toOpenAIFinishReason, toOpenAIUsage } from '../../formats/openai-chat'
-import { AnswerError, CLIENT_CLOSED, collectAnswer } from '../../pipeline/collect-answer'
+import { AnswerError, CLIENT_CLOSED, collectAnswer, toolCallChars } from '../../pipeline/collect-answer'
 import { logAnswer } from '../../pipeline/log-answer'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
 import { inBackground } from '../shared/background'
@@ -36,6 +36,8 @@ export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease
       finishReason: answer.finishReason,
       usage: answer.usage,
       textChars: answer.text.length,
+      reasoningChars: answer.reasoning.length,
+      toolCallChars: toolCallChars(answer.toolCalls),
       durationMs,
     })
     return c.json({
@@ -72,13 +74,13 @@ export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease
       throw error
     }
     if (error.data.code === CLIENT_CLOSED) {
-      ended({ outcome: 'cancelled', textChars: error.textChars, durationMs: Date.now() - startedAt })
+      ended({ outcome: 'cancelled', ...error.streamed, durationMs: Date.now() - startedAt })
       return clientClosed()
     }
     ended({
       outcome: 'error',
       errorCode: error.data.code,
-      textChars: error.textChars,
+      ...error.streamed,
       durationMs: Date.now() - startedAt,
     })
     const status = error.data.code.includes('timeout') || error.data.code === 'deadline_exceeded' ? 504 : 502
