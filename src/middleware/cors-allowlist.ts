@@ -3,7 +3,7 @@ import type { AppEnv } from '../app-env'
 import { GatewayError } from '../errors'
 
 const ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS'
-const ALLOWED_HEADERS = 'Content-Type, Authorization, Last-Event-ID'
+const ALLOWED_HEADERS = 'Content-Type, Authorization, Last-Event-ID, X-Chat-Owner'
 const PREFLIGHT_MAX_AGE_SECONDS = '600'
 /** Response headers a page may read beyond the safelisted ones: when to retry, and how to authenticate. */
 const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate'
@@ -30,8 +30,11 @@ export function corsAllowlist(): MiddlewareHandler<AppEnv> {
     if (allowed !== '*' && !allowed.includes(origin)) {
       throw new GatewayError(403, 'origin_not_allowed', 'This origin may not use the gateway.', { retryable: false })
     }
-    const corsHeaders = {
+    const corsHeaders: Record<string, string> = {
       'Access-Control-Allow-Origin': allowed === '*' ? '*' : origin,
+      // A listed origin may send cookies (`credentials: 'include'`): `useChat`'s owner cookie.
+      // Never with "*", which browsers refuse to pair with credentials anyway.
+      ...(allowed !== '*' && { 'Access-Control-Allow-Credentials': 'true' }),
       // A created stream's URL: a page on another origin reads it from here.
       'Access-Control-Expose-Headers': 'Location',
       Vary: 'Origin',
