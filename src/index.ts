@@ -4,6 +4,7 @@ import { GatewayError } from './errors'
 import { log } from './log'
 import { corsAllowlist } from './middleware/cors-allowlist'
 import { withConfig } from './middleware/load-config'
+import { anthropicMessages } from './routes/anthropic'
 import { chat } from './routes/chat'
 import { models } from './routes/models'
 import { openAI } from './routes/openai'
@@ -20,6 +21,8 @@ app.route('/api/chat', chat)
 app.route('/api/models', models)
 app.route('/api/streams', streams)
 app.route('/api/ui/chat', uiChat)
+// Before `/v1`, whose OpenAI app answers the rest of `/v1/*`.
+app.route('/v1/messages', anthropicMessages)
 app.route('/v1', openAI)
 
 app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retryable: false }).toResponse())

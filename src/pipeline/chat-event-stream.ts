@@ -93,7 +93,10 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
         out += encoder.text(event.text)
       } else if (event.type === 'reasoning') {
         summary.reasoningChars = (summary.reasoningChars ?? 0) + event.text.length
-        out += encoder.reasoning(event.text)
+        out +=
+          event.signature === undefined && event.redacted === undefined
+            ? encoder.reasoning(event.text)
+            : encoder.reasoning(event.text, { signature: event.signature, redacted: event.redacted })
       } else if (event.type === 'tool_call') {
         summary.firstTextMs ??= Date.now() - startedAt
         summary.toolCallChars = (summary.toolCallChars ?? 0) + (event.name?.length ?? 0) + event.argumentsDelta.length
@@ -106,7 +109,7 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
       } else if (event.type === 'done') {
         summary.outcome = 'done'
         summary.finishReason = event.finishReason
-        out += encoder.done(event.finishReason)
+        out += encoder.done(event.finishReason, event.stopSequence)
         terminal = true
         break
       } else {

@@ -19,19 +19,20 @@ const MESSAGES: Record<UpstreamErrorClass, string> = {
  * The error event for a failure an upstream reports in the middle of its stream (an HTTP 200
  * that goes wrong). The client gets our code and message for the class, and for a request the
  * upstream found wrong, its reason with anything that could name a key, host or account removed;
- * the upstream's own text goes to the log, without its secrets.
+ * the upstream's own text goes to the log, without its secrets. `code` is ours for the failure
+ * (`upstream_error` unless the decoder knows better, as Anthropic's `overloaded_error` does).
  */
 export function midStreamError(
   upstreamMessage: unknown,
   kind: UpstreamErrorClass,
-  upstreamType?: string,
+  { upstreamType, code = 'upstream_error' }: { upstreamType?: string | undefined; code?: string } = {},
 ): UpstreamEvent {
   const text = typeof upstreamMessage === 'string' ? upstreamMessage : ''
   logUpstreamError('upstream error mid-stream', text, { type: upstreamType })
   const reason = kind === 'invalid_request' && text ? scrubForClient(text) : ''
   return {
     type: 'error',
-    code: 'upstream_error',
+    code,
     message: kind === 'invalid_request' ? withReason(MESSAGES.invalid_request, reason) : MESSAGES[kind],
     retryable: kind === 'passing',
   }

@@ -47,6 +47,8 @@ const validBodies: Record<string, unknown> = {
   '/api/chat': chat,
   '/api/streams': chat,
   '/v1/chat/completions': { ...chat, stream: true },
+  '/v1/messages': { model: 'demo', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], stream: true },
+  '/v1/messages/count_tokens': { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
   '/api/ui/chat': { id: 'chat-1', messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }] },
 }
 
@@ -102,8 +104,9 @@ async function expectNoServerError(response: Response, what: string) {
   expect(response.status, `${what} → ${response.status} ${text.slice(0, 300)}`).toBeLessThan(500)
   if (response.status >= 400) {
     expect(type, what).toMatch(/^application\/json/)
-    const { error } = JSON.parse(text) as { error: { code: unknown } }
-    expect(typeof error.code, `${what} → ${text.slice(0, 300)}`).toBe('string')
+    // Our shape and OpenAI's carry `error.code`; Anthropic's (`/v1/messages`) `error.type`.
+    const { error } = JSON.parse(text) as { error: { code?: unknown; type?: unknown } }
+    expect(typeof (error.code ?? error.type), `${what} → ${text.slice(0, 300)}`).toBe('string')
   } else if (response.status === 200) {
     expect(type, what).toMatch(/^(text\/event-stream|application\/json)/)
   }

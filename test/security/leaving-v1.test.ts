@@ -30,32 +30,38 @@ function stallingUpstream() {
 
 afterEach(() => vi.restoreAllMocks())
 
-describe('/v1/chat/completions with stream: false', () => {
-  it('a client that leaves cancels the upstream and frees its slot', async () => {
-    const upstream = stallingUpstream()
-    const testEnv = env()
-    const ip = { 'CF-Connecting-IP': '198.51.100.7' }
-    const ask = (signal?: AbortSignal) =>
-      call(
-        '/v1/chat/completions',
-        {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', ...ip },
-          body: JSON.stringify({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }], stream: false }),
-          signal,
-        },
-        testEnv,
-      )
-    const client = new AbortController()
-    const pending = Promise.resolve(ask(client.signal)).catch((error: unknown) => error)
-    await until(() => upstream.opened === 1)
-    client.abort()
-    await until(() => upstream.cancelled === 1, 3000)
-    const left = await pending
-    if (left instanceof Response) expect(left.status).toBe(499)
-    // The slot is free again: the next request is admitted (and reaches the upstream).
-    const next = ask()
-    await until(() => upstream.opened === 2, 3000)
-    void next
-  })
+const surfaces = {
+  '/v1/chat/completions': { model: 'gpt', messages: [{ role: 'user', content: 'hi' }], stream: false },
+  '/v1/messages': { model: 'gpt', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], stream: false },
+}
+
+describe('whole answers (stream: false)', () => {
+  for (const [path, request] of Object.entries(surfaces)) {
+    it(`${path}: a client that leaves cancels the upstream and frees its slot`, async () => {
+      const upstream = stallingUpstream()
+      const testEnv = env()
+      const ip = { 'CF-Connecting-IP': `198.51.100.${path.length}` }
+      const ask = (signal?: AbortSignal) =>
+        call(
+          path,
+          {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', ...ip },
+            body: JSON.stringify(request),
+            signal,
+          },
+          testEnv,
+        )
+      const client = new AbortController()
+      const pending = Promise.resolve(ask(client.signal)).catch((error: unknown) => error)
+      await until(() => upstream.opened === 1)
+      client.abort()
+      await until(() => upstream.cancelled === 1, 3000)
+      const left = await pending
+      if (left instanceof Response) expect(left.status).toBe(499)
+      // The slot is free again: the next request is admitted (and reaches the upstream).
+      void ask()
+      await until(() => upstream.opened === 2, 3000)
+    })
+  }
 })

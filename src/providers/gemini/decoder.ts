@@ -61,7 +61,9 @@ export function createGeminiDecoder(): UpstreamDecoder {
       const chunk = parseJson<GeminiChunk>(message.data, emit)
       if (!chunk) return
       if (chunk.error) {
-        return emit(midStreamError(chunk.error.message, errorClass(chunk.error.status), chunk.error.status))
+        return emit(
+          midStreamError(chunk.error.message, errorClass(chunk.error.status), { upstreamType: chunk.error.status }),
+        )
       }
       const candidate = chunk.candidates?.[0]
       for (const part of candidate?.content?.parts ?? []) {

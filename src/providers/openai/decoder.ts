@@ -74,7 +74,7 @@ export function createOpenAIDecoder(): UpstreamDecoder {
       if (chunk.error || message.event === 'error') {
         const error = chunk.error ?? {}
         const kind = `${error.type ?? ''} ${error.code ?? ''}`
-        return emit(midStreamError(error.message, errorClass(kind), kind.trim() || undefined))
+        return emit(midStreamError(error.message, errorClass(kind), { upstreamType: kind.trim() || undefined }))
       }
       const choice = chunk.choices?.[0]
       if (choice) {

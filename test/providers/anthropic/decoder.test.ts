@@ -95,7 +95,7 @@ describe('Anthropic decoder on a mid-stream error (built from the documented for
     expect(events.filter((e) => e.type === 'text')).toEqual([{ type: 'text', text: 'Hello there!' }])
     expect(events.at(-1)).toEqual({
       type: 'error',
-      code: 'upstream_error',
+      code: 'upstream_overloaded',
       message: 'The model provider failed while answering; asking again may work.',
       retryable: true,
     })
