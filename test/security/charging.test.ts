@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { estimatePromptTokens } from '../../src/access/estimate'
 import type { ChatRequest } from '../../src/request/chat-request'
 import { openAI } from '../helpers/upstream'
+import { storedEvents } from '../streams/controlled-upstream'
 import { call, readStream, streamEnv, until } from '../streams/helpers'
 
 /**
@@ -95,6 +96,8 @@ describe('an answer stopped before the upstream reported usage', () => {
     const reader = readStream(await call(`/api/streams/${id}`, {}, env()))
     while (!reader.text.includes('event: reasoning')) await reader.more()
     await reader.cancel()
+    // Charged is what the log holds: wait for the reasoning to be written (the object batches writes).
+    await until(async () => (await storedEvents(id)).some((event) => event.event === 'reasoning'))
     await abortAllDurableObjects()
     expect(await (await call(`/api/streams/${id}`, {}, env())).text()).toContain('"code":"interrupted"')
     expect(await charged(limits)).toBeGreaterThanOrEqual(REASONING.length / 4)
