@@ -2,6 +2,7 @@
  * `npm run bench`: every contender under `wrangler dev`, one after another, against the same
  * loopback upstream and workload, in one run. Prints a table (ratios against the floor) and writes
  * it to BENCHMARKS.md. `npm run bench -- --smoke` runs tiny sizes, to keep the benchmark working.
+ * `npm run bench -- --only=soak` runs the soak (`soak.ts`): 1,000 streams at once for minutes.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
@@ -13,6 +14,7 @@ import { accessTable, measureAccess } from './access.ts'
 import { ask, replay } from './client.ts'
 import { contenders, type Contender } from './contenders.ts'
 import { cpuMs, rssBytes, workerdProcesses } from './proc.ts'
+import { soak, soakTable } from './soak.ts'
 import { BenchUpstream, token } from './upstream.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
@@ -290,6 +292,19 @@ for (const contender of contenders) {
   process.stderr.write(`measuring ${contender.name}...\n`)
   results.set(contender.name, await measure(contender, upstream, upstreamUrl).catch((e: unknown) => `failed: ${e}`))
 }
+// The soak: many streams at once for minutes (`--only=soak` runs just this; not part of a full run).
+let soakReport = ''
+let soakLost = false
+if (only?.includes('soak')) {
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
+  const soakSize = smoke ? { streams: 20, seconds: 1, paceMs: 100 } : { streams: 1000, seconds: 180, paceMs: 500 }
+  soakSize.streams = Number(arg('soak-streams') ?? soakSize.streams)
+  soakSize.seconds = Number(arg('soak-seconds') ?? soakSize.seconds)
+  process.stderr.write(`soak: ${soakSize.streams} streams for ${soakSize.seconds} s...\n`)
+  const figures = await soak(upstreamUrl, soakSize).catch((e: unknown) => `soak: failed: ${e}`)
+  soakLost = typeof figures === 'string' || figures.lost > 0
+  soakReport = typeof figures === 'string' ? figures : soakTable(figures)
+}
 // What access control adds to the time to first byte (`--only=access` runs just this).
 let access = ''
 if (!only || only.includes('access')) {
@@ -343,7 +358,11 @@ const notes = [
       `- ${n}: every one of the ${size.streams} idle streams received heartbeats: ${heartbeatsMissed.includes(n) ? 'NO' : 'yes'}`,
   ),
 ].filter(Boolean)
-const table = [...lines, '', ...notes, ...(access ? ['', access] : [])].join('\n')
+const table = [
+  ...(names.length ? [...lines, '', ...notes] : []),
+  ...(access ? ['', access] : []),
+  ...(soakReport ? ['', soakReport] : []),
+].join('\n')
 console.log(table)
 
 // Only a full run of every contender replaces the published figures. The rest of BENCHMARKS.md
@@ -373,4 +392,4 @@ if (!smoke && !only && !streamsArg) {
   )
 }
 const failed = names.filter((n) => typeof results.get(n) === 'string')
-if (failed.length || heartbeatsMissed.length || access.startsWith('access: failed')) process.exitCode = 1
+if (failed.length || heartbeatsMissed.length || access.startsWith('access: failed') || soakLost) process.exitCode = 1

@@ -9,6 +9,7 @@ import { chat } from './routes/chat'
 import { models } from './routes/models'
 import { openAI } from './routes/openai'
 import { streams } from './routes/streams'
+import { loggedPath } from './routes/shared/logged-path'
 import { uiChat } from './routes/ui-chat'
 
 const app = new Hono<AppEnv>()
@@ -28,11 +29,11 @@ app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retrya
 
 app.onError((error, c) => {
   if (error instanceof GatewayError) {
-    log.info('request refused', { path: c.req.path, status: error.status, code: error.code })
+    log.info('request refused', { path: loggedPath(c.req.path), status: error.status, code: error.code })
     return error.toResponse()
   }
   // Unexpected: log the details for the operator, tell the client nothing about the internals.
-  log.error('unhandled error', { path: c.req.path, error: String(error) })
+  log.error('unhandled error', { path: loggedPath(c.req.path), error: String(error) })
   return new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.').toResponse()
 })
 

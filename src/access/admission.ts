@@ -19,6 +19,11 @@ export interface Admission {
    * lowered to the model's ceiling and to what is left of the budget.
    */
   request: ChatRequest & { model: string }
+  /**
+   * The model's fallbacks this principal may use, in order: a fallback is another model, and the
+   * principal's list of models holds for it too. Whoever opens the answer tries only these.
+   */
+  fallbacks: string[]
 }
 
 /**
@@ -43,6 +48,11 @@ export async function admitAnswer(c: Context<AppEnv>, request: ChatRequest): Pro
     })
   }
   await checkRateLimit(c.env, principal)
+  const fallbacks = modelConfig.fallbacks.filter((fallback) => {
+    if (mayUse(principal, fallback)) return true
+    log.info('fallback not allowed, skipped', { model, fallback, principal: principal.name })
+    return false
+  })
 
   const promptTokens = estimatePromptTokens(request)
   let maxTokens = withinCeiling(request.max_tokens, modelConfig)
@@ -79,7 +89,11 @@ export async function admitAnswer(c: Context<AppEnv>, request: ChatRequest): Pro
     maxTokens = result.maxTokens
     Object.assign(lease, { held: true, reservedTokens: result.reservedTokens, expiresAt: result.expiresAt })
   }
-  return { lease, request: { ...request, model, ...(maxTokens !== undefined && { max_tokens: maxTokens }) } }
+  return {
+    lease,
+    request: { ...request, model, ...(maxTokens !== undefined && { max_tokens: maxTokens }) },
+    fallbacks,
+  }
 }
 
 function limitRefusal(result: Extract<AdmitResult, { ok: false }>): GatewayError {

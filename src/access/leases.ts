@@ -1,4 +1,4 @@
-import type { AnswerSummary } from '../events/answer-summary'
+import { streamedChars, type AnswerSummary } from '../events/answer-summary'
 import { durableObjects } from '../config/bindings'
 import { log } from '../log'
 import type { Principal } from './principal'
@@ -23,7 +23,7 @@ export interface Lease {
 
 /**
  * Records what an answer cost and frees its stream slot: the upstream's usage if it reported
- * any, else an estimate (marked as one) from the prompt and the text sent, for finished and
+ * any, else an estimate (marked as one) from the prompt and everything streamed, for finished and
  * partial answers alike. Callable from anywhere that has `env`, long after the request that
  * admitted the answer; never throws (a failure is logged, and the lease expires on its own).
  */
@@ -41,8 +41,9 @@ export async function releaseAnswer(env: Env, lease: Lease): Promise<void> {
 export function answerTokens(lease: Lease, summary: AnswerSummary): { tokens: number; estimated: boolean } {
   const usage = summary.usage
   if (usage) return { tokens: usage.total_tokens || usage.prompt_tokens + usage.completion_tokens, estimated: false }
-  // About four characters a token for English text: rough, and marked as an estimate.
-  return { tokens: lease.promptTokens + Math.ceil((summary.textChars ?? 0) / 4), estimated: true }
+  // About four characters a token for English text: rough, and marked as an estimate. Everything
+  // streamed counts: reasoning and tool calls are output the upstream bills, seen or not.
+  return { tokens: lease.promptTokens + Math.ceil(streamedChars(summary) / 4), estimated: true }
 }
 
 async function settle(env: Env, lease: Lease, settlement: { tokens: number; estimated: boolean; partial: boolean }) {

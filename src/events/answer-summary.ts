@@ -1,14 +1,27 @@
 import type { FinishReason, UsageEventData } from './chat-events'
 
-/** How an answer ended, for logs and usage accounting. Never holds message content. */
+/**
+ * How an answer ended, for logs and usage accounting. Never holds message content. When the
+ * upstream reports no usage (a stopped, cut or failed answer), everything streamed (text,
+ * reasoning, tool calls) is what its output is charged by.
+ */
 export interface AnswerSummary {
   outcome: 'done' | 'error' | 'cancelled'
   finishReason?: FinishReason
   errorCode?: string
   usage?: UsageEventData
-  /** Characters of answer text sent: an estimate of its size when the upstream reports no usage. */
+  /** Characters of answer text sent. */
   textChars?: number
+  /** Characters of the model's reasoning sent. */
+  reasoningChars?: number
+  /** Characters of tool calls sent: their names and arguments. */
+  toolCallChars?: number
   /** Milliseconds from the stream's start to its first text or tool call, if any came. */
   firstTextMs?: number
   durationMs: number
+}
+
+/** Characters of everything an answer streamed: what it is charged by without the upstream's usage. */
+export function streamedChars(summary: AnswerSummary): number {
+  return (summary.textChars ?? 0) + (summary.reasoningChars ?? 0) + (summary.toolCallChars ?? 0)
 }

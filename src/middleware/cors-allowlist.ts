@@ -4,11 +4,11 @@ import { GatewayError } from '../errors'
 
 const ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS'
 /**
- * Ours, plus what Anthropic's SDK sends from a browser page (its key header, its version and beta
+ * Ours (`X-Chat-Owner`: a `useChat` app's owner token), plus what Anthropic's SDK sends from a browser page (its key header, its version and beta
  * headers, and the opt-in it sends with `dangerouslyAllowBrowser`).
  */
 const ALLOWED_HEADERS = [
-  'Content-Type, Authorization, Last-Event-ID',
+  'Content-Type, Authorization, Last-Event-ID, X-Chat-Owner',
   'x-api-key, anthropic-version, anthropic-beta, anthropic-dangerous-direct-browser-access',
 ].join(', ')
 const PREFLIGHT_MAX_AGE_SECONDS = '600'
@@ -37,8 +37,11 @@ export function corsAllowlist(): MiddlewareHandler<AppEnv> {
     if (allowed !== '*' && !allowed.includes(origin)) {
       throw new GatewayError(403, 'origin_not_allowed', 'This origin may not use the gateway.', { retryable: false })
     }
-    const corsHeaders = {
+    const corsHeaders: Record<string, string> = {
       'Access-Control-Allow-Origin': allowed === '*' ? '*' : origin,
+      // A listed origin may send cookies (`credentials: 'include'`): `useChat`'s owner cookie.
+      // Never with "*", which browsers refuse to pair with credentials anyway.
+      ...(allowed !== '*' && { 'Access-Control-Allow-Credentials': 'true' }),
       // A created stream's URL: a page on another origin reads it from here.
       'Access-Control-Expose-Headers': 'Location',
       Vary: 'Origin',

@@ -92,12 +92,14 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
         summary.textChars = (summary.textChars ?? 0) + event.text.length
         out += encoder.text(event.text)
       } else if (event.type === 'reasoning') {
+        summary.reasoningChars = (summary.reasoningChars ?? 0) + event.text.length
         out +=
           event.signature === undefined && event.redacted === undefined
             ? encoder.reasoning(event.text)
             : encoder.reasoning(event.text, { signature: event.signature, redacted: event.redacted })
       } else if (event.type === 'tool_call') {
         summary.firstTextMs ??= Date.now() - startedAt
+        summary.toolCallChars = (summary.toolCallChars ?? 0) + (event.name?.length ?? 0) + event.argumentsDelta.length
         out += encoder.toolCall(event)
       } else if (event.type === 'keepalive') {
         out += encoder.heartbeat()

@@ -1,3 +1,4 @@
+import type { AnswerSummary } from '../events/answer-summary'
 import type { ErrorEventData, FinishReason, ReasoningEventData, UsageEventData } from '../events/chat-events'
 import type { UpstreamStream } from '../providers/types'
 
@@ -24,16 +25,24 @@ export interface CollectedToolCall {
   arguments: string
 }
 
+/** The code an answer ends with when whoever waited for it left first. */
+export const CLIENT_CLOSED = 'client_closed'
+
 /**
  * Reads a whole answer for clients that asked not to stream. Resolves only with a complete
  * answer; anything else (an upstream error, a truncated stream, silence past `idleTimeoutMs`, the
- * deadline) rejects with the error a stream would have ended with.
+ * deadline) rejects with the error a stream would have ended with. When `signal` aborts (the
+ * client left), the upstream is cancelled at once and it rejects with `client_closed`: nobody
+ * pays for the rest of an answer nobody waits for.
  */
 export async function collectAnswer(
   upstream: UpstreamStream,
-  { idleTimeoutMs, deadlineMs }: { idleTimeoutMs: number; deadlineMs: number },
+  { idleTimeoutMs, deadlineMs, signal }: { idleTimeoutMs: number; deadlineMs: number; signal: AbortSignal },
 ): Promise<CollectedAnswer> {
   const reader = upstream.body.getReader()
+  // Cancelling ends the pending read (as `done`), and the loop below sees why.
+  const clientLeft = () => void reader.cancel().catch(() => {})
+  signal.addEventListener('abort', clientLeft, { once: true })
   const deadline = Date.now() + deadlineMs
   let text = ''
   let reasoning = ''
@@ -43,7 +52,8 @@ export async function collectAnswer(
   try {
     for (;;) {
       const wait = Math.min(idleTimeoutMs, deadline - Date.now())
-      const result = await readWithin(reader, wait)
+      const result = signal.aborted ? 'left' : await readWithin(reader, wait)
+      if (result === 'left' || signal.aborted) throw answerError(CLIENT_CLOSED, 'The client closed the request.', false)
       if (result === 'timeout') {
         throw Date.now() >= deadline
           ? answerError('deadline_exceeded', 'The answer took longer than the gateway allows.', false)
@@ -77,9 +87,16 @@ export async function collectAnswer(
       if (result.done) throw answerError('upstream_truncated', 'The model provider ended the stream early.', true)
     }
   } catch (error) {
-    if (error instanceof AnswerError) error.textChars = text.length
+    if (error instanceof AnswerError) {
+      error.streamed = {
+        textChars: text.length,
+        reasoningChars: reasoning.length,
+        toolCallChars: toolCallChars(toolCalls),
+      }
+    }
     throw error
   } finally {
+    signal.removeEventListener('abort', clientLeft)
     reader.cancel().catch(() => {})
   }
 }
@@ -98,12 +115,19 @@ function addThinking(blocks: ReasoningEventData[], { text, signature, redacted }
 
 /** An answer's failure, carrying the same fields as a stream's `error` event. */
 export class AnswerError extends Error {
-  /** Characters of text received before the failure, for estimating what the partial answer cost. */
-  textChars = 0
+  /** What was received before the failure, for estimating what the partial answer cost. */
+  streamed: Pick<AnswerSummary, 'textChars' | 'reasoningChars' | 'toolCallChars'> = {}
 
   constructor(readonly data: ErrorEventData) {
     super(data.message)
   }
+}
+
+/** Characters of tool calls: their names and arguments, as the summary counts them. */
+export function toolCallChars(calls: readonly CollectedToolCall[]): number {
+  let chars = 0
+  for (const call of calls) if (call) chars += call.name.length + call.arguments.length
+  return chars
 }
 
 function answerError(code: string, message: string, retryable: boolean): AnswerError {

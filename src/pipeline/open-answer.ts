@@ -31,17 +31,21 @@ export interface AnswerScope {
  * the model's fallbacks are tried in order. A failure that says the request itself is wrong (4xx)
  * is final. Once an upstream has answered, there is no going back: text from two answers must
  * never be spliced together.
+ *
+ * `fallbacks` are the ones the caller may use (admission filters the model's list by the
+ * principal's models); the pipeline knows no principal, so it is told rather than asks.
  */
 export async function openAnswer(
   { config, env, signal }: AnswerScope,
   request: ChatRequest & { model: string },
+  fallbacks: readonly string[],
 ): Promise<OpenedAnswer> {
   const name = request.model
   const model = config.models[name]
   // Admission has checked the name; an unknown one here is the gateway's own mistake.
   if (!model) throw new Error(`openAnswer: model "${name}" is not configured`)
   const refusals: GatewayError[] = []
-  for (const candidate of [name, ...model.fallbacks]) {
+  for (const candidate of [name, ...fallbacks]) {
     if (!config.models[candidate]!.vision && hasImages(request)) {
       // The model asked for is refused plainly; a fallback that cannot see the images is passed over.
       if (candidate === name) refuseImages(request, candidate)

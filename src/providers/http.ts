@@ -1,8 +1,10 @@
 import { GatewayError } from '../errors'
 import { log } from '../log'
+import { scrubForClient } from './scrub'
+import { logUpstreamError, withReason } from './upstream-error'
 
-/** Longest upstream error message passed on to a client; the rest is noise. */
-const MAX_MESSAGE_CHARS = 500
+/** Longest upstream error message read; the rest is noise. */
+const MAX_MESSAGE_CHARS = 2000
 /** Most of an upstream error body read: enough for any real error, bounded against a hostile one. */
 const MAX_ERROR_BODY_BYTES = 16 * 1024
 
@@ -50,24 +52,31 @@ function assertEventStream(response: Response): ReadableStream<Uint8Array> {
  * request (400, 413, 422) or the upstream's load (429, 503) pass through; ones that describe the
  * gateway's own setup (a bad key: 401, 403; an unknown upstream model: 404) are the gateway's
  * fault and become 502, since the browser could do nothing about them.
+ *
+ * The client always gets our code and our message: an upstream's words are written for the
+ * account holder and name keys, organisations and internal hosts. Only for a request the upstream
+ * found wrong does its reason follow ours, scrubbed (`scrub.ts`), since that is what lets the
+ * caller fix it. The upstream's own text goes to the log, without its secrets.
  */
 export async function upstreamRefusal(response: Response): Promise<GatewayError> {
   const status = response.status
-  const detail = await readErrorMessage(response)
+  const body = await readBounded(response, MAX_ERROR_BODY_BYTES)
+  const detail = errorMessageOf(body)
+  // Not JSON (an HTML page from a proxy, say): what it says is still worth the operator's log.
+  logUpstreamError('upstream refused', detail ?? body.slice(0, MAX_MESSAGE_CHARS), { status })
   const retryAfter = response.headers.get('Retry-After') ?? undefined
   if (status === 429) {
-    return new GatewayError(429, 'upstream_rate_limited', detail ?? 'The model provider is rate limiting requests.', {
+    return new GatewayError(429, 'upstream_rate_limited', 'The model provider is rate limiting requests.', {
       retryAfter,
     })
   }
   if (status === 400 || status === 413 || status === 422) {
+    const reason = detail ? scrubForClient(detail) : ''
     return new GatewayError(
       status === 413 ? 413 : 400,
       'upstream_rejected_request',
-      detail ?? 'The model provider rejected the request.',
-      {
-        retryable: false,
-      },
+      withReason('The model provider rejected the request', reason),
+      { retryable: false },
     )
   }
   if (status === 401 || status === 403) {
@@ -90,14 +99,13 @@ export async function upstreamRefusal(response: Response): Promise<GatewayError>
   }
   // 529 is Anthropic's (and others') "overloaded": the same promise as a 503.
   if (status === 503 || status === 529) {
-    return new GatewayError(503, 'upstream_unavailable', detail ?? 'The model provider is unavailable.', { retryAfter })
+    return new GatewayError(503, 'upstream_unavailable', 'The model provider is unavailable.', { retryAfter })
   }
   return new GatewayError(502, 'upstream_error', `The model provider failed (HTTP ${status}).`)
 }
 
 /** The human-readable message of an upstream error body (`{error: {message}}` or `{message}`), if any. */
-async function readErrorMessage(response: Response): Promise<string | undefined> {
-  const text = await readBounded(response, MAX_ERROR_BODY_BYTES)
+function errorMessageOf(text: string): string | undefined {
   let message: unknown
   try {
     const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown }

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import type { ErrorIssue } from '../errors'
+import { jsonChars } from './json-limits'
 
 export interface ChatRequestLimits {
   maxMessages: number
@@ -31,7 +32,8 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
       url: v.pipe(
         v.string(),
         v.check(
-          (url) => /^https:\/\/[^\s]+$/i.test(url) || DATA_URL.test(url),
+          // Parsed here, not first in an adapter after the answer was admitted (`https://[`).
+          (url) => (/^https:\/\/[^\s]+$/i.test(url) && URL.canParse(url)) || DATA_URL.test(url),
           `must be an https URL or a data:image/(png|jpeg|gif|webp);base64 URL`,
         ),
         v.check(
@@ -56,6 +58,14 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
           )
         : text,
     )
+  /**
+   * A JSON Schema (a tool's `parameters`, a `json_schema`'s `schema`): any object, held to the
+   * size of a message, since it travels upstream and counts toward the prompt like one.
+   */
+  const jsonSchema = v.pipe(
+    v.record(v.string(), v.unknown()),
+    v.check((schema) => jsonChars(schema) <= maxMessageChars, `is more than ${maxMessageChars} characters of JSON`),
+  )
   // A variant, even of one, so a part of another type is one issue at its `type`.
   const textContent = content(v.variant('type', [textPart]))
   const toolCall = v.strictObject({
@@ -101,7 +111,7 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
       name: v.pipe(v.string(), v.regex(FUNCTION_NAME, 'must be 1 to 64 letters, digits, _ or -')),
       description: v.optional(v.pipe(v.string(), v.maxLength(maxMessageChars))),
       /** A JSON Schema object. */
-      parameters: v.optional(v.record(v.string(), v.unknown())),
+      parameters: v.optional(jsonSchema),
       strict: v.nullish(v.boolean()),
     }),
   })
@@ -113,7 +123,7 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
       json_schema: v.strictObject({
         name: v.pipe(v.string(), v.regex(FUNCTION_NAME, 'must be 1 to 64 letters, digits, _ or -')),
         description: v.optional(v.string()),
-        schema: v.optional(v.record(v.string(), v.unknown())),
+        schema: v.optional(jsonSchema),
         strict: v.nullish(v.boolean()),
       }),
     }),

@@ -6,6 +6,7 @@ import { GatewayError, methodNotAllowed } from '../errors'
 import { formats } from '../formats'
 import { identifyCaller } from '../middleware/identify-caller'
 import { limitBody } from '../middleware/limit-body'
+import { rateLimited } from '../middleware/rate-limited'
 import { requireJson } from '../middleware/require-json'
 import { validateChatRequest } from '../request/validate'
 import type { ReadResult } from '../streams/answer-stream'
@@ -21,7 +22,9 @@ import { answerStream, beginStoredAnswer, clientClosed, readOptions } from './sh
  *
  * Creating a stream takes the same access as `/api/chat` (credentials, model permission, rate
  * limit, budget and a concurrent-stream slot, held until the answer ends). The stream id is then
- * the capability to read or stop it: `EventSource` cannot send credentials.
+ * the capability to read or stop it: `EventSource` cannot send credentials. Reading and stopping
+ * count against the caller's rate limit (by IP without credentials), so ids cannot be probed
+ * at will.
  */
 export const streams = new Hono<AppEnv>()
 
@@ -40,12 +43,12 @@ streams.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
   return c.json({ id, url, expires_at: new Date(expiresAt).toISOString() }, 201, location)
 })
 
-streams.get('/:id', async (c) => {
+streams.get('/:id', rateLimited(), async (c) => {
   const stream = answerStream(c, knownId(c))
   return respond(await stream.read(lastEventId(c) ?? 0, readOptions(c, GATEWAY)))
 })
 
-streams.delete('/:id', async (c) => {
+streams.delete('/:id', rateLimited(), async (c) => {
   const outcome = await answerStream(c, knownId(c)).cancel()
   if (outcome === 'missing') throw noSuchStream()
   return c.body(null, 204)

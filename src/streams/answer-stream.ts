@@ -32,6 +32,8 @@ export interface StreamSettings {
   flushMs?: number
   /** The caller's admission: its usage is settled against it when the answer ends. */
   lease: Lease
+  /** The model's fallbacks the caller may use, in order (admission decides). */
+  fallbacks: string[]
   /** What the surface keeps beside the answer (opaque JSON; see `Attachment`). */
   attachment?: string
 }
@@ -132,6 +134,7 @@ export class AnswerStream extends DurableObject<Env> {
         const summary = {
           outcome: 'error',
           errorCode: 'interrupted',
+          // Everything the log holds, reasoning and tool calls included (one figure suffices here).
           textChars: this.#log.textChars(),
           durationMs: Date.now() - meta.createdAt,
         } as const
@@ -151,10 +154,13 @@ export class AnswerStream extends DurableObject<Env> {
     const scope = { config, env: this.env, signal: new AbortController().signal }
     let opened
     try {
-      opened = await openAnswer(scope, request)
+      opened = await openAnswer(scope, request, settings.fallbacks)
     } catch (error) {
       if (error instanceof GatewayError) return { ok: false, refusal: refusal(error) }
-      throw error
+      // A bug or a broken upstream library, not a refusal: the operator sees it, the caller a
+      // plain 500, and the Worker gives the lease back as for any answer that never started.
+      log.error('answer failed to start', { error: String(error) })
+      return { ok: false, refusal: refusal(internalError()) }
     }
     const { model, upstream } = opened
     const createdAt = Date.now()
@@ -387,6 +393,9 @@ export class AnswerStream extends DurableObject<Env> {
     return this.ctx.storage.setAlarm(at)
   }
 }
+
+const internalError = () =>
+  new GatewayError(500, 'internal_error', 'The gateway failed to start the answer.', { retryable: true })
 
 function refusal(error: GatewayError): Refusal {
   return { status: error.status, code: error.code, message: error.message, options: error.options }

@@ -9,9 +9,10 @@ interface ActiveAnswer {
 const KEY = 'active'
 
 /**
- * The object that knows a chat's latest answer, one per (principal, chat id): `useChat` resumes
+ * The object that knows a chat's latest answer, one per (owner, chat id): `useChat` resumes
  * and stops by chat id, which the client chooses, so the id alone must never lead to an answer.
- * Keyed by the principal too, one principal's chat id names nothing of another's, and the
+ * Keyed by the owner too (a principal, or an anonymous caller's owner token), one owner's chat
+ * id names nothing of another's, and the
  * stream id, the capability to the answer itself, never leaves the gateway on this surface.
  *
  * It holds one small record, and deletes it by alarm once the answer it names has expired
@@ -43,9 +44,9 @@ export class ChatIndex extends DurableObject<Env> {
 }
 
 /**
- * The index object's name for a chat: the principal and the chat id, unambiguously (JSON, so no
+ * The index object's name for a chat: the owner and the chat id, unambiguously (JSON, so no
  * choice of characters in either can make two pairs collide).
  */
-export function chatIndexName(principal: string, chatId: string): string {
-  return JSON.stringify([principal, chatId])
+export function chatIndexName(owner: string, chatId: string): string {
+  return JSON.stringify([owner, chatId])
 }

@@ -1,4 +1,5 @@
 import type { Lease } from '../access/leases'
+import type { ReasoningEventData, ToolCallEventData } from '../events/chat-events'
 import { isTerminal, type EventRecord, type StoredEvent } from '../events/stored-event'
 import { EventChunks } from './event-chunks'
 
@@ -182,7 +183,10 @@ export class EventLog {
     })
   }
 
-  /** Characters of answer text stored (JSON-escaped): the answer's size when no usage came. */
+  /**
+   * Characters the answer streamed, from the log: text, reasoning, tool names and arguments.
+   * What a cut answer is charged by when no usage came.
+   */
   textChars(): number {
     let chars = 0
     for (const event of this.#chunks.all()) if (event.id < this.#firstInMemory) chars += textCharsOf(event)
@@ -239,4 +243,11 @@ export class EventLog {
 }
 
 const TEXT_OVERHEAD = '{"text":""}'.length
-const textCharsOf = (event: StoredEvent) => (event.event === 'delta' ? event.data.length - TEXT_OVERHEAD : 0)
+/** What an event streamed, in characters: text (JSON-escaped), reasoning, a tool call's name and arguments. */
+function textCharsOf(event: StoredEvent): number {
+  if (event.event === 'delta') return event.data.length - TEXT_OVERHEAD
+  if (event.event === 'reasoning') return (JSON.parse(event.data) as ReasoningEventData).text.length
+  if (event.event !== 'tool_call') return 0
+  const call = JSON.parse(event.data) as ToolCallEventData
+  return (call.name?.length ?? 0) + call.arguments_delta.length
+}

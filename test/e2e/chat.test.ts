@@ -271,7 +271,7 @@ describe('refusals over real HTTP', () => {
 
   it('upstream 400 → 400, 401 → 502 without its words, 500 → 502, 503 → 503, non-stream → 502', async () => {
     expect((await expectError(await chat('status:400'), 400, 'upstream_rejected_request')).message).toBe(
-      'upstream says 400',
+      'The model provider rejected the request: upstream says 400',
     )
     expect((await expectError(await chat('status:401'), 502, 'upstream_auth_failed')).message).not.toContain(
       'upstream says',

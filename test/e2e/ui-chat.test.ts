@@ -38,7 +38,9 @@ afterAll(async () => {
 let chats = 0
 const newChatId = () => `e2e-${process.pid}-${++chats}`
 const user = (text: string): UIMessage => ({ id: `u${chats}`, role: 'user', parts: [{ type: 'text', text }] })
-const transport = (base = gateway.url) => new DefaultChatTransport({ api: `${base}/api/ui/chat` })
+/** Node keeps no cookies: the test's chats are owned by a token it sends itself, as an app on another site does. */
+const owner = { 'X-Chat-Owner': `e2e-owner-${crypto.randomUUID()}` }
+const transport = (base = gateway.url) => new DefaultChatTransport({ api: `${base}/api/ui/chat`, headers: owner })
 const textOf = (message: UIMessage | undefined) =>
   (message?.parts ?? []).map((part) => (part.type === 'text' ? part.text : '')).join('')
 
@@ -155,7 +157,10 @@ describe('useChat’s transport against the Worker', () => {
     const chatId = newChatId()
     const reading = consume(await send(chatId, 'stall'))
     await expect.poll(() => textOf(reading.state.message)).toBe('Thinking')
-    const stop = await fetch(`${gateway.url}/api/ui/chat/${encodeURIComponent(chatId)}/stream`, { method: 'DELETE' })
+    const stop = await fetch(`${gateway.url}/api/ui/chat/${encodeURIComponent(chatId)}/stream`, {
+      method: 'DELETE',
+      headers: owner,
+    })
     expect(stop.status).toBe(204)
     await upstream.until(() => upstream.abandonedAnswers > abandoned && upstream.openAnswers === 0)
     expect((await reading.ended).error).toBeUndefined()

@@ -185,8 +185,9 @@ describe('the Messages format, read by @anthropic-ai/sdk', () => {
     const cut = recording.slice(0, recording.indexOf('event: content_block_stop'))
     const overloaded = `event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n`
     const out = await new Response(throughGateway(cut + overloaded)).text()
+    // Our words, not the upstream's (which never reach a client verbatim; see docs/security.md).
     expect(out).toContain(
-      'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
+      'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"The model provider failed while answering; asking again may work."}}\n\n',
     )
     expect(out).not.toContain('message_stop')
     const error = await sdkReading(throughGateway(cut + overloaded))

@@ -5,15 +5,26 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } })
 
 describe('upstreamRefusal', () => {
-  it('passes a 429 on with its Retry-After', async () => {
-    const error = await upstreamRefusal(json(429, { error: { message: 'Slow down' } }, { 'Retry-After': '7' }))
-    expect(error).toMatchObject({ status: 429, code: 'upstream_rate_limited', message: 'Slow down', retryable: true })
+  it('passes a 429 on with its Retry-After, in our words (OpenAI’s name the organisation)', async () => {
+    const error = await upstreamRefusal(
+      json(429, { error: { message: 'Slow down, organization org-AbCdEf123456' } }, { 'Retry-After': '7' }),
+    )
+    expect(error).toMatchObject({
+      status: 429,
+      code: 'upstream_rate_limited',
+      message: 'The model provider is rate limiting requests.',
+      retryable: true,
+    })
     expect(error.toResponse().headers.get('Retry-After')).toBe('7')
   })
 
-  it('passes on what was wrong with the request (400) with the upstream’s message', async () => {
-    const error = await upstreamRefusal(json(400, { error: { message: 'context too long' } }))
-    expect(error).toMatchObject({ status: 400, code: 'upstream_rejected_request', message: 'context too long' })
+  it('passes on what was wrong with the request (400) with the upstream’s reason, scrubbed', async () => {
+    const error = await upstreamRefusal(json(400, { error: { message: 'context too long for http://10.0.0.5:80' } }))
+    expect(error).toMatchObject({
+      status: 400,
+      code: 'upstream_rejected_request',
+      message: 'The model provider rejected the request: context too long for [url]',
+    })
   })
 
   it('makes a bad key the gateway’s fault (502) and never repeats the upstream’s words about it', async () => {
@@ -27,8 +38,10 @@ describe('upstreamRefusal', () => {
       status: 502,
       code: 'upstream_error',
     })
-    const unavailable = await upstreamRefusal(json(503, { message: 'down' }, { 'Retry-After': '30' }))
-    expect(unavailable).toMatchObject({ status: 503, message: 'down' })
+    const unavailable = await upstreamRefusal(
+      json(503, { message: 'down: http://internal-vllm.svc.cluster.local:8000' }, { 'Retry-After': '30' }),
+    )
+    expect(unavailable).toMatchObject({ status: 503, message: 'The model provider is unavailable.' })
     expect(unavailable.toResponse().headers.get('Retry-After')).toBe('30')
   })
 })

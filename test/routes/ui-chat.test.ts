@@ -57,15 +57,27 @@ const newChatId = () => `chat-${Date.now()}-${++chats}`
 
 const userMessage = (text: string, id = 'u1'): UIMessage => ({ id, role: 'user', parts: [{ type: 'text', text }] })
 
+/**
+ * The test is one browser: every request carries the same owner token (`X-Chat-Owner`, as an
+ * app on another site sends it; the cookie flow is tested in test/security/chat-ownership).
+ */
+const OWNER = 'ui-chat-test-owner-0123456789'
+const asOwner = (init: RequestInit = {}): RequestInit => {
+  const headers = new Headers(init.headers)
+  headers.set('X-Chat-Owner', OWNER)
+  return { ...init, headers }
+}
+
 function request(path: string, init: RequestInit = {}) {
-  return app.request(`${BASE}${path}`, init, testEnv())
+  return app.request(`${BASE}${path}`, asOwner(init), testEnv())
 }
 
 /** The SDK's own transport, with the Worker in place of the network. */
 function transport(options: ConstructorParameters<typeof DefaultChatTransport>[0] = {}) {
   return new DefaultChatTransport({
     api: `${BASE}/api/ui/chat`,
-    fetch: async (input, init) => app.request(input instanceof Request ? input : String(input), init, testEnv()),
+    fetch: async (input, init) =>
+      app.request(input instanceof Request ? input : String(input), asOwner(init), testEnv()),
     ...options,
   })
 }
@@ -97,7 +109,9 @@ async function errorOf(response: Response) {
 /** The stream id the chat index names for a chat (the test can look; a client never can). */
 async function activeStreamOf(chatId: string): Promise<string | null> {
   const namespace = env.CHAT_INDEX!
-  return namespace.get(namespace.idFromName(chatIndexName('anonymous', chatId))).active()
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(OWNER)))
+  const owner = `owner:${[...digest].map((b) => b.toString(16).padStart(2, '0')).join('')}`
+  return namespace.get(namespace.idFromName(chatIndexName(owner, chatId))).active()
 }
 
 function answerObject(streamId: string) {

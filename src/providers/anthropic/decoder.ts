@@ -1,3 +1,4 @@
+import { midStreamError, type UpstreamErrorClass } from '../upstream-error'
 import type { FinishReason, UsageEventData } from '../../events/chat-events'
 import { createSseDecoder, parseJson } from '../sse-decoder'
 import { toolCallPieces } from '../tool-calls'
@@ -40,6 +41,11 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 
 /** Anthropic's error types that describe a passing condition rather than a bad request. */
 const RETRYABLE_ERRORS = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error'])
+
+function errorClass(type: string | undefined): UpstreamErrorClass {
+  if (type === 'invalid_request_error') return 'invalid_request'
+  return RETRYABLE_ERRORS.has(type ?? '') ? 'passing' : 'other'
+}
 
 /**
  * Decodes an Anthropic Messages stream: `message_start` (input usage), content blocks (`text`
@@ -108,12 +114,12 @@ export function createAnthropicDecoder(): UpstreamDecoder {
           })
           break
         case 'error':
-          emit({
-            type: 'error',
-            code: event.error?.type === 'overloaded_error' ? 'upstream_overloaded' : 'upstream_error',
-            message: String(event.error?.message ?? 'The model provider reported an error.').slice(0, 500),
-            retryable: RETRYABLE_ERRORS.has(event.error?.type ?? ''),
-          })
+          emit(
+            midStreamError(event.error?.message, errorClass(event.error?.type), {
+              upstreamType: event.error?.type,
+              code: event.error?.type === 'overloaded_error' ? 'upstream_overloaded' : 'upstream_error',
+            }),
+          )
           break
       }
     },

@@ -1,3 +1,4 @@
+import { midStreamError, type UpstreamErrorClass } from '../upstream-error'
 import type { FinishReason, UsageEventData } from '../../events/chat-events'
 import { createSseDecoder, parseJson } from '../sse-decoder'
 import { toolCallPieces } from '../tool-calls'
@@ -38,6 +39,11 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 /** Google's error statuses that describe a passing condition. */
 const RETRYABLE_STATUSES = new Set(['RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'INTERNAL', 'DEADLINE_EXCEEDED'])
 
+function errorClass(status: string | undefined): UpstreamErrorClass {
+  if (status === 'INVALID_ARGUMENT' || status === 'FAILED_PRECONDITION') return 'invalid_request'
+  return RETRYABLE_STATUSES.has(status ?? '') ? 'passing' : 'other'
+}
+
 /**
  * Decodes Gemini's `streamGenerateContent?alt=sse`: each event a `GenerateContentResponse` with
  * parts (text; thought summaries, as reasoning; function calls, each whole, as a tool call with
@@ -55,12 +61,9 @@ export function createGeminiDecoder(): UpstreamDecoder {
       const chunk = parseJson<GeminiChunk>(message.data, emit)
       if (!chunk) return
       if (chunk.error) {
-        return emit({
-          type: 'error',
-          code: 'upstream_error',
-          message: String(chunk.error.message ?? 'The model provider reported an error.').slice(0, 500),
-          retryable: RETRYABLE_STATUSES.has(chunk.error.status ?? ''),
-        })
+        return emit(
+          midStreamError(chunk.error.message, errorClass(chunk.error.status), { upstreamType: chunk.error.status }),
+        )
       }
       const candidate = chunk.candidates?.[0]
       for (const part of candidate?.content?.parts ?? []) {

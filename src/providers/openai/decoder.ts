@@ -1,3 +1,4 @@
+import { midStreamError, type UpstreamErrorClass } from '../upstream-error'
 import type { FinishReason } from '../../events/chat-events'
 import { createSseDecoder, parseJson } from '../sse-decoder'
 import { toolCallPieces } from '../tool-calls'
@@ -47,6 +48,11 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 /** Error types (OpenAI's, and the compatible servers' that copy them) worth retrying. */
 const RETRYABLE_ERROR = /server_error|overloaded|rate_limit|timeout|unavailable/i
 
+function errorClass(kind: string): UpstreamErrorClass {
+  if (/invalid_request/i.test(kind)) return 'invalid_request'
+  return RETRYABLE_ERROR.test(kind) ? 'passing' : 'other'
+}
+
 /**
  * Decodes an OpenAI Chat Completions stream (`data: {chunk}` events, then `data: [DONE]`): text,
  * reasoning (`reasoning_content` or `reasoning`), tool call pieces (`tool_calls`), usage.
@@ -67,12 +73,8 @@ export function createOpenAIDecoder(): UpstreamDecoder {
       if (!chunk) return
       if (chunk.error || message.event === 'error') {
         const error = chunk.error ?? {}
-        return emit({
-          type: 'error',
-          code: 'upstream_error',
-          message: String(error.message ?? 'The model provider reported an error.').slice(0, 500),
-          retryable: RETRYABLE_ERROR.test(`${error.type ?? ''} ${error.code ?? ''}`),
-        })
+        const kind = `${error.type ?? ''} ${error.code ?? ''}`
+        return emit(midStreamError(error.message, errorClass(kind), { upstreamType: kind.trim() || undefined }))
       }
       const choice = chunk.choices?.[0]
       if (choice) {

@@ -4,10 +4,17 @@ import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
 import { toStopReason } from '../../formats/anthropic-messages'
-import { AnswerError, collectAnswer, type CollectedAnswer } from '../../pipeline/collect-answer'
+import {
+  AnswerError,
+  CLIENT_CLOSED,
+  collectAnswer,
+  toolCallChars,
+  type CollectedAnswer,
+} from '../../pipeline/collect-answer'
 import { logAnswer } from '../../pipeline/log-answer'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
 import { inBackground } from '../shared/background'
+import { clientClosed } from '../shared/stored-answer'
 
 /**
  * A whole `message` for a client that asked not to stream (`stream` unset or false): only a
@@ -25,12 +32,16 @@ export async function message(c: Context<AppEnv>, opened: OpenedAnswer, lease: L
     const answer = await collectAnswer(opened.stream, {
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
+      // The client leaving cancels the upstream, as a stream's cancel does on every other path.
+      signal: c.req.raw.signal,
     })
     ended({
       outcome: 'done',
       finishReason: answer.finishReason,
       usage: answer.usage,
       textChars: answer.text.length,
+      reasoningChars: answer.reasoning.length,
+      toolCallChars: toolCallChars(answer.toolCalls),
       durationMs: Date.now() - startedAt,
     })
     const stopReason = toStopReason(answer.finishReason, answer.stopSequence)
@@ -49,10 +60,14 @@ export async function message(c: Context<AppEnv>, opened: OpenedAnswer, lease: L
       ended({ outcome: 'error', errorCode: 'internal_error', durationMs: Date.now() - startedAt })
       throw error
     }
+    if (error.data.code === CLIENT_CLOSED) {
+      ended({ outcome: 'cancelled', ...error.streamed, durationMs: Date.now() - startedAt })
+      return clientClosed()
+    }
     ended({
       outcome: 'error',
       errorCode: error.data.code,
-      textChars: error.textChars,
+      ...error.streamed,
       durationMs: Date.now() - startedAt,
     })
     const status = error.data.code.includes('timeout') || error.data.code === 'deadline_exceeded' ? 504 : 502

@@ -4,10 +4,11 @@ import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
 import { toOpenAIFinishReason, toOpenAIUsage } from '../../formats/openai-chat'
-import { AnswerError, collectAnswer } from '../../pipeline/collect-answer'
+import { AnswerError, CLIENT_CLOSED, collectAnswer, toolCallChars } from '../../pipeline/collect-answer'
 import { logAnswer } from '../../pipeline/log-answer'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
 import { inBackground } from '../shared/background'
+import { clientClosed } from '../shared/stored-answer'
 
 /**
  * A whole `chat.completion` for a client that asked not to stream: only a complete answer is
@@ -26,6 +27,8 @@ export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease
     const answer = await collectAnswer(opened.stream, {
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
+      // The client leaving cancels the upstream, as a stream's cancel does on every other path.
+      signal: c.req.raw.signal,
     })
     const durationMs = Date.now() - startedAt
     ended({
@@ -33,6 +36,8 @@ export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease
       finishReason: answer.finishReason,
       usage: answer.usage,
       textChars: answer.text.length,
+      reasoningChars: answer.reasoning.length,
+      toolCallChars: toolCallChars(answer.toolCalls),
       durationMs,
     })
     return c.json({
@@ -68,10 +73,14 @@ export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease
       ended({ outcome: 'error', errorCode: 'internal_error', durationMs: Date.now() - startedAt })
       throw error
     }
+    if (error.data.code === CLIENT_CLOSED) {
+      ended({ outcome: 'cancelled', ...error.streamed, durationMs: Date.now() - startedAt })
+      return clientClosed()
+    }
     ended({
       outcome: 'error',
       errorCode: error.data.code,
-      textChars: error.textChars,
+      ...error.streamed,
       durationMs: Date.now() - startedAt,
     })
     const status = error.data.code.includes('timeout') || error.data.code === 'deadline_exceeded' ? 504 : 502

@@ -78,7 +78,8 @@ export function fromOpenAIRequest(body: unknown): { chat: unknown; stream: boole
   const unsupported: ErrorIssue[] = []
   const unknown: ErrorIssue[] = []
   for (const [field, value] of Object.entries(body)) {
-    const rule = UNSUPPORTED[field]
+    // Own properties only: a field named `constructor` or `__proto__` is an unknown field, not a rule.
+    const rule = Object.hasOwn(UNSUPPORTED, field) ? UNSUPPORTED[field] : undefined
     if (rule) {
       if (!rule.harmless(value)) unsupported.push({ path: field, message: rule.reason })
     } else if (!CARRIED.has(field) && !IGNORED.has(field)) {
@@ -125,7 +126,11 @@ function fromOpenAIMessage(message: unknown, index: number, unsupported: ErrorIs
     if (field === 'audio') unsupported.push({ path: `messages.${index}.audio`, message: 'audio is not carried.' })
     else if (field === 'function_call') {
       unsupported.push({ path: `messages.${index}.function_call`, message: 'deprecated by OpenAI; use tool_calls.' })
-    } else mapped[field] = value
+    } else {
+      // Defined, not assigned: assigning `__proto__` would set the prototype rather than pass the
+      // field on to the schema, which refuses it by name like any other unknown field.
+      Object.defineProperty(mapped, field, { value, enumerable: true, writable: true, configurable: true })
+    }
   }
   if (mapped.role === 'developer') mapped.role = 'system'
   if (Array.isArray(mapped.content)) {

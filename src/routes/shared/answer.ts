@@ -12,9 +12,12 @@ import { inBackground } from './background'
  * Opens the upstream for an admitted answer, for as long as the request's client waits (see
  * `openAnswer`); if it never starts, its lease is given back at once.
  */
-export async function openAdmittedAnswer(c: Context<AppEnv>, { lease, request }: Admission): Promise<OpenedAnswer> {
+export async function openAdmittedAnswer(
+  c: Context<AppEnv>,
+  { lease, request, fallbacks }: Admission,
+): Promise<OpenedAnswer> {
   try {
-    return await openAnswer({ config: c.var.config, env: c.env, signal: c.req.raw.signal }, request)
+    return await openAnswer({ config: c.var.config, env: c.env, signal: c.req.raw.signal }, request, fallbacks)
   } catch (error) {
     inBackground(c, releaseAnswer(c.env, lease))
     throw error

@@ -5,7 +5,7 @@ import type { AppEnv } from '../../app-env'
 import { durableObjects } from '../../config/bindings'
 import { GatewayError } from '../../errors'
 import type { FormatChoice } from '../../formats'
-import type { ReadOptions } from '../../streams/answer-stream'
+import type { BeginResult, ReadOptions } from '../../streams/answer-stream'
 import { newStreamId } from '../../streams/stream-id'
 import { inBackground } from './background'
 
@@ -26,7 +26,7 @@ export interface StoredAnswer {
 /**
  * Starts an admitted answer in a Durable Object of its own, which opens the upstream and from
  * then on owns the answer, whoever reads it. A refusal before the answer starts (every upstream
- * refused) gives the lease back and throws its error. Null when whoever asked left while the
+ * refused) gives the lease back and throws its error, and so does any failure to start. Null when whoever asked left while the
  * upstream was being opened, before learning of the answer: nobody can ever read it, so it is
  * stopped at once and nobody pays for it.
  *
@@ -36,7 +36,7 @@ export interface StoredAnswer {
  */
 export async function beginStoredAnswer(
   c: Context<AppEnv>,
-  { request, lease }: Admission,
+  { request, lease, fallbacks }: Admission,
   {
     startId,
     unattended = false,
@@ -46,17 +46,26 @@ export async function beginStoredAnswer(
   const { config } = c.var
   const streamId = newStreamId()
   const stream = answerStream(c, streamId)
-  const begun = await stream.begin(request, {
-    id: typeof startId === 'function' ? startId(streamId) : (startId ?? streamId),
-    path: c.req.path,
-    config,
-    retentionMs: config.streamRetentionMs,
-    abandonMs: unattended ? null : config.streamAbandonMs,
-    maxBytes: config.streamMaxBytes,
-    flushMs: config.streamFlushMs,
-    lease,
-    attachment,
-  })
+  let begun: BeginResult
+  try {
+    begun = await stream.begin(request, {
+      id: typeof startId === 'function' ? startId(streamId) : (startId ?? streamId),
+      path: c.req.path,
+      config,
+      retentionMs: config.streamRetentionMs,
+      abandonMs: unattended ? null : config.streamAbandonMs,
+      maxBytes: config.streamMaxBytes,
+      flushMs: config.streamFlushMs,
+      lease,
+      fallbacks,
+      attachment,
+    })
+  } catch (error) {
+    // The object failed rather than refused (or the call never reached it): no answer started,
+    // so its slot and reservation are given back now, not when the lease expires.
+    inBackground(c, releaseAnswer(c.env, lease))
+    throw error
+  }
   if (!begun.ok) {
     inBackground(c, releaseAnswer(c.env, lease))
     const { status, code, message, options } = begun.refusal

@@ -1,12 +1,12 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
 import { admitAnswer } from '../../access/admission'
-import { principalOf } from '../../access/authenticate'
 import type { AppEnv } from '../../app-env'
 import { durableObjects } from '../../config/bindings'
 import { GatewayError, methodNotAllowed } from '../../errors'
 import { uiMessageStreamFormat } from '../../formats/ui-message-stream'
 import { identifyCaller } from '../../middleware/identify-caller'
+import { rateLimited } from '../../middleware/rate-limited'
 import type { ChatRequest } from '../../request/chat-request'
 import { validateChatRequest } from '../../request/validate'
 import type { ReadResult } from '../../streams/answer-stream'
@@ -18,6 +18,7 @@ import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
 import { lastEventId, pastTheEnd } from '../shared/event-ids'
 import { jsonBody } from '../shared/json-body'
 import { answerStream, beginStoredAnswer, clientClosed, readOptions } from '../shared/stored-answer'
+import { chatOwner, type ChatOwner } from './chat-owner'
 import { atUIPaths, fromUIChatRequest } from './request'
 
 /**
@@ -27,8 +28,10 @@ import { atUIPaths, fromUIChatRequest } from './request'
  * continues the chat's active answer, or says 204 when there is none; `DELETE` on the same path
  * stops it, which `stop()` alone cannot do when the answer outlives the connection.
  *
- * Chats are found by (principal, chat id) in a `ChatIndex` object; the stream id behind a chat is
- * never shown to the client here, so the chat id and the principal are the only way in.
+ * Chats are found by (owner, chat id) in a `ChatIndex` object (`chat-owner.ts` says who owns
+ * what); the stream id behind a chat is never shown to the client here, so the chat id and the
+ * owner are the only way in. Resuming and stopping count against the caller's rate limit, as
+ * starting does.
  */
 export const uiChat = new Hono<AppEnv>()
 
@@ -37,6 +40,8 @@ const UI = { name: 'ui-message-stream' } as const
 
 uiChat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
   const { chatId, resumable, chat, sourceIndex } = fromUIChatRequest(await jsonBody(c))
+  // Whose chat this is, checked before anything is admitted; a new anonymous owner gets a token.
+  const owner = resumable ? await chatOwner(c, { issue: true }) : null
   // Refused before any object exists: bad requests, unknown or forbidden models, spent limits.
   const admission = await admitAnswer(c, validateAtUIPaths(chat, c, sourceIndex))
   if (!resumable) {
@@ -49,7 +54,7 @@ uiChat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
   // Whoever asked left while the upstream was being opened: the chat never learns of this answer.
   if (!answer) return clientClosed()
   const { streamId, stream, expiresAt } = answer
-  const index = await chatIndex(c, chatId)
+  const index = chatIndex(c, owner!, chatId)
   const [result] = await Promise.all([
     stream.read(0, readOptions(c, UI)),
     // Beside the read, not before it, and done before the response: once the client has it, its
@@ -59,11 +64,14 @@ uiChat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
       if (previous && previous !== streamId) return answerStream(c, previous).cancel()
     }),
   ])
-  return respond(result)
+  const response = respond(result)
+  if (owner?.setCookie) response.headers.append('Set-Cookie', owner.setCookie)
+  return response
 })
 
-uiChat.get('/:chatId/stream', identifyCaller(), async (c) => {
-  const streamId = await (await chatIndex(c, chatIdOf(c))).active()
+uiChat.get('/:chatId/stream', identifyCaller(), rateLimited(), async (c) => {
+  const owner = await chatOwner(c, { issue: false })
+  const streamId = owner && (await chatIndex(c, owner, chatIdOf(c)).active())
   if (!streamId) return noActiveAnswer()
   // useChat sends no position and replays from the start; a client that keeps ids may resume after one.
   const after = lastEventId(c, { query: false })
@@ -75,8 +83,9 @@ uiChat.get('/:chatId/stream', identifyCaller(), async (c) => {
   return result.status === 404 ? noActiveAnswer() : respond(result)
 })
 
-uiChat.delete('/:chatId/stream', identifyCaller(), async (c) => {
-  const streamId = await (await chatIndex(c, chatIdOf(c))).active()
+uiChat.delete('/:chatId/stream', identifyCaller(), rateLimited(), async (c) => {
+  const owner = await chatOwner(c, { issue: false })
+  const streamId = owner && (await chatIndex(c, owner, chatIdOf(c)).active())
   if (!streamId) {
     throw new GatewayError(404, 'chat_not_found', 'This chat has no answer to stop.', { retryable: false })
   }
@@ -93,21 +102,10 @@ uiChat.all('/:chatId/stream', () => {
   throw methodNotAllowed('GET, DELETE', 'Use GET to resume the chat’s answer, DELETE to stop it.')
 })
 
-/**
- * Whose chats these are: a key's or a token's principal, so one principal's chat ids name nothing
- * of another's. Callers without credentials share one namespace rather than one per IP address
- * (their principal for rate limits), because resuming is for exactly the moments an address
- * changes (a phone moving between networks): for them, as for `/api/streams` ids, an unguessable
- * chat id (`useChat`'s default) is what keeps a chat to its owner.
- */
-async function chatOwner(c: Context<AppEnv>): Promise<string> {
-  const principal = await principalOf(c)
-  return principal.kind === 'anonymous' ? 'anonymous' : principal.id
-}
-
-async function chatIndex(c: Context<AppEnv>, chatId: string) {
+/** A chat's index object: one per (owner, chat id), so one owner's chat id names nothing of another's. */
+function chatIndex(c: Context<AppEnv>, owner: ChatOwner, chatId: string) {
   const namespace = durableObjects(c.env, 'CHAT_INDEX')
-  return namespace.get(namespace.idFromName(chatIndexName(await chatOwner(c), chatId)))
+  return namespace.get(namespace.idFromName(chatIndexName(owner.id, chatId)))
 }
 
 /** The chat id in the path (the SDK URL-encodes it; the router decodes it). */

@@ -12,7 +12,9 @@ const params = new URLSearchParams(location.search)
 const api = `${params.get('gateway')}/api/ui/chat`
 const chatId = params.get('chat')!
 const storageKey = `messages:${chatId}`
-const transport = new DefaultChatTransport<UIMessage>({ api })
+// Another origin of the same site (127.0.0.1, another port): `credentials: 'include'` sends the
+// gateway's chat-owner cookie, without which a reload could not resume this browser's chat.
+const transport = new DefaultChatTransport<UIMessage>({ api, credentials: 'include' })
 
 const textOf = (message: UIMessage) => message.parts.map((part) => (part.type === 'text' ? part.text : '')).join('')
 const stateOf = (message: UIMessage) => message.parts.findLast((part) => part.type === 'text')?.state ?? 'none'
@@ -29,7 +31,7 @@ function App() {
 
   // stop() only hangs up (the answer outlives the connection); the gateway's endpoint stops it.
   const stopAnswer = () => {
-    void fetch(`${api}/${encodeURIComponent(chatId)}/stream`, { method: 'DELETE' })
+    void fetch(`${api}/${encodeURIComponent(chatId)}/stream`, { method: 'DELETE', credentials: 'include' })
     void stop()
   }
 

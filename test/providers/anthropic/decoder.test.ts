@@ -96,7 +96,7 @@ describe('Anthropic decoder on a mid-stream error (built from the documented for
     expect(events.at(-1)).toEqual({
       type: 'error',
       code: 'upstream_overloaded',
-      message: 'Overloaded',
+      message: 'The model provider failed while answering; asking again may work.',
       retryable: true,
     })
   })

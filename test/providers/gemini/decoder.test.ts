@@ -63,9 +63,13 @@ describe('Gemini decoder', () => {
     expect(decode([utf8.encode(chunk('a') + error('UNAVAILABLE'))]).at(-1)).toEqual({
       type: 'error',
       code: 'upstream_error',
-      message: 'The model is overloaded.',
+      message: 'The model provider failed while answering; asking again may work.',
       retryable: true,
     })
-    expect(decode([utf8.encode(error('INVALID_ARGUMENT'))]).at(-1)).toMatchObject({ retryable: false })
+    // A request it found wrong keeps its reason, in our words first.
+    expect(decode([utf8.encode(error('INVALID_ARGUMENT'))]).at(-1)).toMatchObject({
+      message: 'The model provider rejected the request: The model is overloaded.',
+      retryable: false,
+    })
   })
 })

@@ -100,7 +100,12 @@ describe('OpenAI decoder on cases the recordings lack', () => {
     const events = decode([utf8.encode(chunk('a') + error + chunk('after'))])
     expect(events).toEqual([
       { type: 'text', text: 'a' },
-      { type: 'error', code: 'upstream_error', message: 'Overloaded', retryable: true },
+      {
+        type: 'error',
+        code: 'upstream_error',
+        message: 'The model provider failed while answering; asking again may work.',
+        retryable: true,
+      },
     ])
   })
 
