@@ -4,11 +4,15 @@ import { GatewayError } from './errors'
 import { log } from './log'
 import { corsAllowlist } from './middleware/cors-allowlist'
 import { withConfig } from './middleware/load-config'
+import { admin } from './routes/admin'
 import { chat } from './routes/chat'
 import { models } from './routes/models'
 import { openAI } from './routes/openai'
 import { streams } from './routes/streams'
 import { uiChat } from './routes/ui-chat'
+import { usage } from './routes/usage'
+import { writeUsageBatch } from './usage/consumer'
+import { keepUsageLedger } from './usage/retention'
 
 const app = new Hono<AppEnv>()
 
@@ -19,6 +23,8 @@ app.route('/api/chat', chat)
 app.route('/api/models', models)
 app.route('/api/streams', streams)
 app.route('/api/ui/chat', uiChat)
+app.route('/api/usage', usage)
+app.route('/api/admin', admin)
 app.route('/v1', openAI)
 
 app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retryable: false }).toResponse())
@@ -33,7 +39,17 @@ app.onError((error, c) => {
   return new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.').toResponse()
 })
 
-export default app
+/**
+ * The Worker: Hono's app answers HTTP; `queue` writes the usage ledger's records to D1 (the
+ * consumer of `USAGE_QUEUE`); `scheduled` is the ledger's daily retention. `request` is Hono's
+ * test entry point (`app.request(path, init, env)`), which the tests call.
+ */
+export default {
+  fetch: app.fetch,
+  request: app.request,
+  queue: writeUsageBatch,
+  scheduled: keepUsageLedger,
+}
 
 /** The Durable Objects the Worker hosts (bound in wrangler.toml). */
 export { PrincipalLimits } from './access/principal-limits'

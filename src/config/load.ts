@@ -29,6 +29,7 @@ const settings = v.object({
   /** Empty (the default): never abandon an answer; it is kept for whoever comes back to it. */
   STREAM_ABANDON_MS: v.optional(v.union([v.literal(''), countString(1)]), ''),
   STREAM_MAX_BYTES: count(8 * 1024 * 1024),
+  USAGE_RETENTION_DAYS: count(90),
   ...accessSettings,
 })
 
@@ -86,6 +87,8 @@ export interface GatewayConfig {
   streamAbandonMs: number | null
   /** The most event data one resumable stream may store. */
   streamMaxBytes: number
+  /** Days the usage ledger keeps each answer's record; older days are kept as daily rollups. */
+  usageRetentionDays: number
   /** Who may call and what each may spend (`src/access/`). */
   access: AccessConfig
 }
@@ -144,6 +147,7 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
     streamRetentionMs: s.STREAM_RETENTION_MS,
     streamAbandonMs: s.STREAM_ABANDON_MS === '' ? null : s.STREAM_ABANDON_MS,
     streamMaxBytes: s.STREAM_MAX_BYTES,
+    usageRetentionDays: s.USAGE_RETENTION_DAYS,
     access,
   }
 }

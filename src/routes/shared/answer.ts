@@ -2,10 +2,12 @@ import type { Context } from 'hono'
 import type { Admission } from '../../access/admission'
 import { releaseAnswer, settleAnswer, type Lease } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
+import type { AnswerSummary } from '../../events/answer-summary'
 import type { WireFormat } from '../../formats/types'
 import { chatEventStream } from '../../pipeline/chat-event-stream'
-import { logAnswer } from '../../pipeline/log-answer'
 import { openAnswer, type OpenedAnswer } from '../../pipeline/open-answer'
+import { recordAnswer } from '../../usage/ledger'
+import type { EndedAnswer } from '../../usage/record'
 import { inBackground } from './background'
 
 /**
@@ -42,9 +44,20 @@ export function streamAnswer<Options extends object>(
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
     onEnd: (summary) => {
-      logAnswer(c.req.path, model, upstream, summary, lease.principal.name)
       inBackground(c, settleAnswer(c.env, lease, summary))
+      inBackground(c, recordAnswer(c.env, config, endedAnswer(c.req.path, answer, lease, summary)))
     },
   })
   return new Response(stream, { headers: format.headers })
+}
+
+/** What the usage ledger needs to know of an answer that ended in a route. */
+export function endedAnswer(
+  route: string,
+  { model, upstream }: Pick<OpenedAnswer, 'model' | 'upstream'>,
+  lease: Lease,
+  summary: AnswerSummary,
+): EndedAnswer {
+  const { kind, name } = lease.principal
+  return { route, principal: { kind, name }, model, upstream, summary, estimatedPromptTokens: lease.promptTokens }
 }

@@ -43,6 +43,7 @@ export async function beginStoredAnswer(
   const begun = await stream.begin(request, {
     id: startId ?? streamId,
     path: c.req.path,
+    streamId,
     config,
     retentionMs: config.streamRetentionMs,
     abandonMs: config.streamAbandonMs,
