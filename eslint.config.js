@@ -2,7 +2,16 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/node_modules', '**/.wrangler', 'dist', 'public/app.js', 'worker-configuration.d.ts'] },
+  {
+    ignores: [
+      '**/node_modules',
+      '**/.wrangler',
+      'dist',
+      'public/app.js',
+      'public/admin.js',
+      'worker-configuration.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

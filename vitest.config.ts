@@ -29,6 +29,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
+          globalSetup: ['./test/e2e/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 90_000,
         },
