@@ -12,6 +12,7 @@ import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.ts'
 import { accessTable, measureAccess } from './access.ts'
 import { ask, replay } from './client.ts'
 import { contenders, type Contender } from './contenders.ts'
+import { ledgerTable, measureLedger } from './ledger.ts'
 import { cpuMs, rssBytes, workerdProcesses } from './proc.ts'
 import { BenchUpstream, token } from './upstream.ts'
 
@@ -232,6 +233,12 @@ if (!only || only.includes('access')) {
   process.stderr.write('measuring access control...\n')
   access = await measureAccess(upstreamUrl, smoke ? 20 : 500).then(accessTable, (e: unknown) => `access: failed: ${e}`)
 }
+// What the usage ledger adds to the time to first byte (`--only=ledger` runs just this).
+let ledger = ''
+if (!only || only.includes('ledger')) {
+  process.stderr.write('measuring the usage ledger...\n')
+  ledger = await measureLedger(upstreamUrl, smoke ? 20 : 500).then(ledgerTable, (e: unknown) => `ledger: failed: ${e}`)
+}
 upstream.stop()
 
 const floor = results.get('floor')
@@ -273,7 +280,7 @@ const notes = [
       `- ${n}: every one of the ${size.streams} idle streams received heartbeats: ${heartbeatsMissed.includes(n) ? 'NO' : 'yes'}`,
   ),
 ].filter(Boolean)
-const table = [...lines, '', ...notes, ...(access ? ['', access] : [])].join('\n')
+const table = [...lines, '', ...notes, ...(access ? ['', access] : []), ...(ledger ? ['', ledger] : [])].join('\n')
 console.log(table)
 
 // Only a full run of every contender replaces the published figures. The rest of BENCHMARKS.md
@@ -303,4 +310,10 @@ if (!smoke && !only) {
   )
 }
 const failed = names.filter((n) => typeof results.get(n) === 'string')
-if (failed.length || heartbeatsMissed.length || access.startsWith('access: failed')) process.exitCode = 1
+if (
+  failed.length ||
+  heartbeatsMissed.length ||
+  access.startsWith('access: failed') ||
+  ledger.startsWith('ledger: failed')
+)
+  process.exitCode = 1
