@@ -5,6 +5,7 @@ CREATE TABLE usage_records (
   ts INTEGER NOT NULL,                 -- when the answer ended, epoch ms
   day TEXT NOT NULL,                   -- ts as a UTC date, YYYY-MM-DD
   route TEXT NOT NULL,
+  status INTEGER NOT NULL,             -- 200, or the error's status for an answer refused before it began
   principal_kind TEXT NOT NULL,        -- key, jwt or anonymous
   principal TEXT NOT NULL,             -- a key's name, a token's sub, or anonymous
   model TEXT NOT NULL,                 -- the model the request named

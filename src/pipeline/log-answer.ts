@@ -21,7 +21,7 @@ const PROVIDER_NAMES: Record<string, string> = {
 export function logAnswer(record: UsageRecord, adapter: string | undefined): void {
   log.info('answer ended', {
     path: record.route,
-    status: 200,
+    status: record.status,
     principal: record.principal,
     'gen_ai.operation.name': 'chat',
     'gen_ai.provider.name': PROVIDER_NAMES[adapter ?? ''] ?? adapter,

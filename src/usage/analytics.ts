@@ -27,6 +27,7 @@ export function analyticsDataPoint(record: UsageRecord): AnalyticsEngineDataPoin
       record.ttftMs ?? -1, // double5: -1 when no text came
       record.durationMs, // double6
       record.estimated ? 1 : 0, // double7
+      record.status, // double8
     ],
   }
 }

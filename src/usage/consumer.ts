@@ -2,9 +2,9 @@ import { optionalBinding } from '../config/bindings'
 import { log } from '../log'
 import type { UsageRecord } from './record'
 
-const INSERT = `INSERT OR IGNORE INTO usage_records (id, ts, day, route, principal_kind, principal, model, upstream,
+const INSERT = `INSERT OR IGNORE INTO usage_records (id, ts, day, route, status, principal_kind, principal, model, upstream,
   outcome, finish_reason, error_code, prompt_tokens, completion_tokens, reasoning_tokens, estimated, cost_usd,
-  ttft_ms, duration_ms, stream_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  ttft_ms, duration_ms, stream_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 /** How long a batch that D1 refused waits before it is delivered again. */
 const RETRY_DELAY_SECONDS = 30
@@ -48,6 +48,7 @@ function insertRecord(db: D1Database, r: UsageRecord): D1PreparedStatement {
       r.ts,
       new Date(r.ts).toISOString().slice(0, 10),
       r.route,
+      r.status,
       r.principalKind,
       r.principal,
       r.model,
@@ -71,7 +72,15 @@ function isUsageRecord(body: unknown): body is UsageRecord {
   if (typeof body !== 'object' || body === null) return false
   const r = body as Record<string, unknown>
   const strings = ['id', 'route', 'principalKind', 'principal', 'model', 'upstream', 'outcome'] as const
-  const numbers = ['ts', 'promptTokens', 'completionTokens', 'reasoningTokens', 'costUsd', 'durationMs'] as const
+  const numbers = [
+    'ts',
+    'status',
+    'promptTokens',
+    'completionTokens',
+    'reasoningTokens',
+    'costUsd',
+    'durationMs',
+  ] as const
   return (
     strings.every((key) => typeof r[key] === 'string') &&
     numbers.every((key) => typeof r[key] === 'number' && Number.isFinite(r[key])) &&

@@ -14,6 +14,8 @@ export interface UsageRecord {
   ts: number
   /** The route that served it (`/api/chat`, `/v1/chat/completions`, ...). */
   route: string
+  /** The response's HTTP status: 200 for an answer that streamed, the error's for one refused before it began. */
+  status: number
   principalKind: 'key' | 'jwt' | 'anonymous'
   /** A key's name, a token's subject, or `anonymous` (never an IP or a credential). */
   principal: string
@@ -40,6 +42,8 @@ export interface UsageRecord {
 /** What the place where an answer ends knows about it. */
 export interface EndedAnswer {
   route: string
+  /** 200 unless every upstream refused before the answer began (then the error's status). */
+  status?: number
   principal: { kind: UsageRecord['principalKind']; name: string }
   model: string
   upstream: string
@@ -57,6 +61,7 @@ export function usageRecord(config: GatewayConfig, answer: EndedAnswer, now = Da
     id: crypto.randomUUID(),
     ts: now,
     route: answer.route,
+    status: answer.status ?? 200,
     principalKind: answer.principal.kind,
     principal: answer.principal.name,
     model: answer.model,

@@ -34,6 +34,7 @@ describe('the usage queue consumer', () => {
       ts: records[0]!.ts,
       day: '2026-11-20',
       route: '/api/chat',
+      status: 200,
       principal_kind: 'key',
       principal: 'alice',
       model: 'mini',

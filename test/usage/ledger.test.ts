@@ -72,7 +72,7 @@ describe('recordAnswer', () => {
       {
         indexes: ['key:alice'],
         blobs: ['/v1/chat/completions', 'key', 'alice', 'mini', 'mini', 'done', '', 'stream-1'],
-        doubles: [100, 50, 10, 0.0003, 42, 900, 0],
+        doubles: [100, 50, 10, 0.0003, 42, 900, 0, 200],
       },
     ])
   })

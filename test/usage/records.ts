@@ -6,6 +6,7 @@ export function record(overrides: Partial<UsageRecord> = {}): UsageRecord {
     id: crypto.randomUUID(),
     ts: Date.parse('2026-11-20T10:00:00Z'),
     route: '/api/chat',
+    status: 200,
     principalKind: 'key',
     principal: 'alice',
     model: 'mini',

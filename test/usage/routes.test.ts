@@ -16,6 +16,13 @@ const ISSUER = 'https://id.example.com'
 const MODELS = {
   demo: { adapter: 'demo', token_delay_ms: 0 },
   priced: { adapter: 'demo', token_delay_ms: 0, price: { input: 2, output: 10 } },
+  // Nothing listens on port 1: every request to it is refused before the answer begins.
+  down: {
+    adapter: 'openai',
+    base_url: 'http://127.0.0.1:1/v1',
+    upstream_model: 'down',
+    price: { input: 2, output: 10 },
+  },
 }
 const worker = generateApiKey()
 const budgeted = generateApiKey()
@@ -162,6 +169,31 @@ describe('GET /api/admin/usage', { timeout: 30_000 }, () => {
         { timeout: 20_000, interval: 250 },
       )
       .toContain('anonymous:anonymous')
+  })
+
+  it('counts an answer every upstream refused as an error, with its code and status, costing nothing', async () => {
+    expect((await post('/api/chat', ask('down'), bearer(worker))).status).toBe(502)
+    expect((await post('/api/streams', ask('down'), bearer(worker))).status).toBe(502)
+    let rows: Array<{ error_code: string | null; requests: number; cost_usd: number }> = []
+    await expect
+      .poll(
+        async () => {
+          const response = await get('/api/admin/usage?group_by=model,error_code', bearer(operator))
+          rows = ((await response.json()) as { rows: typeof rows & Array<{ model: string }> }).rows.filter(
+            (row) => (row as { model?: string }).model === 'down',
+          )
+          return rows
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      .toEqual([expect.objectContaining({ error_code: 'upstream_unavailable', requests: 2, cost_usd: 0, errors: 2 })])
+    const stored = await bindings.USAGE_DB.prepare(
+      `SELECT route, status, outcome, prompt_tokens, estimated FROM usage_records WHERE model = 'down' ORDER BY route`,
+    ).all()
+    expect(stored.results).toEqual([
+      { route: '/api/chat', status: 502, outcome: 'error', prompt_tokens: 0, estimated: 0 },
+      { route: '/api/streams', status: 502, outcome: 'error', prompt_tokens: 0, estimated: 0 },
+    ])
   })
 
   it('refuses a bad range or group with 400, naming each problem', async () => {

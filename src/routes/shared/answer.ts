@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import type { Admission } from '../../access/admission'
 import { releaseAnswer, settleAnswer, type Lease } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
+import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
 import type { WireFormat } from '../../formats/types'
 import { chatEventStream } from '../../pipeline/chat-event-stream'
@@ -14,13 +15,33 @@ import { inBackground } from './background'
  * Opens the upstream for an admitted answer, for as long as the request's client waits (see
  * `openAnswer`); if it never starts, its lease is given back at once.
  */
-export async function openAdmittedAnswer(c: Context<AppEnv>, { lease, request }: Admission): Promise<OpenedAnswer> {
+export async function openAdmittedAnswer(c: Context<AppEnv>, admission: Admission): Promise<OpenedAnswer> {
+  const startedAt = Date.now()
   try {
-    return await openAnswer({ config: c.var.config, env: c.env, signal: c.req.raw.signal }, request)
+    return await openAnswer({ config: c.var.config, env: c.env, signal: c.req.raw.signal }, admission.request)
   } catch (error) {
-    inBackground(c, releaseAnswer(c.env, lease))
+    inBackground(c, releaseAnswer(c.env, admission.lease))
+    recordRefusal(c, admission, error, startedAt)
     throw error
   }
+}
+
+/**
+ * An admitted answer that never began (every upstream refused, or the model's secret is missing)
+ * is still an answer to its caller: the ledger has it as an error with its code and status, and
+ * nothing used, so the dashboard's errors by code include the upstream that was down.
+ */
+export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission, error: unknown, startedAt: number) {
+  const refusal = error instanceof GatewayError ? error : undefined
+  const summary: AnswerSummary = {
+    outcome: 'error',
+    errorCode: refusal?.code ?? 'internal_error',
+    usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    durationMs: Date.now() - startedAt,
+  }
+  const named = { model: request.model, upstream: request.model }
+  const ended = { ...endedAnswer(c.req.path, named, lease, summary), status: refusal?.status ?? 500 }
+  inBackground(c, recordAnswer(c.env, c.var.config, ended))
 }
 
 /**

@@ -7,6 +7,7 @@ import { GatewayError } from '../../errors'
 import type { FormatChoice } from '../../formats'
 import type { ReadOptions } from '../../streams/answer-stream'
 import { newStreamId } from '../../streams/stream-id'
+import { recordRefusal } from './answer'
 import { inBackground } from './background'
 
 /** The Durable Object that owns a stored answer, by its stream id. */
@@ -38,6 +39,7 @@ export async function beginStoredAnswer(
   { startId }: { startId?: string } = {},
 ): Promise<StoredAnswer | null> {
   const { config } = c.var
+  const startedAt = Date.now()
   const streamId = newStreamId()
   const stream = answerStream(c, streamId)
   const begun = await stream.begin(request, {
@@ -53,7 +55,9 @@ export async function beginStoredAnswer(
   if (!begun.ok) {
     inBackground(c, releaseAnswer(c.env, lease))
     const { status, code, message, options } = begun.refusal
-    throw new GatewayError(status, code, message, options)
+    const error = new GatewayError(status, code, message, options)
+    recordRefusal(c, { request, lease }, error, startedAt)
+    throw error
   }
   if (c.req.raw.signal.aborted) {
     await stream.cancel()
