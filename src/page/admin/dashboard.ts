@@ -40,6 +40,8 @@ async function show(key: string, from: string, to: string): Promise<void> {
       ['day,model', 'principal', 'model', 'error_code'].map((groupBy) => fetchUsage(key, from, to, groupBy)),
     )
     shown = { from, to, byDayModel: byDayModel! }
+    // Shown first: the charts take the width the page gives them, which a hidden element has not.
+    report.hidden = false
     renderTotals(byModel!)
     drawCharts()
     renderTables(
@@ -47,7 +49,6 @@ async function show(key: string, from: string, to: string): Promise<void> {
       byModel!,
       byErrorCode!.filter((row) => row.error_code),
     )
-    report.hidden = false
     status.textContent = `Usage from ${from} to ${to} (UTC days).`
   } catch (error) {
     report.hidden = true
@@ -69,12 +70,14 @@ function renderTotals(byModel: UsageRow[]): void {
     ['Errors', formatCount(sum((row) => row.errors))],
   ]
   $('totals').replaceChildren(
-    ...totals.flatMap(([term, value]) => {
+    ...totals.map(([term, value]) => {
+      const pair = document.createElement('div')
       const dt = document.createElement('dt')
       dt.textContent = term
       const dd = document.createElement('dd')
       dd.textContent = value
-      return [dt, dd]
+      pair.append(dt, dd)
+      return pair
     }),
   )
 }

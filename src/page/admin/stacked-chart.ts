@@ -69,7 +69,7 @@ export function renderStackedChart(figure: HTMLElement, chart: StackedChart): uP
   const order = chart.series.map((_, i) => i).reverse()
   return new uPlot(
     {
-      width: Math.max(plot.clientWidth || figure.clientWidth, 280),
+      width: Math.max(figure.clientWidth, 280),
       height: 240,
       legend: { show: false },
       cursor: { show: false },
