@@ -33,14 +33,17 @@ export async function openAdmittedAnswer(c: Context<AppEnv>, admission: Admissio
  */
 export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission, error: unknown, startedAt: number) {
   const refusal = error instanceof GatewayError ? error : undefined
+  // A caller who left while the upstream was being opened stopped the answer; nothing failed.
+  const left = c.req.raw.signal.aborted
   const summary: AnswerSummary = {
-    outcome: 'error',
-    errorCode: refusal?.code ?? 'internal_error',
+    outcome: left ? 'cancelled' : 'error',
+    errorCode: left ? undefined : (refusal?.code ?? 'internal_error'),
     usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
     durationMs: Date.now() - startedAt,
   }
+  const status = left ? 499 : (refusal?.status ?? 500)
   const named = { model: request.model, upstream: request.model }
-  const ended = { ...endedAnswer(c.req.path, named, lease, summary), status: refusal?.status ?? 500 }
+  const ended = { ...endedAnswer(c.req.path, named, lease, summary), status }
   inBackground(c, recordAnswer(c.env, c.var.config, ended))
 }
 
