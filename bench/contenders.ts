@@ -48,6 +48,14 @@ function readOpenAIChunks(body: string) {
   return { text, complete: all.at(-1)?.data === '[DONE]' }
 }
 
+/** Anthropic's Messages stream: text deltas, complete with `message_stop` (never after an `error`). */
+function readAnthropicEvents(body: string) {
+  const all = events(body)
+  const deltas = all.filter((e) => e.event === 'content_block_delta').map((e) => JSON.parse(e.data).delta)
+  const text = deltas.filter((d) => d.type === 'text_delta').map((d) => d.text as string)
+  return { text: text.join(''), complete: all.at(-1)?.event === 'message_stop' }
+}
+
 /**
  * The gateway's own wrangler.toml without the chat page (`[assets]` and its `[build]` step).
  * Static assets put Cloudflare's asset router, a Worker of its own, in front of every request
@@ -155,6 +163,18 @@ export const contenders: Contender[] = [
     vars: oursVars,
     read: readUIMessageChunks,
     request: uiChatRequest({ resumable: false }),
+  },
+  {
+    // Anthropic's Messages API (`/v1/messages`, what the Anthropic SDKs and Claude Code call), over the same upstream.
+    name: 'ours-messages',
+    config: apiOnlyConfig(),
+    vars: oursVars,
+    read: readAnthropicEvents,
+    request: {
+      path: '/v1/messages',
+      headers: { 'anthropic-version': '2023-06-01' },
+      body: (content) => ({ model: 'bench', max_tokens: 4096, stream: true, messages: [{ role: 'user', content }] }),
+    },
   },
   { name: 'ours+page', config: asDeployedConfig(), vars: oursVars, read: readOurEvents },
 ]

@@ -5,6 +5,7 @@ import { log } from './log'
 import { corsAllowlist } from './middleware/cors-allowlist'
 import { withConfig } from './middleware/load-config'
 import { admin } from './routes/admin'
+import { anthropicMessages } from './routes/anthropic'
 import { chat } from './routes/chat'
 import { models } from './routes/models'
 import { openAI } from './routes/openai'
@@ -25,6 +26,8 @@ app.route('/api/streams', streams)
 app.route('/api/ui/chat', uiChat)
 app.route('/api/usage', usage)
 app.route('/api/admin', admin)
+// Before `/v1`, whose OpenAI app answers the rest of `/v1/*`.
+app.route('/v1/messages', anthropicMessages)
 app.route('/v1', openAI)
 
 app.notFound(() => new GatewayError(404, 'not_found', 'No such route.', { retryable: false }).toResponse())

@@ -26,10 +26,21 @@ export interface UsageEventData {
   reasoning_tokens?: number
 }
 
-/** A piece of the model's thinking, apart from its answer. */
+/**
+ * A piece of the model's thinking, apart from its answer. Anthropic seals each thinking block
+ * with a `signature`, and may send a block encrypted whole (`redacted`); a client that keeps them
+ * can send the thinking back in a later turn (a tool loop with thinking needs it). Either comes in
+ * a piece of its own, with `text` empty: a signature ends its block, so thinking after it is a
+ * new block.
+ */
 export interface ReasoningEventData {
   text: string
+  signature?: string
+  redacted?: string
 }
+
+/** What a reasoning piece may carry besides its text. */
+export type ReasoningSeal = Omit<ReasoningEventData, 'text'>
 
 /**
  * A piece of a tool call. Calls are numbered by `index` from 0; the first piece of each carries
@@ -56,6 +67,8 @@ export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' |
 
 export interface DoneEventData {
   finish_reason: FinishReason
+  /** With `stop`: the stop sequence that ended the answer, where the provider says which. */
+  stop_sequence?: string
 }
 
 export interface ErrorEventData {

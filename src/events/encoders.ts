@@ -3,6 +3,7 @@ import type {
   ChatEventName,
   ErrorEventData,
   FinishReason,
+  ReasoningSeal,
   StartEventData,
   ToolCallDelta,
   UsageEventData,
@@ -17,10 +18,11 @@ import type { StoredEvent } from './stored-event'
 export interface LiveEncoder {
   start(start: StartEventData): string
   text(text: string): string
-  reasoning(text: string): string
+  /** `seal`: a thinking block's signature, or a redacted block, with `text` empty (see `ReasoningEventData`). */
+  reasoning(text: string, seal?: ReasoningSeal): string
   toolCall(call: ToolCallDelta): string
   usage(usage: UsageEventData): string
-  done(finishReason: FinishReason): string
+  done(finishReason: FinishReason, stopSequence?: string): string
   error(error: ErrorEventData): string
   heartbeat(): string
 }
@@ -45,11 +47,17 @@ export function chatEvents(write: ChatEventWriter, heartbeat: string): LiveEncod
   return {
     start: (start) => write('start', start),
     text: (text) => write('delta', { text }),
-    reasoning: (text) => write('reasoning', { text }),
+    reasoning: (text, seal) => write('reasoning', seal ? { text, ...seal } : { text }),
     toolCall: ({ index, id, name, argumentsDelta }) =>
       write('tool_call', { index, id, name, arguments_delta: argumentsDelta }),
     usage: (usage) => write('usage', usage),
-    done: (finishReason) => write('done', { finish_reason: finishReason }),
+    done: (finishReason, stopSequence) =>
+      write(
+        'done',
+        stopSequence === undefined
+          ? { finish_reason: finishReason }
+          : { finish_reason: finishReason, stop_sequence: stopSequence },
+      ),
     error: (error) => write('error', error),
     heartbeat: () => heartbeat,
   }

@@ -41,16 +41,20 @@ function encodeOne(live: LiveEncoder, { event, data }: StoredEvent): string {
       return live.start(parse<'start'>(data))
     case 'delta':
       return live.text(parse<'delta'>(data).text)
-    case 'reasoning':
-      return live.reasoning(parse<'reasoning'>(data).text)
+    case 'reasoning': {
+      const { text, ...seal } = parse<'reasoning'>(data)
+      return live.reasoning(text, seal.signature === undefined && seal.redacted === undefined ? undefined : seal)
+    }
     case 'tool_call': {
       const { index, id, name, arguments_delta } = parse<'tool_call'>(data)
       return live.toolCall({ index, id, name, argumentsDelta: arguments_delta })
     }
     case 'usage':
       return live.usage(parse<'usage'>(data))
-    case 'done':
-      return live.done(parse<'done'>(data).finish_reason)
+    case 'done': {
+      const { finish_reason, stop_sequence } = parse<'done'>(data)
+      return live.done(finish_reason, stop_sequence)
+    }
     case 'error':
       return live.error(parse<'error'>(data))
   }

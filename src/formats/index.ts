@@ -1,4 +1,5 @@
 import type { ReplayEncoder } from '../events/encoders'
+import { anthropicMessagesFormat } from './anthropic-messages'
 import { gatewayFormat } from './gateway'
 import { openAIChatFormat } from './openai-chat'
 import type { CommonOptions, WireFormat } from './types'
@@ -14,6 +15,7 @@ export const formats = {
   gateway: gatewayFormat,
   'openai-chat': openAIChatFormat,
   'ui-message-stream': uiMessageStreamFormat,
+  'anthropic-messages': anthropicMessagesFormat,
 } satisfies Record<string, WireFormat<never>>
 
 export type FormatName = keyof typeof formats

@@ -42,7 +42,8 @@ function openAIChunks({ includeUsage }: OpenAIChatOptions): LiveEncoder {
     },
     text: (text) => chunk({ content: text }),
     // Not in OpenAI's own API, but the field DeepSeek, vLLM and OpenRouter clients read.
-    reasoning: (text) => chunk({ reasoning_content: text }),
+    // A thinking block's signature (Anthropic's) has no place in this format: only text is sent.
+    reasoning: (text) => (text ? chunk({ reasoning_content: text }) : ''),
     toolCall: ({ index, id, name, argumentsDelta }) =>
       chunk({
         tool_calls: [

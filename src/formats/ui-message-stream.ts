@@ -93,7 +93,8 @@ function uiMessageChunks({ resumedAfter }: CommonOptions): ReplayEncoder {
       case 'delta':
         return delta('text', id, data)
       case 'reasoning':
-        return delta('reasoning', id, data)
+        // A thinking block's signature or a redacted block (Anthropic's) has no text to show.
+        return data.startsWith(EMPTY_TEXT) ? '' : delta('reasoning', id, data)
       case 'usage':
         usage = data // already our usage JSON
         return ''
@@ -142,6 +143,8 @@ function startChunks({ id: messageId, model, upstream }: StartEventData, eventId
 }
 
 const TEXT_PREFIX = '{"text":'
+/** A reasoning event with no text: `chatEvents` writes `text` first. */
+const EMPTY_TEXT = '{"text":"",'
 
 /**
  * The JSON string inside a stored `{"text": …}`. The log holds the very string `JSON.stringify`

@@ -3,10 +3,17 @@ import type { AppEnv } from '../app-env'
 import { GatewayError } from '../errors'
 
 const ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS'
-const ALLOWED_HEADERS = 'Content-Type, Authorization, Last-Event-ID'
+/**
+ * Ours, plus what Anthropic's SDK sends from a browser page (its key header, its version and beta
+ * headers, and the opt-in it sends with `dangerouslyAllowBrowser`).
+ */
+const ALLOWED_HEADERS = [
+  'Content-Type, Authorization, Last-Event-ID',
+  'x-api-key, anthropic-version, anthropic-beta, anthropic-dangerous-direct-browser-access',
+].join(', ')
 const PREFLIGHT_MAX_AGE_SECONDS = '600'
-/** Response headers a page may read beyond the safelisted ones: when to retry, and how to authenticate. */
-const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate'
+/** Response headers a page may read beyond the safelisted ones: when to retry, how to authenticate, which request. */
+const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate, request-id'
 
 /**
  * CORS for an allowlist of origins (`CORS_ALLOWED_ORIGINS`). The Worker's own pages need no

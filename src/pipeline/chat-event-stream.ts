@@ -92,7 +92,10 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
         summary.textChars = (summary.textChars ?? 0) + event.text.length
         out += encoder.text(event.text)
       } else if (event.type === 'reasoning') {
-        out += encoder.reasoning(event.text)
+        out +=
+          event.signature === undefined && event.redacted === undefined
+            ? encoder.reasoning(event.text)
+            : encoder.reasoning(event.text, { signature: event.signature, redacted: event.redacted })
       } else if (event.type === 'tool_call') {
         summary.firstTextMs ??= Date.now() - startedAt
         out += encoder.toolCall(event)
@@ -104,7 +107,7 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
       } else if (event.type === 'done') {
         summary.outcome = 'done'
         summary.finishReason = event.finishReason
-        out += encoder.done(event.finishReason)
+        out += encoder.done(event.finishReason, event.stopSequence)
         terminal = true
         break
       } else {

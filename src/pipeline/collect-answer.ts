@@ -1,13 +1,20 @@
-import type { ErrorEventData, FinishReason, UsageEventData } from '../events/chat-events'
+import type { ErrorEventData, FinishReason, ReasoningEventData, UsageEventData } from '../events/chat-events'
 import type { UpstreamStream } from '../providers/types'
 
 export interface CollectedAnswer {
   text: string
   /** The model's thinking, joined; empty when it sent none. */
   reasoning: string
+  /**
+   * The same thinking as blocks, each with the signature that sealed it (or a redacted block),
+   * for surfaces whose clients send thinking back (Anthropic's Messages).
+   */
+  thinking: ReasoningEventData[]
   /** The tool calls, in index order, each with its arguments joined. */
   toolCalls: CollectedToolCall[]
   finishReason: FinishReason
+  /** The stop sequence that ended the answer, where the provider says. */
+  stopSequence?: string
   usage?: UsageEventData
 }
 
@@ -30,6 +37,7 @@ export async function collectAnswer(
   const deadline = Date.now() + deadlineMs
   let text = ''
   let reasoning = ''
+  const thinking: ReasoningEventData[] = []
   const toolCalls: CollectedToolCall[] = []
   let usage: UsageEventData | undefined
   try {
@@ -44,8 +52,10 @@ export async function collectAnswer(
       const events = result.done ? upstream.decoder.end() : upstream.decoder.decode(result.value)
       for (const event of events) {
         if (event.type === 'text') text += event.text
-        else if (event.type === 'reasoning') reasoning += event.text
-        else if (event.type === 'tool_call') {
+        else if (event.type === 'reasoning') {
+          reasoning += event.text
+          addThinking(thinking, event)
+        } else if (event.type === 'tool_call') {
           const call = (toolCalls[event.index] ??= { id: '', name: '', arguments: '' })
           if (event.id !== undefined) call.id = event.id
           if (event.name !== undefined) call.name = event.name
@@ -53,7 +63,15 @@ export async function collectAnswer(
         } else if (event.type === 'usage') usage = event.usage
         else if (event.type === 'done') {
           // Indexes count from 0 without gaps; a gap (a broken upstream) is left out, not sent as a hole.
-          return { text, reasoning, toolCalls: toolCalls.filter(Boolean), finishReason: event.finishReason, usage }
+          return {
+            text,
+            reasoning,
+            thinking,
+            toolCalls: toolCalls.filter(Boolean),
+            finishReason: event.finishReason,
+            ...(event.stopSequence !== undefined && { stopSequence: event.stopSequence }),
+            usage,
+          }
         } else if (event.type === 'error') throw answerError(event.code, event.message, event.retryable)
       }
       if (result.done) throw answerError('upstream_truncated', 'The model provider ended the stream early.', true)
@@ -64,6 +82,18 @@ export async function collectAnswer(
   } finally {
     reader.cancel().catch(() => {})
   }
+}
+
+/** Adds a piece of thinking to its block: a new block after a sealed or redacted one. */
+function addThinking(blocks: ReasoningEventData[], { text, signature, redacted }: ReasoningEventData): void {
+  if (redacted !== undefined) {
+    blocks.push({ text: '', redacted })
+    return
+  }
+  let last = blocks.at(-1)
+  if (!last || last.signature !== undefined || last.redacted !== undefined) blocks.push((last = { text: '' }))
+  last.text += text
+  if (signature !== undefined) last.signature = signature
 }
 
 /** An answer's failure, carrying the same fields as a stream's `error` event. */

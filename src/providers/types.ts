@@ -1,4 +1,4 @@
-import type { FinishReason, ToolCallDelta, UsageEventData } from '../events/chat-events'
+import type { FinishReason, ReasoningSeal, ToolCallDelta, UsageEventData } from '../events/chat-events'
 import type { ChatRequest } from '../request/chat-request'
 
 export type { ToolCallDelta }
@@ -10,7 +10,7 @@ export type { ToolCallDelta }
 export type UpstreamEvent =
   | { type: 'text'; text: string }
   /** The model's thinking, streamed apart from its answer (before it, or between its parts). */
-  | { type: 'reasoning'; text: string }
+  | ({ type: 'reasoning'; text: string } & ReasoningSeal)
   /**
    * A piece of a tool call. Calls are numbered by `index` from 0 in the order they start; the
    * first piece of each call carries its `id` and `name`, the rest only more of its arguments
@@ -18,7 +18,8 @@ export type UpstreamEvent =
    */
   | ({ type: 'tool_call' } & ToolCallDelta)
   | { type: 'usage'; usage: UsageEventData }
-  | { type: 'done'; finishReason: FinishReason }
+  /** `stopSequence`: which of the request's stop sequences ended the answer, where the provider says. */
+  | { type: 'done'; finishReason: FinishReason; stopSequence?: string }
   | { type: 'error'; code: string; message: string; retryable: boolean }
   /** The upstream says it is still there (Anthropic's `ping`): passed on as our heartbeat. */
   | { type: 'keepalive' }
@@ -54,4 +55,9 @@ export interface OpenUpstreamOptions {
  */
 export interface ProviderAdapter {
   open(request: ChatRequest, options: OpenUpstreamOptions): Promise<UpstreamStream>
+  /**
+   * The request's input tokens as the provider counts them, for providers that count without
+   * answering (Anthropic's `count_tokens`); absent where the gateway can only estimate.
+   */
+  countTokens?(request: ChatRequest, options: OpenUpstreamOptions): Promise<number>
 }

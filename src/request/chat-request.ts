@@ -63,6 +63,14 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
     type: v.literal('function'),
     function: v.strictObject({ name: v.pipe(v.string(), v.regex(FUNCTION_NAME)), arguments: v.string() }),
   })
+  /**
+   * Anthropic's thinking blocks from an earlier answer, with the signatures that seal them: sent
+   * back to Anthropic models (a tool loop with thinking needs them), dropped for the others.
+   */
+  const thinkingBlock = v.variant('type', [
+    v.strictObject({ type: v.literal('thinking'), thinking: v.string(), signature: v.string() }),
+    v.strictObject({ type: v.literal('redacted_thinking'), data: v.string() }),
+  ])
   const message = v.pipe(
     v.variant('role', [
       v.strictObject({ role: v.literal('system'), content: textContent }),
@@ -71,11 +79,15 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
         role: v.literal('assistant'),
         content: v.nullish(textContent),
         tool_calls: v.optional(v.pipe(v.array(toolCall), v.minLength(1))),
+        thinking: v.optional(v.array(thinkingBlock)),
       }),
       v.strictObject({
         role: v.literal('tool'),
         tool_call_id: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
-        content: textContent,
+        /** Images in a tool's result reach the providers that read them there (Anthropic); the others refuse them. */
+        content: content(v.variant('type', [textPart, imagePart])),
+        /** The tool failed and `content` says how (Anthropic's `is_error`; others read it in the content). */
+        is_error: v.optional(v.boolean()),
       }),
     ]),
     v.check(
@@ -111,6 +123,21 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
     messages: v.pipe(v.array(message), v.minLength(1), v.maxLength(maxMessages)),
     temperature: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(2))),
     top_p: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+    /** Sample from the `top_k` likeliest tokens: carried where the provider has it, refused where not. */
+    top_k: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    /**
+     * Extended thinking for this request (Anthropic's shape), over the model's configured budget:
+     * carried to Anthropic and Gemini models; other models reason as they do.
+     */
+    thinking: v.optional(
+      v.variant('type', [
+        v.strictObject({
+          type: v.literal('enabled'),
+          budget_tokens: v.pipe(v.number(), v.integer(), v.minValue(1024)),
+        }),
+        v.strictObject({ type: v.literal('disabled') }),
+      ]),
+    ),
     max_tokens: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     stop: v.optional(v.union([v.string(), v.pipe(v.array(v.string()), v.maxLength(4))])),
     tools: v.optional(v.pipe(v.array(tool), v.maxLength(128))),
@@ -153,10 +180,10 @@ export function textOf(content: string | ReadonlyArray<{ type: string; text?: st
   return text
 }
 
-/** Every image in a request, with the path that names it in a 400 (`messages.0.content.1`). */
+/** Every image in a request (a tool's result included), with the path that names it in a 400 (`messages.0.content.1`). */
 export function* imagesOf(request: Pick<ChatRequest, 'messages'>): Generator<{ path: string; image: ImagePart }> {
   for (const [m, message] of request.messages.entries()) {
-    if (message.role !== 'user' || typeof message.content === 'string') continue
+    if ((message.role !== 'user' && message.role !== 'tool') || typeof message.content === 'string') continue
     for (const [p, part] of message.content.entries()) {
       if (part.type === 'image_url') yield { path: `messages.${m}.content.${p}`, image: part }
     }

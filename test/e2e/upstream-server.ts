@@ -2,6 +2,7 @@ import { EventEmitter, once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { answerAnthropic, type AnthropicRequestBody } from './anthropic-upstream'
 import { CANNED_ANSWERS, longAnswerToken, type CannedAnswer } from './canned-answers'
 
 const FIXTURES = new URL('../fixtures/upstream/openai-chat/', import.meta.url)
@@ -121,6 +122,10 @@ export class TestUpstream extends EventEmitter {
       this.emit('change')
     })
 
+    // Anthropic's API, for the models configured with the anthropic adapter (see ./anthropic-upstream.ts).
+    const path = new URL(req.url ?? '/', 'http://upstream').pathname
+    if (path.startsWith('/v1/messages')) return answerAnthropic(path, body as AnthropicRequestBody, res)
+
     const content = body.messages.findLast((m) => m.role === 'user')?.content ?? ''
     const scenario =
       typeof content === 'string' ? content : content.map((part) => (part.type === 'text' ? part.text : '')).join('')
@@ -207,11 +212,20 @@ export class TestUpstream extends EventEmitter {
 
 /**
  * The gateway's MODELS for a test run: `upstream` served by this upstream, and the demo model.
- * `apiKeySecret` names the secret the upstream model's key is read from, when the test sets one.
+ * `apiKeySecret` names the secret the upstream model's key is read from, when the test sets one;
+ * `anthropicKeySecret`, when given, adds `claude`, this upstream speaking Anthropic's API.
  */
-export function testModels(upstreamUrl: string, apiKeySecret?: string): string {
+export function testModels(upstreamUrl: string, apiKeySecret?: string, anthropicKeySecret?: string): string {
   return JSON.stringify({
     upstream: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'test-model', api_key_secret: apiKeySecret },
+    ...(anthropicKeySecret && {
+      claude: {
+        adapter: 'anthropic',
+        base_url: upstreamUrl,
+        upstream_model: 'claude-upstream',
+        api_key_secret: anthropicKeySecret,
+      },
+    }),
     demo: { adapter: 'demo', token_delay_ms: 1 },
   })
 }

@@ -20,6 +20,8 @@ type Answer = (encoder: LiveEncoder) => string[]
 const finished: Answer = (e) => [
   e.start(start),
   e.reasoning('Let me think.'),
+  e.reasoning('', { signature: 'c2lnbmF0dXJl' }),
+  e.reasoning('', { redacted: 'ZW5jcnlwdGVk' }),
   e.text('Hello, "world"\n\t\\ ✓ 😀'),
   e.toolCall({ index: 0, id: 'call_1', name: 'lookup', argumentsDelta: '' }),
   e.toolCall({ index: 0, argumentsDelta: '{"q":"x"}' }),
@@ -69,16 +71,21 @@ describe.each(names)('the %s format', (name) => {
   })
 
   // A format that carries no state from one event to the next resumes with exactly the rest. (Not
-  // past `usage` in OpenAI's chunks, which hold it for the finish; nor the UI message stream, whose
-  // parts a resumed reader opens anew: its own tests cover that.)
-  const resumesWithTheRest = name !== 'ui-message-stream'
-  it.each([1, 3, 5, 6])('resumed after event %i, sends what it sent live after it', (afterId) => {
+  // past `usage` in OpenAI's chunks, which hold it for the finish; nor the formats whose parts or
+  // blocks a resumed reader opens anew, the UI message stream's and Anthropic's: the UI stream's own
+  // tests cover it, and no Anthropic client resumes.)
+  const endsFrom = {
+    'ui-message-stream': 'data: {"type":"finish-step"}',
+    'anthropic-messages': 'event: message_delta',
+  } as Partial<Record<FormatName, string>>
+  const resumesWithTheRest = endsFrom[name] === undefined
+  it.each([1, 3, 5, 6, 8])('resumed after event %i, sends what it sent live after it', (afterId) => {
     const events = stored(finished)
     const rest = replay(afterId, events).body
     if (resumesWithTheRest) expect(rest).toBe(finished(live()).slice(afterId).join(''))
     // Whatever the format, the rest ends as the answer did live (the UI stream from its `finish-step`,
-    // since the part it closes first was opened anew for this reader).
+    // since the part it closes first was opened anew for this reader; Anthropic's from its `message_delta`).
     const end = finished(live()).at(-1)!
-    expect(rest.endsWith(resumesWithTheRest ? end : end.slice(end.indexOf('data: {"type":"finish-step"}')))).toBe(true)
+    expect(rest.endsWith(resumesWithTheRest ? end : end.slice(end.indexOf(endsFrom[name]!)))).toBe(true)
   })
 })

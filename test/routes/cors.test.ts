@@ -30,6 +30,19 @@ describe('CORS', () => {
     expect(response.headers.get('Vary')).toContain('Origin')
   })
 
+  it("lets Anthropic's SDK in a page send its key and version headers to /v1/messages", async () => {
+    const response = await app.request(
+      'http://gateway.test/v1/messages',
+      preflight('https://app.example'),
+      env('https://app.example'),
+    )
+    expect(response.status).toBe(204)
+    const allowed = response.headers.get('Access-Control-Allow-Headers')!.toLowerCase().split(/,\s*/)
+    for (const header of ['x-api-key', 'anthropic-version', 'anthropic-dangerous-direct-browser-access']) {
+      expect(allowed).toContain(header)
+    }
+  })
+
   it('lets an allowed origin read the stream', async () => {
     const response = await app.request(
       'http://gateway.test/api/models',

@@ -97,14 +97,17 @@ describe('GET /api/usage', { timeout: 30_000 }, () => {
     }
     const created = (await (await post('/api/streams', ask('demo'), bearer(worker))).json()) as { url: string }
     await (await get(new URL(created.url).pathname)).text()
+    const anthropic = await post('/v1/messages', { ...ask('demo'), max_tokens: 100 }, bearer(worker))
+    expect(anthropic.status).toBe(200)
+    await anthropic.json()
     // Someone else's answer is not the caller's.
     await (await post('/api/chat', ask('priced'), bearer(operator))).text()
 
-    const days = await daysOnceRecorded(worker, 3)
+    const days = await daysOnceRecorded(worker, 4)
     const today = new Date().toISOString().slice(0, 10)
     const { prompt_tokens, completion_tokens } = completion.usage
     expect(days).toEqual([
-      expect.objectContaining({ date: today, model: 'demo', requests: 1, cost_usd: 0 }),
+      expect.objectContaining({ date: today, model: 'demo', requests: 2, cost_usd: 0 }),
       expect.objectContaining({
         date: today,
         model: 'priced',
@@ -122,6 +125,7 @@ describe('GET /api/usage', { timeout: 30_000 }, () => {
       { route: '/api/chat', stream_id: null },
       { route: '/api/streams', stream_id: expect.stringMatching(/\w{10,}/) },
       { route: '/v1/chat/completions', stream_id: null },
+      { route: '/v1/messages', stream_id: null },
     ])
   })
 

@@ -15,8 +15,16 @@ interface AnthropicEvent {
   type?: string
   message?: { usage?: AnthropicUsage }
   index?: number
-  content_block?: { type?: string; id?: string; name?: string }
-  delta?: { type?: string; text?: string; thinking?: string; partial_json?: string; stop_reason?: string | null }
+  content_block?: { type?: string; id?: string; name?: string; data?: string }
+  delta?: {
+    type?: string
+    text?: string
+    thinking?: string
+    signature?: string
+    partial_json?: string
+    stop_reason?: string | null
+    stop_sequence?: string | null
+  }
   usage?: AnthropicUsage
   error?: { type?: string; message?: string }
 }
@@ -35,17 +43,20 @@ const RETRYABLE_ERRORS = new Set(['overloaded_error', 'api_error', 'rate_limit_e
 
 /**
  * Decodes an Anthropic Messages stream: `message_start` (input usage), content blocks (`text`
- * deltas; `thinking` deltas as reasoning; `tool_use` blocks as tool calls, their
- * `input_json_delta`s as the arguments), `ping` (kept as our heartbeat), `message_delta` (stop
- * reason, output usage), then `message_stop`. A mid-stream `error` event (an HTTP 200 that goes
- * wrong, e.g. `overloaded_error`) becomes our `error`. A body that ends before `message_stop` was
- * cut off: `upstream_truncated`.
+ * deltas; `thinking` deltas as reasoning, each block's `signature_delta` and a
+ * `redacted_thinking` block as reasoning pieces of their own, so a client can send them back;
+ * `tool_use` blocks as tool calls, their `input_json_delta`s as the arguments), `ping` (kept as
+ * our heartbeat), `message_delta` (stop reason and sequence, output usage), then `message_stop`.
+ * A mid-stream `error` event (an HTTP 200 that goes wrong) becomes our `error`:
+ * `upstream_overloaded` for `overloaded_error`, `upstream_error` for the rest. A body that ends
+ * before `message_stop` was cut off: `upstream_truncated`.
  *
  * Server tools (`server_tool_use`, web search results) ran at Anthropic and are not the client's
  * to answer: they are not tool calls, and only the text written from them is passed on.
  */
 export function createAnthropicDecoder(): UpstreamDecoder {
   let finishReason: FinishReason = 'unknown'
+  let stopSequence: string | undefined
   const usage: AnthropicUsage = {}
   const toolCalls = toolCallPieces()
   /** Content block index -> tool call index, for the client's tools' blocks. */
@@ -63,13 +74,17 @@ export function createAnthropicDecoder(): UpstreamDecoder {
             const index = toolBlocks.size
             toolBlocks.set(event.index, index)
             emit(toolCalls.piece(index, event.content_block.id, event.content_block.name, ''))
+          } else if (event.content_block?.type === 'redacted_thinking' && event.content_block.data) {
+            emit({ type: 'reasoning', text: '', redacted: event.content_block.data })
           }
           break
         case 'content_block_delta': {
           const delta = event.delta
           if (delta?.type === 'text_delta' && delta.text) emit({ type: 'text', text: delta.text })
           else if (delta?.type === 'thinking_delta' && delta.thinking) emit({ type: 'reasoning', text: delta.thinking })
-          else if (delta?.type === 'input_json_delta' && delta.partial_json) {
+          else if (delta?.type === 'signature_delta' && delta.signature) {
+            emit({ type: 'reasoning', text: '', signature: delta.signature })
+          } else if (delta?.type === 'input_json_delta' && delta.partial_json) {
             const index = toolBlocks.get(event.index ?? -1)
             if (index !== undefined) emit(toolCalls.piece(index, undefined, undefined, delta.partial_json))
           }
@@ -80,17 +95,22 @@ export function createAnthropicDecoder(): UpstreamDecoder {
           break
         case 'message_delta':
           if (event.delta?.stop_reason) finishReason = FINISH_REASONS[event.delta.stop_reason] ?? 'unknown'
+          if (typeof event.delta?.stop_sequence === 'string') stopSequence = event.delta.stop_sequence
           // Its counts are cumulative: where given, they supersede message_start's.
           assignDefined(usage, event.usage)
           break
         case 'message_stop':
           emit({ type: 'usage', usage: toUsage(usage) })
-          emit({ type: 'done', finishReason: toolCalls.finishReason(finishReason) })
+          emit({
+            type: 'done',
+            finishReason: toolCalls.finishReason(finishReason),
+            ...(stopSequence !== undefined && { stopSequence }),
+          })
           break
         case 'error':
           emit({
             type: 'error',
-            code: 'upstream_error',
+            code: event.error?.type === 'overloaded_error' ? 'upstream_overloaded' : 'upstream_error',
             message: String(event.error?.message ?? 'The model provider reported an error.').slice(0, 500),
             retryable: RETRYABLE_ERRORS.has(event.error?.type ?? ''),
           })

@@ -1,5 +1,6 @@
 import type { AnthropicModelConfig } from '../../config/models'
-import { openEventStream } from '../http'
+import { GatewayError } from '../../errors'
+import { fetchUpstream, openEventStream, upstreamRefusal } from '../http'
 import type { ProviderAdapter } from '../types'
 import { createAnthropicDecoder } from './decoder'
 import { toMessagesBody } from './request'
@@ -10,23 +11,34 @@ const ANTHROPIC_VERSION = '2023-06-01'
 /** Anthropic's Messages API (`POST /v1/messages`, `stream: true`). */
 export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): ProviderAdapter {
   const url = `${config.base_url.replace(/\/+$/, '')}/messages`
+  const headers = { 'Content-Type': 'application/json', 'x-api-key': apiKey, 'anthropic-version': ANTHROPIC_VERSION }
   return {
     async open(request, { signal }) {
       const messagesBody = toMessagesBody(config, request)
       const body = await openEventStream(
         url,
-        {
-          headers: {
-            'Content-Type': 'application/json',
-            Accept: 'text/event-stream',
-            'x-api-key': apiKey,
-            'anthropic-version': ANTHROPIC_VERSION,
-          },
-          body: JSON.stringify(messagesBody),
-        },
+        { headers: { ...headers, Accept: 'text/event-stream' }, body: JSON.stringify(messagesBody) },
         signal,
       )
       return { body, decoder: createAnthropicDecoder() }
+    },
+
+    /** `POST /v1/messages/count_tokens`: what the request would cost in input tokens, counted by Anthropic. */
+    async countTokens(request, { signal }) {
+      // count_tokens takes no max_tokens: any that passes the thinking budget's check will do.
+      const body = toMessagesBody(config, { ...request, max_tokens: Number.MAX_SAFE_INTEGER })
+      const { model, system, messages, tools, tool_choice, thinking } = body
+      const response = await fetchUpstream(
+        `${url}/count_tokens`,
+        { method: 'POST', headers, body: JSON.stringify({ model, system, messages, tools, tool_choice, thinking }) },
+        signal,
+      )
+      if (!response.ok) throw await upstreamRefusal(response)
+      const counted = (await response.json().catch(() => null)) as { input_tokens?: unknown } | null
+      if (typeof counted?.input_tokens !== 'number') {
+        throw new GatewayError(502, 'upstream_invalid_response', 'The model provider did not answer with a count.')
+      }
+      return counted.input_tokens
     },
   }
 }

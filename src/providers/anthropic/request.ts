@@ -1,6 +1,8 @@
 import type { AnthropicModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
 import { parseDataUrl, textOf, type ChatMessage, type ChatRequest, type ContentPart } from '../../request/chat-request'
+
+type ThinkingBlocks = NonNullable<Extract<ChatMessage, { role: 'assistant' }>['thinking']>
 import { parseToolArguments } from '../tool-arguments'
 
 type Block = Record<string, unknown>
@@ -13,7 +15,8 @@ interface AnthropicMessage {
  * The Messages API body for a request. Anthropic takes the system prompt apart from the turns,
  * requires `max_tokens`, calls stop strings `stop_sequences`, answers tool calls with
  * `tool_result` blocks in a user turn, and has its own `tool_choice`. Extended thinking is the
- * model's config (`thinking_budget_tokens`), not the request's.
+ * model's config (`thinking_budget_tokens`) unless the request sets its own `thinking`; an
+ * assistant turn's thinking blocks go back first in the turn, with their signatures.
  */
 export function toMessagesBody(config: AnthropicModelConfig, request: ChatRequest) {
   const format = request.response_format?.type
@@ -24,7 +27,11 @@ export function toMessagesBody(config: AnthropicModelConfig, request: ChatReques
     )
   }
   const maxTokens = request.max_tokens ?? config.max_tokens
-  const budget = config.thinking_budget_tokens
+  const budget = request.thinking
+    ? request.thinking.type === 'enabled'
+      ? request.thinking.budget_tokens
+      : undefined
+    : config.thinking_budget_tokens
   if (budget !== undefined && maxTokens <= budget) {
     throw unsupportedParameter(
       'max_tokens',
@@ -39,6 +46,7 @@ export function toMessagesBody(config: AnthropicModelConfig, request: ChatReques
     messages: toAnthropicMessages(request.messages),
     temperature: request.temperature,
     top_p: request.top_p,
+    top_k: request.top_k,
     stop_sequences: typeof request.stop === 'string' ? [request.stop] : request.stop,
     ...(budget !== undefined && { thinking: { type: 'enabled', budget_tokens: budget } }),
     ...(request.tools && {
@@ -77,12 +85,13 @@ function toAnthropicMessages(messages: ChatMessage[]): AnthropicMessage[] {
         break
       case 'assistant': {
         const text = textOf(message.content)
-        if (!message.tool_calls) {
+        const thinking = thinkingBlocks(message.thinking)
+        if (!message.tool_calls && !thinking.length) {
           turns.push({ role: 'assistant', content: text })
           break
         }
-        const blocks: Block[] = text ? [{ type: 'text', text }] : []
-        for (const [c, call] of message.tool_calls.entries()) {
+        const blocks: Block[] = [...thinking, ...(text ? [{ type: 'text', text }] : [])]
+        for (const [c, call] of (message.tool_calls ?? []).entries()) {
           const path = `messages.${m}.tool_calls.${c}.function.arguments`
           blocks.push({
             type: 'tool_use',
@@ -95,7 +104,16 @@ function toAnthropicMessages(messages: ChatMessage[]): AnthropicMessage[] {
         break
       }
       case 'tool': {
-        const result = { type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(message.content) }
+        const result = {
+          type: 'tool_result',
+          tool_use_id: message.tool_call_id,
+          // Text as a string, as it came; with images, as blocks.
+          content:
+            typeof message.content !== 'string' && message.content.some((part) => part.type === 'image_url')
+              ? message.content.map(toBlock)
+              : textOf(message.content),
+          ...(message.is_error && { is_error: true }),
+        }
         // The results of one turn's calls go back together, in one user turn.
         const last = turns.at(-1)
         if (last && messages[m - 1]?.role === 'tool') (last.content as Block[]).push(result)
@@ -105,6 +123,15 @@ function toAnthropicMessages(messages: ChatMessage[]): AnthropicMessage[] {
     }
   }
   return turns
+}
+
+/**
+ * Thinking blocks as Anthropic takes them back. One without a signature (thinking another
+ * provider streamed) cannot be: Anthropic refuses an unsigned block, so it is left out.
+ */
+function thinkingBlocks(blocks: ThinkingBlocks | undefined): Block[] {
+  if (!blocks) return []
+  return blocks.filter((block) => block.type === 'redacted_thinking' || block.signature !== '')
 }
 
 function toBlock(part: ContentPart): Block {

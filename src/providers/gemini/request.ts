@@ -2,6 +2,7 @@ import type { GeminiModelConfig } from '../../config/models'
 import { GatewayError, unsupportedParameter } from '../../errors'
 import { parseDataUrl, textOf, type ChatRequest, type ContentPart } from '../../request/chat-request'
 import { parseToolArguments, toolNamesById } from '../tool-arguments'
+import { refuseToolResultImages } from '../tool-results'
 
 type Part = Record<string, unknown>
 interface Content {
@@ -31,12 +32,17 @@ const EXTENSION_TYPES: Record<string, string> = {
  * output from `responseMimeType` and `responseJsonSchema`.
  */
 export function toGenerateContentBody(config: GeminiModelConfig, request: ChatRequest) {
+  refuseToolResultImages(request, 'Gemini')
   if (request.parallel_tool_calls === false) {
     throw unsupportedParameter('parallel_tool_calls', 'Gemini has no way to ask for one tool call at a time.')
   }
   const system = request.messages.filter((m) => m.role === 'system').map((m) => ({ text: textOf(m.content) }))
   const format = request.response_format
-  const thinking = config.include_thoughts || config.thinking_budget_tokens !== undefined
+  // The request's own `thinking` (Anthropic's shape) goes over the model's config.
+  const asked = request.thinking
+  const includeThoughts = asked ? asked.type === 'enabled' : config.include_thoughts
+  const budget = asked ? (asked.type === 'enabled' ? asked.budget_tokens : 0) : config.thinking_budget_tokens
+  const thinking = includeThoughts || budget !== undefined
   return {
     ...(system.length && { systemInstruction: { parts: system } }),
     contents: toContents(request),
@@ -56,6 +62,7 @@ export function toGenerateContentBody(config: GeminiModelConfig, request: ChatRe
     generationConfig: {
       temperature: request.temperature,
       topP: request.top_p,
+      topK: request.top_k,
       maxOutputTokens: request.max_tokens,
       stopSequences: typeof request.stop === 'string' ? [request.stop] : request.stop,
       ...(format?.type === 'json_object' && { responseMimeType: 'application/json' }),
@@ -65,8 +72,8 @@ export function toGenerateContentBody(config: GeminiModelConfig, request: ChatRe
       }),
       ...(thinking && {
         thinkingConfig: {
-          ...(config.include_thoughts && { includeThoughts: true }),
-          ...(config.thinking_budget_tokens !== undefined && { thinkingBudget: config.thinking_budget_tokens }),
+          ...(includeThoughts && { includeThoughts: true }),
+          ...(budget !== undefined && { thinkingBudget: budget }),
         },
       }),
     },
@@ -121,7 +128,13 @@ function toContents(request: ChatRequest): Content[] {
           })
         }
         const part = {
-          functionResponse: { id: message.tool_call_id, name, response: toolResponse(textOf(message.content)) },
+          functionResponse: {
+            id: message.tool_call_id,
+            name,
+            response: message.is_error
+              ? { error: textOf(message.content) } // Gemini's documented key for a failed call
+              : toolResponse(textOf(message.content)),
+          },
         }
         // A turn's results go back together: Gemini matches them to its calls one for one.
         const last = contents.at(-1)

@@ -1,6 +1,9 @@
 import type { OpenAIModelConfig } from '../../config/models'
+import { unsupportedParameter } from '../../errors'
 import type { ChatRequest } from '../../request/chat-request'
 import { openEventStream } from '../http'
+import { openAIMessages } from '../openai-messages'
+import { refuseToolResultImages } from '../tool-results'
 import type { ProviderAdapter } from '../types'
 import { createOpenAIDecoder } from './decoder'
 
@@ -31,12 +34,17 @@ export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefi
 
 /**
  * The gateway's request already has OpenAI's shapes (content parts, tools, tool calls,
- * `response_format`), so it goes upstream as it came, validated field by field.
+ * `response_format`), so it goes upstream as it came, validated field by field. Chat Completions
+ * has no `top_k`; a request's `thinking` is not refused, since these models reason as they do.
  */
 export function toChatCompletionsBody(model: string, request: ChatRequest) {
+  refuseToolResultImages(request, 'OpenAI-compatible')
+  if (request.top_k !== undefined) {
+    throw unsupportedParameter('top_k', 'OpenAI-compatible models take no top_k; use temperature or top_p.')
+  }
   return {
     model,
-    messages: request.messages,
+    messages: openAIMessages(request.messages),
     stream: true,
     // Without this, usage never arrives on a stream.
     stream_options: { include_usage: true },

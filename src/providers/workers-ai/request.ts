@@ -1,6 +1,8 @@
 import type { WorkersAIModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
 import { imagesOf, textOf, type ChatRequest } from '../../request/chat-request'
+import { openAIMessages } from '../openai-messages'
+import { refuseToolResultImages } from '../tool-results'
 
 /**
  * The binding's inputs for a request. Workers AI takes OpenAI's shapes (messages with
@@ -12,13 +14,14 @@ export function toWorkersAIInputs(config: WorkersAIModelConfig, request: ChatReq
   if (request.tools && !config.tools) {
     throw unsupportedParameter('tools', 'this Workers AI model is not configured for function calling.')
   }
+  refuseToolResultImages(request, 'Workers AI')
   for (const { path, image } of imagesOf(request)) {
     if (!image.image_url.url.startsWith('data:')) {
       throw unsupportedParameter(path, 'Workers AI takes images only as data: URLs.')
     }
   }
   return {
-    messages: request.messages.map((message) => {
+    messages: openAIMessages(request.messages).map((message) => {
       const hasImage = Array.isArray(message.content) && message.content.some((part) => part.type === 'image_url')
       return hasImage ? message : { ...message, content: textOf(message.content) }
     }),
@@ -26,6 +29,7 @@ export function toWorkersAIInputs(config: WorkersAIModelConfig, request: ChatReq
     max_tokens: request.max_tokens,
     temperature: request.temperature,
     top_p: request.top_p,
+    top_k: request.top_k,
     ...(request.tools && {
       tools: request.tools,
       tool_choice: request.tool_choice,

@@ -93,7 +93,12 @@ describe('Anthropic decoder on a mid-stream error (built from the documented for
   it('ends an overloaded stream with a retryable error after the text so far', () => {
     const events = normalise(decode([utf8.encode(beforeStop + error('overloaded_error'))]))
     expect(events.filter((e) => e.type === 'text')).toEqual([{ type: 'text', text: 'Hello there!' }])
-    expect(events.at(-1)).toEqual({ type: 'error', code: 'upstream_error', message: 'Overloaded', retryable: true })
+    expect(events.at(-1)).toEqual({
+      type: 'error',
+      code: 'upstream_overloaded',
+      message: 'Overloaded',
+      retryable: true,
+    })
   })
 
   it('marks an invalid request error as not retryable', () => {

@@ -53,7 +53,7 @@ describe('Anthropic decoder: tool_use, on the recordings', () => {
 })
 
 describe('Anthropic decoder: built from the documented formats', () => {
-  it('yields thinking as reasoning, then the text (the signature is not passed on)', () => {
+  it('yields thinking as reasoning, its signature and a redacted block as pieces of their own, then the text', () => {
     const body =
       messageStart +
       event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }) +
@@ -79,6 +79,8 @@ describe('Anthropic decoder: built from the documented formats', () => {
     expect(decode(body)).toEqual([
       { type: 'reasoning', text: 'Euclid: 1071 = 2 × 462 + 147' },
       { type: 'reasoning', text: '; … so 21.' },
+      { type: 'reasoning', text: '', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA' },
+      { type: 'reasoning', text: '', redacted: 'EmwKAhgBEgy3va3pzix' },
       { type: 'text', text: 'The GCD is **21**.' },
       { type: 'usage', usage: { prompt_tokens: 24, completion_tokens: 312, total_tokens: 336 } },
       { type: 'done', finishReason: 'stop' },
@@ -109,5 +111,19 @@ describe('Anthropic decoder: built from the documented formats', () => {
       0, 0, 0, 1, 1, 1,
     ])
     expect(events.at(-1)).toEqual({ type: 'done', finishReason: 'tool_calls' })
+  })
+
+  it('says which stop sequence ended the answer', () => {
+    const body =
+      messageStart +
+      event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) +
+      event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'One, two' } }) +
+      event('content_block_stop', { index: 0 }) +
+      event('message_delta', {
+        delta: { stop_reason: 'stop_sequence', stop_sequence: 'three' },
+        usage: { output_tokens: 4 },
+      }) +
+      event('message_stop', {})
+    expect(decode(body).at(-1)).toEqual({ type: 'done', finishReason: 'stop', stopSequence: 'three' })
   })
 })

@@ -1,0 +1,59 @@
+import { Hono } from 'hono/tiny'
+import type { MiddlewareHandler } from 'hono'
+import { admitAnswer } from '../../access/admission'
+import type { AppEnv } from '../../app-env'
+import { GatewayError, methodNotAllowed } from '../../errors'
+import { anthropicMessagesFormat } from '../../formats/anthropic-messages'
+import { identifyCaller } from '../../middleware/identify-caller'
+import { limitBody } from '../../middleware/limit-body'
+import { requireJson } from '../../middleware/require-json'
+import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
+import { jsonBody } from '../shared/json-body'
+import { countTokens } from './count-tokens'
+import { anthropicError } from './errors'
+import { message } from './message'
+import { fromMessagesRequest } from './request'
+import { inCallerTerms, validateMessagesRequest } from './validate'
+
+/**
+ * Anthropic's Messages API (`/v1/messages`): the Anthropic SDKs, `@ai-sdk/anthropic` and tools
+ * that take `ANTHROPIC_BASE_URL` (Claude Code) work unchanged, for every configured model,
+ * whichever provider serves it. `x-api-key` authenticates as `Authorization: Bearer` does;
+ * `anthropic-version` and `anthropic-beta` are accepted and change nothing.
+ */
+export const anthropicMessages = new Hono<AppEnv>()
+
+anthropicMessages.use(requestId())
+
+anthropicMessages.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
+  const translated = fromMessagesRequest(await jsonBody(c))
+  const admission = await admitAnswer(c, validateMessagesRequest(translated, c.var.config))
+  const opened = await openAdmittedAnswer(c, admission).catch((error: unknown) => {
+    // An adapter's refusal names a path in the translated request: name the caller's instead.
+    throw inCallerTerms(error, translated.origins)
+  })
+  if (translated.stream) return streamAnswer(c, opened, admission.lease, anthropicMessagesFormat, {})
+  return message(c, opened, admission.lease)
+})
+
+anthropicMessages.post('/count_tokens', identifyCaller(), requireJson(), limitBody(), countTokens)
+
+anthropicMessages.all('/', () => {
+  throw methodNotAllowed('POST', 'Use POST for /v1/messages.')
+})
+
+// Anything else under /v1/messages is this surface's 404, in its shape, not the OpenAI one's.
+anthropicMessages.all('*', () => {
+  throw new GatewayError(404, 'not_found', 'No such route.', { retryable: false })
+})
+
+anthropicMessages.onError(anthropicError)
+
+/** A `request-id` on every response, as Anthropic's API sends, for a client to quote in a report. */
+function requestId(): MiddlewareHandler<AppEnv> {
+  return async function requestId(c, next) {
+    const id = `req_${crypto.randomUUID().replaceAll('-', '')}`
+    await next()
+    c.res.headers.set('request-id', id)
+  }
+}

@@ -1,0 +1,33 @@
+import type { GatewayConfig } from '../../config/load'
+import { GatewayError } from '../../errors'
+import type { ChatRequest } from '../../request/chat-request'
+import { validateChatRequest } from '../../request/validate'
+import { callerPath, type Origin, type TranslatedRequest } from './request'
+
+/**
+ * The translated request checked by the gateway's own schema and limits; a 400 names the
+ * caller's paths (see `inCallerTerms`), the first in its message, as Anthropic's do.
+ */
+export function validateMessagesRequest({ chat, origins }: TranslatedRequest, config: GatewayConfig): ChatRequest {
+  try {
+    return validateChatRequest(chat, config)
+  } catch (error) {
+    throw inCallerTerms(error, origins, { always: true })
+  }
+}
+
+/**
+ * A refusal of the translated request (by the schema, or by a provider's adapter: an image to a
+ * model without vision) with the paths the caller sent (`messages.3.content.1`,
+ * `stop_sequences`), not the translation's. Anything else is returned as it is, and so is a
+ * refusal whose paths are the caller's already, unless `always` (its message names the first).
+ */
+export function inCallerTerms(error: unknown, origins: Origin[], { always = false } = {}): unknown {
+  const issues = error instanceof GatewayError ? error.options.issues : undefined
+  if (!issues?.length) return error
+  const mapped = issues.map(({ path, message }) => ({ path: callerPath(path, origins), message }))
+  if (!always && mapped.every((issue, i) => issue.path === issues[i]!.path)) return error
+  const { status, code, options } = error as GatewayError
+  const [first] = mapped
+  return new GatewayError(status, code, `${first!.path}: ${first!.message}`, { ...options, issues: mapped })
+}

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs'
+import type { ServerResponse } from 'node:http'
+
+/**
+ * The test upstream's Anthropic side: what it answers on `POST /v1/messages` (and
+ * `/v1/messages/count_tokens`), in Anthropic's own wire format. The last user turn picks how
+ * ("replay:<recording>" replays a recorded Anthropic stream from `test/fixtures/upstream/
+ * anthropic-messages/`, "thinking" streams signed thinking then text, "overloaded" fails
+ * mid-stream with `overloaded_error`); a turn of tool results is answered with them; anything
+ * else is echoed.
+ */
+
+const FIXTURES = new URL('../fixtures/upstream/anthropic-messages/', import.meta.url)
+
+type Block = { type: string; text?: string; content?: string | Array<{ type: string; text?: string }> }
+export interface AnthropicRequestBody {
+  messages: Array<{ role: string; content: string | Block[] }>
+  [key: string]: unknown
+}
+
+const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+const messageStart = (inputTokens: number) =>
+  event('message_start', {
+    message: {
+      id: 'msg_upstream',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-upstream',
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: inputTokens, output_tokens: 1 },
+    },
+  })
+const textBlock = (index: number, pieces: string[]) => [
+  event('content_block_start', { index, content_block: { type: 'text', text: '' } }),
+  ...pieces.map((text) => event('content_block_delta', { index, delta: { type: 'text_delta', text } })),
+  event('content_block_stop', { index }),
+]
+const end = (stop_reason: string, output_tokens: number) => [
+  event('message_delta', { delta: { stop_reason, stop_sequence: null }, usage: { output_tokens } }),
+  event('message_stop', {}),
+]
+
+export const THINKING_SIGNATURE = 'c2lnbmVkLXRoaW5raW5nLWZvci10aGUtdGVzdA=='
+
+/** The events of one answer, by scenario. */
+function answerFor(body: AnthropicRequestBody): string[] {
+  const last = body.messages.findLast((m) => m.role === 'user')
+  const blocks = typeof last?.content === 'string' ? [{ type: 'text', text: last.content }] : (last?.content ?? [])
+  const results = blocks.filter((b) => b.type === 'tool_result')
+  if (results.length) {
+    const said = results.map((r) => (typeof r.content === 'string' ? r.content : textOf(r.content ?? []))).join('; ')
+    return [messageStart(40), ...textBlock(0, ['Results: ', said]), ...end('end_turn', 6)]
+  }
+  const scenario = textOf(blocks)
+  const [name, argument] = scenario.split(':', 2) as [string, string | undefined]
+  switch (name) {
+    case 'replay':
+      return readFileSync(new URL(argument!, FIXTURES), 'utf8').split(/(?<=\n\n)/)
+    case 'thinking':
+      return [
+        messageStart(12),
+        event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }),
+        event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'Six times seven' } }),
+        event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: ' is 42.' } }),
+        event('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: THINKING_SIGNATURE } }),
+        event('content_block_stop', { index: 0 }),
+        ...textBlock(1, ['4', '2']),
+        ...end('end_turn', 20),
+      ]
+    case 'overloaded':
+      return [
+        messageStart(8),
+        event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+        event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Half an' } }),
+        event('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }),
+      ]
+    default:
+      return [messageStart(5), ...textBlock(0, ['echo: ', scenario]), ...end('end_turn', 3)]
+  }
+}
+
+function textOf(blocks: Array<{ type: string; text?: string }>): string {
+  return blocks.map((b) => (b.type === 'text' ? (b.text ?? '') : '')).join('')
+}
+
+/** Answers one Anthropic request, an event at a time. */
+export async function answerAnthropic(path: string, body: AnthropicRequestBody, res: ServerResponse): Promise<void> {
+  if (path.endsWith('/count_tokens')) {
+    res.writeHead(200, { 'Content-Type': 'application/json' })
+    return void res.end(JSON.stringify({ input_tokens: 42 }))
+  }
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
+  for (const piece of answerFor(body)) {
+    res.write(piece)
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+  res.end()
+}
