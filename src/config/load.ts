@@ -29,6 +29,8 @@ const settings = v.object({
   /** Empty (the default): never abandon an answer; it is kept for whoever comes back to it. */
   STREAM_ABANDON_MS: v.optional(v.union([v.literal(''), countString(1)]), ''),
   STREAM_MAX_BYTES: count(8 * 1024 * 1024),
+  /** How long a resumable answer's events may wait in memory for their write (one row per window). */
+  STREAM_FLUSH_MS: count(750),
   USAGE_RETENTION_DAYS: count(90),
   ...accessSettings,
 })
@@ -87,6 +89,8 @@ export interface GatewayConfig {
   streamAbandonMs: number | null
   /** The most event data one resumable stream may store. */
   streamMaxBytes: number
+  /** At most one storage write per this many ms while a resumable answer runs. */
+  streamFlushMs: number
   /** Days the usage ledger keeps each answer's record; older days are kept as daily rollups. */
   usageRetentionDays: number
   /** Who may call and what each may spend (`src/access/`). */
@@ -147,6 +151,7 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
     streamRetentionMs: s.STREAM_RETENTION_MS,
     streamAbandonMs: s.STREAM_ABANDON_MS === '' ? null : s.STREAM_ABANDON_MS,
     streamMaxBytes: s.STREAM_MAX_BYTES,
+    streamFlushMs: s.STREAM_FLUSH_MS,
     usageRetentionDays: s.USAGE_RETENTION_DAYS,
     access,
   }

@@ -29,6 +29,8 @@ export interface StreamSettings {
   retentionMs: number
   abandonMs: number | null
   maxBytes: number
+  /** At most one storage write per this many ms while the answer runs (`STREAM_FLUSH_MS`). */
+  flushMs?: number
   /** The caller's admission: its usage is settled against it when the answer ends. */
   lease: Lease
 }
@@ -64,18 +66,24 @@ export type ReadResult =
   | { status: 404 }
   | { status: 400; lastId: number } // the reader claims events that do not exist yet
 
+/** `STREAM_FLUSH_MS`'s default, for a caller that passes none. */
+const DEFAULT_FLUSH_MS = 750
 /**
- * Group commit: how long an event may wait for the ones behind it to share its write. Every write
- * transaction has a fixed cost (locally, ~300 µs of CPU: the price of a commit), and a burst from
- * the upstream would otherwise pay it per token. An event that comes after a quiet spell is
- * written at once, so a paced answer gains no latency; only a burst is gathered.
+ * How long new events may wait for the ones behind them to go to the readers in one chunk. Every
+ * chunk a reader is sent costs a trip through the runtime (into the Worker and out to the
+ * client), and a burst from the upstream would pay it per token. An event that comes after a
+ * quiet spell goes out at once, so a paced answer (a token every 20-50 ms) waits for nobody.
  */
-const COMMIT_WINDOW_MS = 2
+const SEND_WINDOW_MS = 2
 
 /**
  * One answer, owned by its own Durable Object rather than by a connection: the object makes the
  * upstream request and runs the pipeline, stores every event in SQLite as it is produced, and
  * serves any number of readers, each from any event id, live or long after the answer ended.
+ *
+ * Storage is written in batches (`event-log.ts`): one row per flush window (`STREAM_FLUSH_MS`),
+ * per 32 KiB, and at the terminal event. Readers do not wait for it: each event goes to the live
+ * readers as it is made, and the log's reserved id mark keeps a restart honest.
  *
  * Lifetime, and what it relies on:
  * - The object must own the upstream request from the start: a plain Worker's `waitUntil` stops
@@ -85,7 +93,8 @@ const COMMIT_WINDOW_MS = 2
  *   continue long-running work without a connected client").
  * - An object can still be restarted (a deploy, a host failure). A stream that was running when
  *   that happened is found in state `running` by the next constructor, which ends it with a
- *   retryable `interrupted` error: a stream that was cut never looks finished.
+ *   retryable `interrupted` error under an id past every id a reader may have been given: a
+ *   stream that was cut never looks finished, and no id ever names two different events.
  * - After the terminal event the stream is kept `retentionMs`, then an alarm deletes it
  *   (`deleteAll()`, which since 2026-02-24 also removes the alarm).
  */
@@ -98,19 +107,23 @@ export class AnswerStream extends DurableObject<Env> {
   #bytes = 0
   /** When the last reader left (or the answer began with none), for `abandonMs`. */
   #unreadSince = Date.now()
-  /** Events from the pipeline that wait for the next group commit; nobody has seen them yet. */
-  #uncommitted: EventRecord[] = []
-  #commitTimer: ReturnType<typeof setTimeout> | undefined
-  #lastCommitAt = 0
+  /** The newest event given to the live readers. */
+  #released = 0
+  #flushMs = DEFAULT_FLUSH_MS
+  #flushTimer: ReturnType<typeof setTimeout> | undefined
+  #sendTimer: ReturnType<typeof setTimeout> | undefined
+  #lastSentAt = 0
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    this.#log = new EventLog(ctx.storage.sql)
+    this.#log = new EventLog(ctx.storage, () => this.#release())
+    this.#released = this.#log.visibleId
     // No pipeline can be running in a new instance: a stream still marked running was cut off.
     const meta = this.#log.meta
     if (meta?.state === 'running') {
       void ctx.blockConcurrencyWhile(async () => {
-        this.#end({ code: 'interrupted', message: 'The answer was interrupted; ask again.', retryable: true })
+        // Readers come in once it is durable, so none can be given events a restart could lose.
+        await this.#end({ code: 'interrupted', message: 'The answer was interrupted; ask again.', retryable: true })
         // The pipeline that would have settled the caller's lease died with the old instance:
         // settle it here, so the caller's stream slot is free now rather than when it expires.
         const summary = {
@@ -142,6 +155,7 @@ export class AnswerStream extends DurableObject<Env> {
     }
     const { model, upstream } = opened
     const createdAt = Date.now()
+    this.#flushMs = settings.flushMs ?? DEFAULT_FLUSH_MS
     this.#log.create({
       state: 'running',
       model,
@@ -180,8 +194,10 @@ export class AnswerStream extends DurableObject<Env> {
     const lastId = this.#log.lastId
     if (meta.state === 'ended' && (afterId >= lastId || (unlessReadToEnd && meta.endRead))) return { status: 204 }
     if (afterId > lastId) return { status: 400, lastId }
-    // A reader that starts after the `start` event gets it too, for formats that open with it.
-    const resumedAfter = afterId > 0 ? (JSON.parse(this.#log.after(0, 1)[0]!.data) as StartEventData) : undefined
+    // A reader that starts after the `start` event gets it too, for formats that open with it
+    // (unless a restart lost it before it was stored: then there is nothing to open).
+    const first = afterId > 0 ? this.#log.after(0, 1)[0] : undefined
+    const resumedAfter = first?.event === 'start' ? (JSON.parse(first.data) as StartEventData) : undefined
     const reader = new StreamReader({
       log: this.#log,
       afterId,
@@ -203,7 +219,7 @@ export class AnswerStream extends DurableObject<Env> {
     const meta = this.#log.meta
     if (!meta) return 'missing'
     if (meta.state === 'ended') return 'ended'
-    this.#end({ code: 'cancelled', message: 'The answer was stopped.', retryable: false })
+    void this.#end({ code: 'cancelled', message: 'The answer was stopped.', retryable: false })
     return 'cancelled'
   }
 
@@ -224,7 +240,7 @@ export class AnswerStream extends DurableObject<Env> {
       return
     }
     if (meta.abandonMs !== null && this.#readers.size === 0 && now >= this.#unreadSince + meta.abandonMs) {
-      this.#end({ code: 'abandoned', message: 'Nobody read the answer, so it was stopped.', retryable: true })
+      void this.#end({ code: 'abandoned', message: 'Nobody read the answer, so it was stopped.', retryable: true })
     } else {
       this.#scheduleAbandon()
     }
@@ -249,7 +265,11 @@ export class AnswerStream extends DurableObject<Env> {
       }
     } catch (error) {
       log.error('stream pump failed', { error: String(error) })
-      this.#end({ code: 'internal_error', message: 'The gateway failed while streaming the answer.', retryable: true })
+      void this.#end({
+        code: 'internal_error',
+        message: 'The gateway failed while streaming the answer.',
+        retryable: true,
+      })
     }
   }
 
@@ -259,51 +279,70 @@ export class AnswerStream extends DurableObject<Env> {
     let size = 0
     for (const record of records) size += record.data.length
     if (this.#bytes + size > meta.maxBytes) {
-      return this.#end({
+      void this.#end({
         code: 'stream_too_large',
         message: 'The answer grew past the size the gateway keeps for a stream.',
         retryable: false,
       })
+      return
     }
     this.#bytes += size
-    this.#uncommitted.push(...records)
-    if (isTerminal(records.at(-1)!.event) || Date.now() - this.#lastCommitAt >= COMMIT_WINDOW_MS) this.#commit()
-    else this.#commitTimer ??= setTimeout(() => this.#commit(), COMMIT_WINDOW_MS)
+    this.#log.append(records)
+    if (isTerminal(records.at(-1)!.event)) {
+      void this.#flush()
+      this.#ended()
+      // The events before the terminal one go out now; the terminal one once it is durable.
+      return this.#release()
+    }
+    if (this.#log.mustFlush) void this.#flush()
+    else this.#flushTimer ??= setTimeout(() => void this.#flush(), this.#flushMs)
+    if (Date.now() - this.#lastSentAt >= SEND_WINDOW_MS) this.#release()
+    else this.#sendTimer ??= setTimeout(() => this.#release(), SEND_WINDOW_MS)
   }
 
   /**
-   * Stores the waiting events in one transaction, then sends them to the live readers. Sending
-   * in the same turn as the write means the runtime's output gate holds the bytes until the write
-   * is durable: no reader ever sees an event that a restart could lose.
+   * Writes what the log holds unwritten as one row, now; resolves once it is durable. Readers do
+   * not wait for it: they have had these events since `#release`, except those past the reserved
+   * ids (a long burst) and the terminal event, which the log makes visible once durable.
    */
-  #commit(): void {
-    clearTimeout(this.#commitTimer)
-    this.#commitTimer = undefined
-    const meta = this.#log.meta
-    if (!this.#uncommitted.length || meta?.state !== 'running') return
-    const stored = this.#log.append(this.#uncommitted)
-    this.#uncommitted = []
-    this.#lastCommitAt = Date.now()
-    for (const reader of this.#readers) reader.deliver(stored)
-    if (isTerminal(stored.at(-1)!.event)) this.#ended()
+  #flush(): Promise<void> {
+    clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
+    return this.#log.flush()
+  }
+
+  /** Gives the live readers every event they may have now and have not had. */
+  #release(): void {
+    clearTimeout(this.#sendTimer)
+    this.#sendTimer = undefined
+    this.#lastSentAt = Date.now()
+    const visible = this.#log.visibleId
+    if (visible <= this.#released) return
+    const events = this.#log.after(this.#released, Infinity)
+    this.#released = visible
+    if (!events.length) return
+    for (const reader of this.#readers) reader.deliver(events)
   }
 
   /** Ends a running stream with an error the pipeline did not produce (stop, restart, limits). */
-  #end(error: ErrorEventData): void {
-    this.#commit() // what the pipeline produced before this comes first
+  #end(error: ErrorEventData): Promise<void> {
     const meta = this.#log.meta
-    if (meta?.state !== 'running') return
+    if (meta?.state !== 'running') return Promise.resolve()
     const pipeline = this.#pipeline
-    const stored = this.#log.append([{ event: 'error', data: JSON.stringify(error) }])
+    // What the pipeline produced before this comes first; the error is stored with it, in one row.
+    this.#log.append([{ event: 'error', data: JSON.stringify(error) }])
+    const durable = this.#flush()
     this.#ended()
-    for (const reader of this.#readers) reader.deliver(stored)
+    this.#release()
     // Cancelling the pipeline cancels the upstream request: nobody pays for the rest.
     pipeline?.cancel().catch(() => {})
+    return durable
   }
 
   #ended(): void {
     const meta = this.#log.meta!
     const endedAt = Date.now()
+    clearTimeout(this.#flushTimer)
     this.#log.update({ ...meta, state: 'ended', endedAt })
     // What the stream cost in storage (Cloudflare bills SQLite rows written); never its content.
     log.info('stream stored', { events: this.#log.lastId, bytes: this.#bytes, rowsWritten: this.#log.rowsWritten })

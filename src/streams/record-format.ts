@@ -25,3 +25,10 @@ export function parseRecords(text: string): EventRecord[] {
   }
   return records
 }
+
+/** Events as `parseRecords` reads them back: the lines the pipeline wrote, ids left out. */
+export function formatRecords(records: EventRecord[]): string {
+  let text = ''
+  for (const { event, data } of records) text += `${event}\t${data}\n`
+  return text
+}

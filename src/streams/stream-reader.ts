@@ -21,14 +21,15 @@ const REPLAY_PAGE = 256
 const QUEUE_BYTES = 64 * 1024
 
 /**
- * One connection reading a stream: it replays the stored events after `afterId`, page by page as
- * its client takes them, then receives new events live as the answer goes on.
+ * One connection reading a stream: it reads the events after `afterId` from the log, page by page
+ * as its client takes them (those already stored, then those still in memory), then receives new
+ * events live as the answer goes on.
  *
  * A reader is live only while it keeps up. A client that reads slower than the model writes
- * drops back to catching up from storage, so no reader can make the object buffer without bound,
- * and none ever slows the answer or the other readers. Because an event is stored before it is
- * sent live, and the object is single-threaded, switching between the two never skips or repeats
- * an event.
+ * drops back to catching up from the log, so no reader can make the object buffer without bound,
+ * and none ever slows the answer or the other readers. The log gives a catching-up reader exactly
+ * what the object has released to live readers (its `visibleId`), and a live reader takes only the
+ * event right after the last it has, so switching between the two never skips or repeats one.
  */
 export class StreamReader {
   readonly body: ReadableStream<Uint8Array>
@@ -62,10 +63,17 @@ export class StreamReader {
     return this.#closed
   }
 
-  /** New events, in order, straight after the stored ones: taken only while the reader is live. */
+  /** New events, in order: taken only while the reader is live, and only from right after its last. */
   deliver(events: StoredEvent[]): void {
     if (!this.#live || this.#closed) return
-    this.#write(events)
+    const next = events.findIndex((event) => event.id > this.#delivered)
+    if (next === -1) return
+    // Not contiguous with what it has (it cannot be, but if it were): catch up from the log instead.
+    if (events[next]!.id !== this.#delivered + 1) {
+      this.#live = false
+      return this.#catchUp()
+    }
+    this.#write(next === 0 ? events : events.slice(next))
     // Fallen behind: stop taking live events; the next pull reads on from storage.
     if (!this.#closed && this.#controller.desiredSize! <= 0) this.#live = false
   }

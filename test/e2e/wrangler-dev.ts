@@ -15,6 +15,11 @@ export interface WranglerDev {
   /** Everything the Worker and wrangler printed so far. */
   logs(): string
   stop(): Promise<void>
+  /**
+   * Kills wrangler and its workerd at once (SIGKILL to the process group), as a crash or a lost
+   * host would: nothing gets to shut down cleanly. Only with `persistTo`, which starts it as a group.
+   */
+  kill(): Promise<void>
 }
 
 /**
@@ -24,7 +29,17 @@ export interface WranglerDev {
 export async function startWranglerDev(
   vars: Record<string, string>,
   secrets: Record<string, string> = {},
-  { config, persistTo, args: extraArgs = [] }: { config?: string; persistTo?: string; args?: string[] } = {},
+  {
+    config,
+    persistTo,
+    args: extraArgs = [],
+  }: {
+    config?: string
+    /** Where local storage lives (`--persist-to`): a later `wrangler dev` on it finds the same Durable Objects. */
+    persistTo?: string
+    /** More `wrangler dev` flags (`--test-scheduled`, say). */
+    args?: string[]
+  } = {},
 ): Promise<WranglerDev> {
   const port = await freePort()
   const inspectorPort = await freePort()
@@ -47,6 +62,8 @@ export async function startWranglerDev(
     cwd: PROJECT_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, so that `kill` reaches workerd too.
+    detached: persistTo !== undefined,
   })
   let output = ''
   child.stdout!.on('data', (data) => (output += data))
@@ -62,6 +79,13 @@ export async function startWranglerDev(
       child.kill('SIGTERM')
       await Promise.race([once(child, 'exit'), new Promise((resolve) => setTimeout(resolve, 5000))])
       if (child.exitCode === null) child.kill('SIGKILL')
+    },
+    kill: async () => {
+      if (!persistTo) throw new Error('kill() needs persistTo (a process group of its own)')
+      if (child.exitCode !== null) return
+      const exited = once(child, 'exit')
+      process.kill(-child.pid!, 'SIGKILL')
+      await exited
     },
   }
 }

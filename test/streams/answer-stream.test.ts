@@ -2,16 +2,18 @@ import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } fro
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { demoReply } from '../../src/providers/demo/reply'
 import type { AnswerStream } from '../../src/streams/answer-stream'
+import { EventChunks } from '../../src/streams/event-chunks'
 import { eventsOf } from '../helpers/sse'
 import { openAI } from '../helpers/upstream'
 import { call, created, hello, read, readStream, streamEnv, stub, textOf, until, wholeStream } from './helpers'
 
 const readers = (id: string) => runInDurableObject(stub(id), (instance: AnswerStream) => instance.readerCount)
+/** What the object's storage holds: its SQL tables, and chunks of events (rows) with the events in them. */
 const storedRows = (id: string) =>
   runInDurableObject(stub(id), (_: AnswerStream, state) => {
     const tables = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray()
-    if (!tables.some((t) => t.name === 'events')) return { tables: tables.length, events: 0 }
-    return { tables: tables.length, events: state.storage.sql.exec('SELECT id FROM events').toArray().length }
+    const chunks = [...state.storage.kv.list({ prefix: 'events:' })].length
+    return { tables: tables.length, chunks, events: new EventChunks(state.storage).after(0, Infinity, Infinity).length }
   })
 
 afterEach(() => vi.restoreAllMocks())
@@ -43,18 +45,21 @@ const longModel = {
 }
 
 describe('the AnswerStream object', () => {
-  it('stores every event in SQLite as it is produced, one row each', async () => {
+  it('stores every event, many to a row', async () => {
     const id = await created()
     const events = await wholeStream(id)
     expect(events.at(-1)!.event).toBe('done')
-    expect(await storedRows(id)).toMatchObject({ events: events.length })
+    const { chunks, events: stored } = await storedRows(id)
+    expect(stored).toBe(events.length)
+    // A burst of 69 events: written at its end, in one row (two if a flush window ended mid-way).
+    expect(chunks).toBeLessThanOrEqual(2)
   })
 
   it('stores nothing for an id that was never created, however often it is asked for', async () => {
     const id = 'BBBBBBBBBBBBBBBBBBBBBBBB'
     expect((await read(id)).status).toBe(404)
     expect((await call(`/api/streams/${id}`, { method: 'DELETE' })).status).toBe(404)
-    expect(await storedRows(id)).toEqual({ tables: 0, events: 0 })
+    expect(await storedRows(id)).toEqual({ tables: 0, chunks: 0, events: 0 })
   })
 
   it('keeps an ended stream for its retention: the alarm before then leaves it alone', async () => {
@@ -73,7 +78,7 @@ describe('the AnswerStream object', () => {
       await runDurableObjectAlarm(stub(id))
       return (await read(id, undefined, env)).status === 404
     })
-    expect(await storedRows(id)).toEqual({ tables: 0, events: 0 })
+    expect(await storedRows(id)).toEqual({ tables: 0, chunks: 0, events: 0 })
     expect(await runDurableObjectAlarm(stub(id))).toBe(false)
   })
 
@@ -81,15 +86,46 @@ describe('the AnswerStream object', () => {
     const id = await created({ ...hello, model: 'silent' })
     const first = readStream(await read(id))
     while (first.events.filter((e) => e.event === 'delta').length < 3) await first.more()
+    // Wait for the window's write, so there is something stored to replay (restart.test.ts
+    // restarts at every other point).
+    await until(async () => (await storedRows(id)).events === first.events.length)
     // Every instance goes, as in a deploy or a host failure; storage stays.
     await abortAllDurableObjects()
     const after = await wholeStream(id)
     expect(after.slice(0, first.events.length)).toEqual(first.events)
     expect(after.at(-1)).toMatchObject({ event: 'error', data: { code: 'interrupted', retryable: true } })
     expect(after.filter((e) => e.event === 'done' || e.event === 'error')).toHaveLength(1)
-    expect(after.map((e) => Number(e.id))).toEqual(after.map((_, i) => i + 1))
+    // Stored events are numbered on from 1; the terminal one takes an id past every reserved one.
+    const stored = after.slice(0, -1)
+    expect(stored.map((e) => Number(e.id))).toEqual(stored.map((_, i) => i + 1))
+    expect(Number(after.at(-1)!.id)).toBeGreaterThan(stored.length)
     // It is over: a reader that has the terminal event is told so.
-    expect((await read(id, after.length)).status).toBe(204)
+    expect((await read(id, Number(after.at(-1)!.id))).status).toBe(204)
+  })
+
+  it('reads on a stream stored one row per event (before chunks), and ends it honestly if it was running', async () => {
+    const id = await created({ ...hello, model: 'silent' })
+    await until(async () => (await storedRows(id)).events === 4) // start and three deltas, then silence
+    // Store it as the gateway did before chunks: an `events` table, one row per event, no reserved ids.
+    await runInDurableObject(stub(id), (_: AnswerStream, state) => {
+      const events = new EventChunks(state.storage).after(0, Infinity, Infinity)
+      state.storage.sql.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, event TEXT NOT NULL, data TEXT NOT NULL)')
+      for (const e of events) state.storage.sql.exec('INSERT INTO events VALUES (?, ?, ?)', e.id, e.event, e.data)
+      for (const [key] of state.storage.kv.list({ prefix: 'events:' })) state.storage.kv.delete(key)
+      const { meta } = state.storage.sql.exec<{ meta: string }>('SELECT meta FROM stream').one()
+      const old = JSON.parse(meta) as Record<string, unknown>
+      delete old.reserved
+      state.storage.sql.exec('UPDATE stream SET meta = ?', JSON.stringify(old))
+    })
+    await abortAllDurableObjects()
+    const after = await wholeStream(id)
+    expect(after.map((e) => e.event)).toEqual(['start', 'delta', 'delta', 'delta', 'error'])
+    expect(after.map((e) => Number(e.id))).toEqual([1, 2, 3, 4, 5])
+    expect(await storedRows(id)).toMatchObject({ events: 5 })
+    const oldTable = await runInDurableObject(stub(id), (_: AnswerStream, state) =>
+      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'events'").toArray(),
+    )
+    expect(oldTable).toEqual([]) // moved into chunks, once
   })
 
   it('ends a stream that grows past STREAM_MAX_BYTES with an error, and stops the answer there', async () => {

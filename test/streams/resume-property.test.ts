@@ -1,9 +1,11 @@
+import { abortAllDurableObjects } from 'cloudflare:test'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { startResumableChat, type ChatStreamEvent } from 'llm-stream-gateway/client' // the import path the docs give
 import app from '../../src/index'
 import { demoReply } from '../../src/providers/demo/reply'
-import { BASE, hello, streamEnv } from './helpers'
+import { controlledEnv, controlledUpstream, expectHonestRestart, reader, type Reader } from './controlled-upstream'
+import { BASE, created, hello, streamEnv } from './helpers'
 
 /** The body as a network that breaks after `bytes` would deliver it: that much, then an error. */
 function cutAfter(body: ReadableStream<Uint8Array>, bytes: number): ReadableStream<Uint8Array> {
@@ -64,4 +66,56 @@ describe('resuming a stream (property)', () => {
       { numRuns: 25 },
     )
   }, 60_000)
+})
+
+describe('restarting mid-answer (property)', () => {
+  it('for any restart point and reader positions, every reader ends in one interrupted that agrees with the replay', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Each step: tokens the upstream sends, maybe a reader joining after some event and
+        // reading some of its backlog, and a pause (the flush window is 5 or 20 ms).
+        fc.array(
+          fc.record({
+            tokens: fc.nat({ max: 4 }),
+            join: fc.option(fc.record({ after: fc.nat({ max: 30 }), reads: fc.nat({ max: 30 }) })),
+            pause: fc.nat({ max: 12 }),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        fc.constantFrom('5', '20'),
+        async (steps, flushMs) => {
+          const env = controlledEnv(flushMs)
+          const upstream = controlledUpstream()
+          try {
+            const id = await created(undefined, env)
+            const first = await reader(id, env)
+            const readers: Reader[] = [first]
+            await first.until(1)
+            let sent = 0
+            for (const { tokens, join, pause } of steps) {
+              if (tokens) {
+                upstream.send(...Array.from({ length: tokens }, (_, i) => ` t${sent + i}`))
+                sent += tokens
+                await first.until(1 + sent)
+              }
+              if (join) {
+                const after = Math.min(join.after, first.lastId)
+                const joined = await reader(id, env, after)
+                await joined.until(Math.min(join.reads, first.lastId - after))
+                readers.push(joined)
+              }
+              if (pause) await sleep(pause)
+            }
+            // Every instance goes, as in a deploy or a host failure; storage stays.
+            await abortAllDurableObjects()
+            for (const r of readers) await r.drain()
+            await expectHonestRestart(id, env, readers)
+          } finally {
+            vi.restoreAllMocks()
+          }
+        },
+      ),
+      { numRuns: 25 },
+    )
+  }, 120_000)
 })

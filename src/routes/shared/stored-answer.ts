@@ -50,6 +50,7 @@ export async function beginStoredAnswer(
     retentionMs: config.streamRetentionMs,
     abandonMs: config.streamAbandonMs,
     maxBytes: config.streamMaxBytes,
+    flushMs: config.streamFlushMs,
     lease,
   })
   if (!begun.ok) {
