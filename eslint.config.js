@@ -8,6 +8,8 @@ export default tseslint.config(
       '**/.wrangler',
       'dist',
       'public/app.js',
+      'public/app',
+      'test-results',
       'public/admin.js',
       'worker-configuration.d.ts',
     ],

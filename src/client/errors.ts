@@ -1,3 +1,9 @@
+/** One field of a refused request and what is wrong with it (`messages.0.content`, say). */
+export interface ErrorIssue {
+  path: string
+  message: string
+}
+
 /**
  * Why a stream did not produce a complete answer:
  * - `http`: the gateway refused the request (status and code from its JSON error body);
@@ -12,7 +18,7 @@ export class ChatStreamError extends Error {
   constructor(
     readonly kind: 'http' | 'content_type' | 'upstream' | 'truncated' | 'network',
     message: string,
-    readonly details: { code?: string; status?: number; retryable?: boolean } = {},
+    readonly details: { code?: string; status?: number; retryable?: boolean; issues?: ErrorIssue[] } = {},
   ) {
     super(message)
   }
@@ -23,6 +29,10 @@ export class ChatStreamError extends Error {
   get status(): number | undefined {
     return this.details.status
   }
+  /** For a refused request (`http`, 400): each field at fault and what is wrong with it. */
+  get issues(): ErrorIssue[] {
+    return this.details.issues ?? []
+  }
   get retryable(): boolean {
     return this.details.retryable ?? this.kind !== 'http'
   }
@@ -30,7 +40,7 @@ export class ChatStreamError extends Error {
 
 /** The gateway's JSON error body as a `ChatStreamError`, or the bare status for anything else. */
 export async function refusal(response: Response): Promise<ChatStreamError> {
-  let error: { code?: string; message?: string; retryable?: boolean } = {}
+  let error: { code?: string; message?: string; retryable?: boolean; issues?: ErrorIssue[] } = {}
   try {
     error = ((await response.json()) as { error?: typeof error }).error ?? {}
   } catch {
@@ -40,6 +50,7 @@ export async function refusal(response: Response): Promise<ChatStreamError> {
     code: error.code,
     status: response.status,
     retryable: error.retryable,
+    issues: Array.isArray(error.issues) ? error.issues : undefined,
   })
 }
 

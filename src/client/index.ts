@@ -23,7 +23,7 @@
  */
 export type * from '../events/chat-events'
 export type { ChatRequest, ChatMessage } from '../request/chat-request'
-export { ChatStreamError } from './errors'
+export { ChatStreamError, type ErrorIssue } from './errors'
 export type { ChatStreamEvent } from './read-events'
 export { streamChat, type StreamChatOptions } from './stream-chat'
 export { resumeChat, startResumableChat, type ResumableChat, type ResumableChatOptions } from './resumable-chat'

@@ -11,22 +11,34 @@ import { createMarkdownRenderer } from './markdown'
 
 /** What an answer on the page is doing; each state has its own text, so no two can be confused. */
 export type AnswerState =
-  'waiting' | 'streaming' | 'reconnecting' | 'finished' | 'stopped' | 'failed' | 'connection-lost'
+  'waiting' | 'streaming' | 'reconnecting' | 'finished' | 'stopped' | 'failed' | 'connection-lost' | 'refused'
 
+/**
+ * Shown under the answer. A finished answer needs no label (its Copy and Regenerate buttons say
+ * it is done), and a streaming one has the Stop button: each state is shown once, in one place.
+ * `refused` is a request the gateway turned down before any answer began: nothing is incomplete.
+ */
 const STATE_TEXT: Record<AnswerState, string> = {
   waiting: 'Waiting for the first token…',
-  streaming: 'Streaming…',
+  streaming: '',
   reconnecting: 'Connection lost. Reconnecting…',
-  finished: 'Finished.',
+  finished: '',
   stopped: 'Stopped by you. The answer is incomplete.',
   failed: 'Failed. The answer is incomplete.',
   'connection-lost': 'Connection lost. The answer is incomplete.',
+  refused: 'Refused by the gateway; no answer was started.',
 }
+
+/** The states an answer ends in. */
+export const isEnded = (state: AnswerState) => !['waiting', 'streaming', 'reconnecting'].includes(state)
 
 export interface AnswerView {
   /** The answer's text exactly as received, for the conversation's history. */
   readonly text: string
+  readonly reasoning: string
   readonly state: AnswerState
+  /** The label's detail: the gateway's message, a length cut. */
+  readonly detail: string
   /** Adds answer text; text or reasoning moves a waiting (or reconnecting) answer to streaming. */
   appendText(text: string): void
   appendReasoning(text: string): void
@@ -35,8 +47,8 @@ export interface AnswerView {
 }
 
 export interface AnswerViewOptions {
-  /** Told the label of every state the answer enters, to echo it elsewhere (a status line). */
-  onStateChange?: (label: string) => void
+  /** Told every state the answer enters, with its label. */
+  onStateChange?: (state: AnswerState, label: string) => void
 }
 
 /**
@@ -44,7 +56,7 @@ export interface AnswerViewOptions {
  *
  * @example
  * ```ts
- * const answer = createAnswerView(item, { onStateChange: (label) => (status.textContent = label) })
+ * const answer = createAnswerView(item, { onStateChange: (state, label) => console.log(state, label) })
  * for await (const event of streamChat(request)) {
  *   if (event.event === 'reasoning') answer.appendReasoning(event.data.text)
  *   if (event.event === 'delta') answer.appendText(event.data.text)
@@ -55,11 +67,15 @@ export interface AnswerViewOptions {
 export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerViewOptions = {}): AnswerView {
   const body = document.createElement('div')
   body.className = 'text markdown'
-  const label = document.createElement('span')
+  const label = document.createElement('p')
   label.className = 'state'
   item.append(body, label)
   handleCopyButtons(body)
-  const markdown = createMarkdownRenderer(body, addCopyButtons)
+  const markdown = createMarkdownRenderer(body, (fragment) => {
+    addCopyButtons(fragment)
+    // A table wider than the answer scrolls sideways: keyboard users reach it with Tab, then arrows.
+    for (const table of fragment.querySelectorAll('table')) table.tabIndex = 0
+  })
 
   let text = ''
   let reasoning = ''
@@ -68,6 +84,7 @@ export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerVie
   let thinking: { summary: HTMLElement; content: Text } | undefined
   let thinkingNow = false
   let state: AnswerState = 'waiting'
+  let detail = ''
   let frame = 0
   let renders = 0
 
@@ -82,7 +99,6 @@ export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerVie
     const summary = thinkingNow ? 'Thinking…' : 'Thoughts'
     const summaryShown = !thinking || thinking.summary.textContent === summary
     if (text === renderedText && reasoning === renderedReasoning && summaryShown) return
-    const followingTheEnd = innerHeight + scrollY >= document.documentElement.scrollHeight - 48
     if (reasoning !== renderedReasoning) {
       thinking ??= createThinkingSection(item, body)
       // Reasoning only grows: adding to one text node keeps a reader's selection in place.
@@ -96,16 +112,17 @@ export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerVie
     if (thinking) thinking.summary.textContent = summary
     // Counted for the browser test that checks renders are coalesced; cheap to keep.
     body.dataset.renders = String(++renders)
-    if (followingTheEnd) item.scrollIntoView({ block: 'end' })
   }
 
-  function setState(next: AnswerState, detail?: string) {
+  function setState(next: AnswerState, why = '') {
     state = next
+    detail = why
     if (state !== 'streaming') thinkingNow = false
     render()
     item.dataset.state = state
-    label.textContent = detail ? `${STATE_TEXT[state]} ${detail}` : STATE_TEXT[state]
-    onStateChange?.(label.textContent)
+    label.textContent = [STATE_TEXT[state], detail].filter(Boolean).join(' ')
+    label.hidden = !label.textContent
+    onStateChange?.(state, label.textContent)
   }
 
   setState('waiting')
@@ -113,8 +130,14 @@ export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerVie
     get text() {
       return text
     },
+    get reasoning() {
+      return reasoning
+    },
     get state() {
       return state
+    },
+    get detail() {
+      return detail
     },
     appendText(delta) {
       text += delta

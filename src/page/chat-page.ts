@@ -1,174 +1,323 @@
 /**
- * The chat page served at `/`. Plain DOM and the gateway's own client module; bundled to
- * `public/app.js` by the `[build]` step in wrangler.toml.
+ * The chat page served at `/`. Plain DOM and the gateway's own client module; bundled into
+ * `public/app/` by scripts/build-page.ts (the `[build]` step in wrangler.toml).
  *
  * Answers are resumable streams (`/api/streams`): a dropped connection reconnects and carries
- * on, and a reload in the middle of an answer shows it so far and continues it, because the
- * conversation and the id of the answer being written are kept in `sessionStorage`.
+ * on, and a reload in the middle of an answer shows it so far and continues it, because each
+ * chat, with the id of the answer being written, is kept in the browser (chat-store.ts).
  */
-import { ChatStreamError, resumeChat, startResumableChat, type ChatMessage, type ResumableChat } from '../client'
-import { createAnswerView, type AnswerView } from './answer-view'
-import { createImageAttachment, messageContent, showAttachedImage, type ContentPart } from './image-attachment'
+import { ChatStreamError, resumeChat, startResumableChat, type ResumableChat } from '../client'
+import { apiKey, authHeaders } from './api-key'
+import { isEnded, type AnswerState, type AnswerView } from './answer-view'
+import { createChatList } from './chat-list'
+import {
+  historyOf,
+  loadChat,
+  newChat,
+  openChatId,
+  saveChat,
+  titleFrom,
+  type StoredChat,
+  type StoredMessage,
+} from './chat-store'
+import { createImageAttachment, messageContent, type ContentPart } from './image-attachment'
+import { createAnswerItem, createQuestionItem } from './message-items'
+import { createModelPicker } from './model-picker'
+import { followScroll } from './scroll-follow'
+import { createSettingsDialog } from './settings-dialog'
 
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const conversation = element<HTMLOListElement>('conversation')
-const status = element<HTMLParagraphElement>('status')
+const scroller = element<HTMLElement>('scroller')
+const emptyState = element<HTMLElement>('empty')
+const status = element<HTMLDivElement>('status')
+const notice = element<HTMLParagraphElement>('notice')
 const form = element<HTMLFormElement>('composer')
 const prompt = element<HTMLTextAreaElement>('prompt')
-const modelPicker = element<HTMLSelectElement>('model')
 const sendButton = element<HTMLButtonElement>('send')
 const stopButton = element<HTMLButtonElement>('stop')
+const title = element<HTMLHeadingElement>('chat-title')
+
+type AnswerMessage = Extract<StoredMessage, { role: 'assistant' }>
+
+/** The answer being read, if any: its stream, and how to stop reading it (not the answer). */
+let current: { controller: AbortController; generation?: ResumableChat } | undefined
+let chat: StoredChat
+
+const showNotice = (message = '') => {
+  notice.textContent = message
+  notice.hidden = !message
+}
+/** Screen readers hear each answer once, when it ends, rather than every token as it arrives. */
+const announce = (text: string) => (status.textContent = text)
+
 const attachment = createImageAttachment({
   input: element('image'),
   button: element('attach'),
   preview: element('attachment'),
-  onError: (message) => (status.textContent = message),
+  onError: showNotice,
+})
+const follow = followScroll(scroller, conversation, element('jump'))
+const picker = createModelPicker(element('model'), (model) => {
+  chat.model = model
+  saveChat(chat)
+})
+const settings = createSettingsDialog(async () => {
+  const problem = await picker.load()
+  if (!problem) showNotice()
+  return problem
+})
+const chatList = createChatList({
+  open: (id) => openChat(loadChat(id) ?? newChat(picker.value)),
+  deleted: (id) => {
+    if (id === chat.id) openChat(newChat(picker.value))
+    else chatList.render(chat.id)
+  },
+  renamed: (id, newTitle) => {
+    if (id === chat.id) showTitle((chat.title = newTitle))
+  },
 })
 
-/** The turns sent with each request: the user's messages and only the answers that finished. */
-const history: ChatMessage[] = []
-/** The answer being written, if any. */
-let generation: ResumableChat | undefined
-
-/** What survives a reload: the conversation, and the answer still being written. */
-interface SavedChat {
-  history: ChatMessage[]
-  pendingStreamId?: string
-}
-const SAVED_CHAT = 'llm-stream-gateway:chat'
-
-function save(pendingStreamId?: string): void {
-  sessionStorage.setItem(SAVED_CHAT, JSON.stringify({ history, pendingStreamId } satisfies SavedChat))
+function showTitle(text: string) {
+  title.textContent = text || 'New chat'
+  document.title = text ? `${text} · LLM stream gateway` : 'LLM stream gateway'
 }
 
-async function loadModels(): Promise<void> {
-  const response = await fetch('/api/models')
-  const { default: defaultModel, models } = (await response.json()) as { default: string; models: string[] }
-  for (const name of models) modelPicker.add(new Option(name, name, false, name === defaultModel))
+/** Shows a chat: its messages, its model, and the answer it is still waiting for, continued. */
+function openChat(next: StoredChat) {
+  current?.controller.abort() // stop reading; the answer goes on at the gateway, for later
+  chat = next
+  openChatId.set(chat.id)
+  showTitle(chat.title)
+  picker.select(chat.model)
+  conversation.replaceChildren()
+  chat.messages.forEach((message, index) => {
+    if (message.role === 'user') conversation.append(questionItem(message.content))
+    else if (message.state === 'pending' && message.streamId && index === chat.messages.length - 1) {
+      const streamId = message.streamId
+      const answer = answerItem(true)
+      read(answer, message, (signal) =>
+        Promise.resolve(
+          resumeChat(streamId, { headers: authHeaders(), signal, onReconnect: reconnecting(answer.view) }),
+        ),
+      )
+    } else {
+      const answer = answerItem(false)
+      answer.view.appendReasoning(message.reasoning ?? '')
+      answer.view.appendText(message.content)
+      // An answer left pending by a page closed before it had a stream id never started.
+      answer.view.setState(message.state === 'pending' ? 'connection-lost' : message.state, message.detail)
+      showActions(answer)
+    }
+  })
+  showEmptyState()
+  chatList.render(chat.id)
+  follow.toEnd()
 }
 
-function addMessage(role: 'user' | 'assistant', text: string) {
-  const item = document.createElement('li')
-  item.className = `message ${role}`
-  if (text) {
-    const body = document.createElement('span')
-    body.className = 'text'
-    body.textContent = text
-    item.append(body)
-  }
-  conversation.append(item)
-  item.scrollIntoView({ block: 'end' })
+const showEmptyState = () => (emptyState.hidden = chat.messages.length > 0)
+const indexOf = (item: Element) => [...conversation.children].indexOf(item)
+
+function questionItem(content: string | ContentPart[]) {
+  const item = createQuestionItem(content, (text) => {
+    if (current) return
+    const index = indexOf(item)
+    const previous = chat.messages[index] as Extract<StoredMessage, { role: 'user' }>
+    // Editing keeps an attached image, with the new words.
+    const image =
+      typeof previous.content === 'string' ? undefined : previous.content.find((p) => p.type === 'image_url')
+    const content = messageContent(text, image?.type === 'image_url' ? image.image_url.url : undefined)
+    chat.messages[index] = { role: 'user', content }
+    if (index === 0) showTitle((chat.title = titleFrom(content)))
+    item.replaceWith(questionItem(content))
+    ask(index)
+  })
   return item
 }
 
-/** A user's turn on the page: its text, and the image it carried, if any. */
-function showQuestion(content: string | ContentPart[]): void {
-  const parts = typeof content === 'string' ? [{ type: 'text', text: content } as const] : content
-  const text = parts.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n')
-  const question = addMessage('user', text)
-  for (const part of parts) if (part.type === 'image_url') showAttachedImage(question, part.image_url.url)
-}
-
-const newAnswer = () =>
-  createAnswerView(addMessage('assistant', ''), { onStateChange: (label) => (status.textContent = label) })
-
-async function send(text: string, imageUrl?: string): Promise<void> {
-  const content = messageContent(text, imageUrl)
-  history.push({ role: 'user', content })
-  showQuestion(content)
-  const answer = newAnswer()
-  await follow(answer, async () => {
-    try {
-      const stream = await startResumableChat(
-        { model: modelPicker.value, messages: history },
-        { onReconnect: () => answer.setState('reconnecting') },
-      )
-      save(stream.id)
-      return stream
-    } catch (error) {
-      // Refused outright: this turn never became part of the conversation, so it is not sent
-      // again with the next one (an image the model cannot take would be refused every time).
-      if (error instanceof ChatStreamError && error.kind === 'http') history.pop()
-      throw error
-    }
+/** An answer's list item; `live` when it is being read now, so its end is announced. */
+function answerItem(live: boolean) {
+  const answer = createAnswerItem({
+    onStateChange: (state, label) => {
+      if (live && isEnded(state)) announce(state === 'finished' ? `Answer: ${answerText(answer.item)}` : label)
+    },
   })
+  conversation.append(answer.item)
+  return answer
 }
 
-/** Picks up the answer that was being written when the page was left. */
-async function resume(streamId: string): Promise<void> {
-  const answer = newAnswer()
-  await follow(answer, async () => resumeChat(streamId, { onReconnect: () => answer.setState('reconnecting') }))
+const answerText = (item: HTMLElement) => item.querySelector('.markdown')?.textContent ?? ''
+const reconnecting = (view: AnswerView) => () => view.setState('reconnecting')
+
+/** Copy on every answer that has text; Regenerate (or Try again) on the last. */
+function showActions(answer: ReturnType<typeof createAnswerItem>) {
+  const isLast = () => indexOf(answer.item) === chat.messages.length - 1
+  for (const item of conversation.querySelectorAll('.message.assistant .regenerate')) item.remove()
+  answer.showActions(
+    isLast()
+      ? () => {
+          if (!current && isLast()) ask(indexOf(answer.item) - 1)
+        }
+      : undefined,
+  )
 }
 
-/** Shows an answer as it arrives, until it ends one way or another. */
-async function follow(answer: AnswerView, open: () => Promise<ResumableChat>): Promise<void> {
-  sendButton.disabled = true
-  stopButton.disabled = false
+/** Sends the question at `index` with the history before it, replacing whatever came after it. */
+function ask(index: number) {
+  chat.messages.length = index + 1
+  while (conversation.children.length > index + 1) conversation.lastElementChild!.remove()
+  const question = chat.messages[index] as Extract<StoredMessage, { role: 'user' }>
+  const model = picker.value
+  const request = { model, messages: [...historyOf(chat.messages.slice(0, index)), question] }
+  const stored: AnswerMessage = { role: 'assistant', content: '', state: 'pending' }
+  chat.messages.push(stored)
+  chat.model = model
+  saveChat(chat)
+  chatList.render(chat.id)
+  showEmptyState()
+  follow.toEnd()
+  const answer = answerItem(true)
+  read(
+    answer,
+    stored,
+    (signal) => startResumableChat(request, { headers: authHeaders(), signal, onReconnect: reconnecting(answer.view) }),
+    model,
+  )
+}
+
+/**
+ * Shows an answer as it arrives, until it ends one way or another, and keeps how it ended. When
+ * another chat is opened meanwhile, only the reading stops: the answer stays pending, to be
+ * continued when this chat is opened again.
+ */
+async function read(
+  answer: ReturnType<typeof createAnswerItem>,
+  stored: AnswerMessage,
+  open: (signal: AbortSignal) => Promise<ResumableChat>,
+  model?: string,
+) {
+  const { view } = answer
+  const reading: NonNullable<typeof current> = { controller: new AbortController() }
+  const owner = chat
+  current = reading
+  setBusy(true)
   try {
-    generation = await open()
-    for await (const event of generation) {
-      if (event.event === 'delta') answer.appendText(event.data.text)
-      else if (event.event === 'reasoning') answer.appendReasoning(event.data.text)
+    reading.generation = await open(reading.controller.signal)
+    stored.streamId = reading.generation.id
+    saveChat(owner)
+    for await (const event of reading.generation) {
+      if (event.event === 'delta') view.appendText(event.data.text)
+      else if (event.event === 'reasoning') view.appendReasoning(event.data.text)
       else if (event.event === 'done') {
-        history.push({ role: 'assistant', content: answer.text })
-        answer.setState('finished', event.data.finish_reason === 'length' ? '(Cut at the length limit.)' : '')
+        view.setState('finished', event.data.finish_reason === 'length' ? 'Cut at the length limit.' : '')
       }
     }
   } catch (error) {
-    if (error instanceof ChatStreamError && error.code === 'cancelled') answer.setState('stopped')
-    else if (error instanceof ChatStreamError && (error.kind === 'truncated' || error.kind === 'network'))
-      answer.setState('connection-lost')
-    else answer.setState('failed', error instanceof Error ? error.message : String(error))
+    if (reading.controller.signal.aborted) return
+    const [state, detail] = howItEnded(error, model)
+    view.setState(state, detail)
+    if (error instanceof ChatStreamError && error.status === 401) {
+      // Asks for a key, then sends the message again with it, if nothing else was asked meanwhile.
+      const retry = () => {
+        const index = indexOf(answer.item)
+        if (!current && owner === chat && index === chat.messages.length - 1) ask(index - 1)
+      }
+      settings.open(
+        apiKey.get()
+          ? `The gateway did not accept the API key for “${model}”. Enter another one.`
+          : `“${model}” needs an API key. Enter one to use it.`,
+        retry,
+      )
+    }
   } finally {
-    generation = undefined
-    save()
-    sendButton.disabled = false
-    stopButton.disabled = true
-    prompt.focus()
+    if (current === reading) {
+      current = undefined
+      setBusy(false)
+    }
+    if (!reading.controller.signal.aborted) {
+      Object.assign(stored, { content: view.text, state: view.state as AnswerState, detail: view.detail })
+      if (view.reasoning) stored.reasoning = view.reasoning
+      delete stored.streamId
+      saveChat(owner)
+      showActions(answer)
+    }
   }
+}
+
+/** How an answer that threw ended, and what to say about it. */
+function howItEnded(error: unknown, model: string | undefined): [AnswerState, string] {
+  if (!(error instanceof ChatStreamError)) return ['failed', String(error)]
+  if (error.code === 'cancelled') return ['stopped', '']
+  if (error.kind === 'truncated' || error.kind === 'network') return ['connection-lost', '']
+  // Only a new request can be refused; a refusal while resuming (the stream expired) is a lost answer.
+  if (error.kind === 'http' && model !== undefined) {
+    const fields = error.issues.map((issue) => `Field ${issue.path}: ${issue.message}.`)
+    return ['refused', [error.message, ...fields].join(' ')]
+  }
+  return [error.kind === 'http' ? 'connection-lost' : 'failed', error.message]
+}
+
+function setBusy(busy: boolean) {
+  const stopHadFocus = document.activeElement === stopButton
+  sendButton.hidden = busy
+  stopButton.hidden = !busy
+  document.body.toggleAttribute('data-busy', busy)
+  // The button pressed has gone; the keyboard user lands back in the composer, not at the top.
+  if (busy && document.activeElement === document.body) prompt.focus()
+  if (!busy && (stopHadFocus || document.activeElement === document.body)) prompt.focus()
+}
+
+function send(text: string) {
+  if (current) return
+  showNotice()
+  const content = messageContent(text, attachment.take())
+  chat.messages.push({ role: 'user', content })
+  if (chat.messages.length === 1) showTitle((chat.title = titleFrom(content)))
+  conversation.append(questionItem(content))
+  ask(chat.messages.length - 1)
 }
 
 form.addEventListener('submit', (event) => {
   event.preventDefault()
-  const content = prompt.value.trim()
-  if (!content || sendButton.disabled) return
-  if (attachment.reading) return void (status.textContent = 'Still reading the image…')
+  const text = prompt.value.trim()
+  if (!text || current) return
+  if (attachment.reading) return showNotice('Still reading the image…')
   prompt.value = ''
-  void send(content, attachment.take())
+  prompt.focus()
+  send(text)
 })
 
 prompt.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' && !event.shiftKey) {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
     event.preventDefault()
     form.requestSubmit()
   }
 })
 
-stopButton.addEventListener('click', () => {
+function stop() {
   // The answer belongs to the gateway, not to this page's connection: stopping it is a request.
-  generation?.stop().catch((error) => (status.textContent = `Could not stop the answer: ${String(error)}`))
+  current?.generation?.stop().catch((error) => showNotice(`Could not stop the answer: ${String(error)}`))
+}
+stopButton.addEventListener('click', stop)
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && current && !document.querySelector('dialog[open]')) stop()
 })
 
-/** Shows the conversation kept from before a reload, and continues the answer it was waiting for. */
-function restore(): void {
-  let saved: SavedChat | undefined
-  try {
-    saved = JSON.parse(sessionStorage.getItem(SAVED_CHAT) ?? 'null') ?? undefined
-  } catch {
-    // A damaged entry is no conversation.
-  }
-  if (!saved) return
-  for (const message of saved.history) {
-    history.push(message)
-    if (message.role === 'user') showQuestion(message.content as string | ContentPart[])
-    else {
-      const answer = newAnswer()
-      answer.appendText(message.content as string)
-      answer.setState('finished')
-    }
-  }
-  if (saved.pendingStreamId) void resume(saved.pendingStreamId)
+for (const example of emptyState.querySelectorAll('button')) {
+  example.addEventListener('click', () => {
+    prompt.focus() // the examples go away with the empty state; the keyboard user lands in the composer
+    send(example.textContent!.trim())
+  })
 }
+element('new-chat').addEventListener('click', () => {
+  openChat(newChat(picker.value))
+  chatList.closeSidebar()
+  prompt.focus()
+})
+element('open-settings').addEventListener('click', () => settings.open())
 
-restore()
-loadModels().catch(() => (status.textContent = 'Could not load the list of models.'))
+openChat(loadChat(openChatId.get() ?? '') ?? newChat(''))
+void picker.load().then((problem) => {
+  showNotice(problem)
+  if (!chat.model) chat.model = picker.value
+})

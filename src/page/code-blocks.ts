@@ -1,14 +1,28 @@
 /**
- * Code blocks in an answer get a bar with their language and a Copy button. The button is added
- * after sanitizing, by the page itself, so no attribute of it ever comes from model output.
+ * Code blocks in an answer get a bar with their language and a Copy button, and syntax colours.
+ * The button is added after sanitizing, by the page itself, so no attribute of it ever comes from
+ * model output. The highlighter is a chunk of its own, loaded the first time a block needs it.
  */
 
 const FEEDBACK_MS = 2000
 
+let highlighter: Promise<typeof import('./highlight')> | undefined
+
+/** Colours a code block once the highlighter has loaded (at once, after the first time). */
+function highlightLater(code: HTMLElement, language: string): void {
+  highlighter ??= import('./highlight')
+  highlighter.then(
+    // The block may have been rebuilt by then (the answer went on streaming): colour only what is shown.
+    ({ highlight }) => code.isConnected && highlight(code, language),
+    () => (highlighter = undefined), // offline for a moment: try again with the next block
+  )
+}
+
 /** Wraps every `<pre>` of freshly rendered Markdown in a `.code-block` with a Copy button. */
 export function addCopyButtons(fragment: DocumentFragment): void {
   for (const pre of fragment.querySelectorAll('pre')) {
-    const language = pre.querySelector('code')?.className.match(/\blanguage-(\S+)/)?.[1] ?? ''
+    const code = pre.querySelector('code')
+    const language = code?.className.match(/\blanguage-(\S+)/)?.[1] ?? ''
     const wrapper = document.createElement('div')
     wrapper.className = 'code-block'
     const bar = document.createElement('div')
@@ -21,8 +35,11 @@ export function addCopyButtons(fragment: DocumentFragment): void {
     button.textContent = 'Copy'
     button.setAttribute('aria-label', language ? `Copy the ${language} code` : 'Copy the code')
     bar.append(label, button)
+    // A block wider than the answer scrolls sideways: keyboard users reach it with Tab, then arrows.
+    pre.tabIndex = 0
     pre.replaceWith(wrapper)
     wrapper.append(bar, pre)
+    if (code && language) highlightLater(code, language.toLowerCase())
   }
 }
 

@@ -36,7 +36,8 @@ const markdown = new Marked({
   },
 })
 
-const purify = DOMPurify(window)
+/** The one sanitizer, with the page's hooks; the highlighter uses it too. */
+export const purify = DOMPurify(window)
 purify.addHook('afterSanitizeAttributes', (node) => {
   // A link in an answer opens beside the chat, and tells the other site nothing about it.
   if (node.tagName === 'A' && node.hasAttribute('href')) {

@@ -6,7 +6,8 @@ import { identifyCaller } from '../middleware/identify-caller'
 /**
  * `GET /api/models`: the public names of the models this caller may use, for pickers. Nothing
  * about where they run. `default` is the default model if the caller may use it, else the first
- * they may (null when there is none).
+ * they may (null when there is none). `locked` names the other configured models: a picker shows
+ * them as needing a key, so a model added without `ANONYMOUS_MODELS` does not silently vanish.
  */
 export const models = new Hono<AppEnv>()
 
@@ -14,5 +15,6 @@ models.get('/', identifyCaller(), (c) => {
   const { config } = c.var
   const usable = usableModels(config, c.var.principal!)
   const fallback = usable.includes(config.defaultModel) ? config.defaultModel : (usable[0] ?? null)
-  return c.json({ default: fallback, models: usable })
+  const locked = Object.keys(config.models).filter((name) => !usable.includes(name))
+  return c.json({ default: fallback, models: usable, locked })
 })

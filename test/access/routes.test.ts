@@ -82,7 +82,11 @@ describe('anonymous callers', () => {
     const defaults = bindings // wrangler.toml as it ships: no ANONYMOUS_MODELS
     const environment = { ...defaults }
     const models = await app.request('/api/models', {}, environment)
-    expect(await models.json()).toEqual({ default: 'demo', models: ['demo', 'demo-flaky', 'demo-slow'] })
+    expect(await models.json()).toEqual({
+      default: 'demo',
+      models: ['demo', 'demo-flaky', 'demo-slow'],
+      locked: ['gpt-4o-mini'],
+    })
     const paid = await post('/api/chat', ask('gpt-4o-mini'), {}, environment)
     expect(paid.status).toBe(401)
   })
@@ -124,8 +128,18 @@ describe('API keys', () => {
   it('see only their models in GET /api/models and /v1/models', async () => {
     const environment = await testEnv()
     const list = async (path: string, headers = {}) => (await app.request(path, { headers }, environment)).json()
-    expect(await list('/api/models')).toEqual({ default: 'demo', models: ['demo'] })
-    expect(await list('/api/models', bearer(key))).toEqual({ default: 'demo', models: ['demo', 'paid', 'capped'] })
+    // The others are named as locked (a picker shows them as needing a key), never as usable.
+    expect(await list('/api/models')).toEqual({ default: 'demo', models: ['demo'], locked: ['paid', 'capped'] })
+    expect(await list('/api/models', bearer(key))).toEqual({
+      default: 'demo',
+      models: ['demo', 'paid', 'capped'],
+      locked: [],
+    })
+    expect(await list('/api/models', bearer(demoOnlyKey))).toEqual({
+      default: 'demo',
+      models: ['demo'],
+      locked: ['paid', 'capped'],
+    })
     const v1 = (await list('/v1/models', bearer(demoOnlyKey))) as { data: Array<{ id: string }> }
     expect(v1.data.map((m) => m.id)).toEqual(['demo'])
     expect((await app.request('/api/models', { headers: bearer('lsg_nope') }, environment)).status).toBe(401)

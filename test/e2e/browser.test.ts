@@ -92,7 +92,7 @@ const lastAnswer = () => page.locator('.message.assistant').last()
 
 async function openChat(model = 'upstream') {
   await page.goto(gateway.url)
-  await expect.poll(() => page.locator('#model option').count()).toBeGreaterThan(1)
+  await expect.poll(() => page.locator('#model option').count(), { timeout: 15_000 }).toBeGreaterThan(1)
   await page.selectOption('#model', model)
 }
 
@@ -184,7 +184,7 @@ describe('resumable streams in the browser', () => {
     const proxied = await proxy.start()
     try {
       await page.goto(proxied)
-      await expect.poll(() => page.locator('#model option').count()).toBeGreaterThan(1)
+      await expect.poll(() => page.locator('#model option').count(), { timeout: 15_000 }).toBeGreaterThan(1)
       await page.selectOption('#model', 'upstream')
       await say('gated')
       await page.locator('.message.assistant[data-state="streaming"]', { hasText: 'First' }).waitFor()
@@ -208,7 +208,7 @@ describe('resumable streams in the browser', () => {
     upstream.releaseGate()
     await page.locator('.message.assistant[data-state="finished"]').waitFor()
     expect(await lastAnswer().locator('.text').textContent()).toBe('First and the rest.')
-    expect(await page.locator('.message.user').allTextContents()).toEqual(['gated'])
+    expect(await page.locator('.message.user .text').allTextContents()).toEqual(['gated'])
     expect(await page.locator('.message.assistant').count()).toBe(1)
     // Leaving the page did not cancel the answer: the upstream finished it.
     expect(upstream.abandonedAnswers).toBe(abandoned)

@@ -333,6 +333,8 @@ describe('/v1/messages refuses what it cannot carry, in Anthropic’s shape, nam
     const response = await post(
       {
         ...hi,
+        // Room for the whole demo answer (about 150 tokens of Markdown), so it ends in end_turn.
+        max_tokens: 1000,
         metadata: { user_id: 'u' },
         system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
       },

@@ -383,32 +383,37 @@ describe('resume: GET /api/ui/chat/{chatId}/stream', () => {
     expect(await transport().reconnectToStream({ chatId })).toBeNull()
   })
 
-  it('with Last-Event-ID, resumes after any event with a sequence the SDK accepts; after the last, 204', async () => {
-    const chatId = newChatId()
-    const whole = await (await post({ id: chatId, messages: [userMessage(hello)] })).text()
-    const ids = parseEventStream(whole)
-      .events.map((e) => Number(e.id))
-      .filter(Boolean)
-    const last = ids.at(-1)!
-    const texts: string[] = []
-    for (let afterId = 0; afterId < last; afterId++) {
-      const resumed = transport({ headers: { 'Last-Event-ID': String(afterId) } })
-      const { message, error, chunks } = await readWithSdk((await resumed.reconnectToStream({ chatId }))!)
-      expect(error, `after ${afterId}`).toBeUndefined()
-      expect(chunks.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' })
-      if (afterId === 0) expect(textOfMessage(message)).toBe(helloReply)
-      // The text from `afterId` on is a suffix of the answer, ending it exactly.
-      expect(helloReply.endsWith(textOfMessage(message))).toBe(true)
-      texts.push(textOfMessage(message))
-    }
-    // Each later start has less of the answer, and some start mid-answer with a part of it.
-    expect(texts.every((text, i) => i === 0 || text.length <= texts[i - 1]!.length)).toBe(true)
-    expect(texts.some((text) => text.length > 0 && text.length < helloReply.length)).toBe(true)
-    const done = await request(`/api/ui/chat/${chatId}/stream`, { headers: { 'Last-Event-ID': String(last) } })
-    expect(done.status).toBe(204)
-    const bad = await request(`/api/ui/chat/${chatId}/stream`, { headers: { 'Last-Event-ID': 'x' } })
-    expect(await errorOf(bad)).toMatchObject({ code: 'invalid_request', issues: [{ path: 'Last-Event-ID' }] })
-  })
+  // One resumption per event of the demo answer (about 150): slower than most tests here.
+  it(
+    'with Last-Event-ID, resumes after any event with a sequence the SDK accepts; after the last, 204',
+    { timeout: 30_000 },
+    async () => {
+      const chatId = newChatId()
+      const whole = await (await post({ id: chatId, messages: [userMessage(hello)] })).text()
+      const ids = parseEventStream(whole)
+        .events.map((e) => Number(e.id))
+        .filter(Boolean)
+      const last = ids.at(-1)!
+      const texts: string[] = []
+      for (let afterId = 0; afterId < last; afterId++) {
+        const resumed = transport({ headers: { 'Last-Event-ID': String(afterId) } })
+        const { message, error, chunks } = await readWithSdk((await resumed.reconnectToStream({ chatId }))!)
+        expect(error, `after ${afterId}`).toBeUndefined()
+        expect(chunks.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' })
+        if (afterId === 0) expect(textOfMessage(message)).toBe(helloReply)
+        // The text from `afterId` on is a suffix of the answer, ending it exactly.
+        expect(helloReply.endsWith(textOfMessage(message))).toBe(true)
+        texts.push(textOfMessage(message))
+      }
+      // Each later start has less of the answer, and some start mid-answer with a part of it.
+      expect(texts.every((text, i) => i === 0 || text.length <= texts[i - 1]!.length)).toBe(true)
+      expect(texts.some((text) => text.length > 0 && text.length < helloReply.length)).toBe(true)
+      const done = await request(`/api/ui/chat/${chatId}/stream`, { headers: { 'Last-Event-ID': String(last) } })
+      expect(done.status).toBe(204)
+      const bad = await request(`/api/ui/chat/${chatId}/stream`, { headers: { 'Last-Event-ID': 'x' } })
+      expect(await errorOf(bad)).toMatchObject({ code: 'invalid_request', issues: [{ path: 'Last-Event-ID' }] })
+    },
+  )
 
   it('finds chat ids the SDK URL-encodes, and refuses ids longer than a chat id may be', async () => {
     const chatId = `chat with/odd ?chars ${newChatId()}`

@@ -139,7 +139,8 @@ describe('the AnswerStream object', () => {
     expect(textOf(events).length).toBeLessThan(demoReply(hello.messages as never).length)
   })
 
-  it('goes on when every reader has left (STREAM_ABANDON_MS unset)', async () => {
+  // The demo answer is a few hundred paced tokens (Markdown with a table and a code block).
+  it('goes on when every reader has left (STREAM_ABANDON_MS unset)', { timeout: 20_000 }, async () => {
     const env = streamEnv()
     const long = { model: 'paced', messages: [{ role: 'user', content: 'word '.repeat(40) }] }
     const id = await created(long, env)
@@ -149,7 +150,7 @@ describe('the AnswerStream object', () => {
     await until(async () => (await readers(id)) === 0)
     const events = await wholeStream(id, env)
     expect(events.at(-1)!.event).toBe('done')
-    expect(textOf(events)).toBe(demoReply(long.messages as never))
+    expect(textOf(events)).toBe(demoReply(long.messages as never, 'paced'))
   })
 
   it('with STREAM_ABANDON_MS, cancels an answer nobody has read for that long', async () => {

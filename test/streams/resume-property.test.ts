@@ -57,7 +57,7 @@ describe('resuming a stream (property)', () => {
           expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1))
           expect(events[0]).toMatchObject({ event: 'start', data: { id: answer.id } })
           const text = events.map((e) => (e.event === 'delta' ? e.data.text : '')).join('')
-          expect(text).toBe(demoReply(hello.messages as never))
+          expect(text).toBe(demoReply(hello.messages as never, model))
           expect(events.filter((e) => e.event === 'done')).toHaveLength(1)
           expect(events.at(-1)!.event).toBe('done')
           expect(answer.lastEventId).toBe(events.length)

@@ -111,22 +111,27 @@ describe('GET /api/streams/:id', () => {
     await call(`/api/streams/${id}`, { method: 'DELETE' })
   })
 
-  it('several readers at once each receive every event once, in order, with the same ids', async () => {
-    const env = streamEnv()
-    const long = { messages: [{ role: 'user', content: 'word '.repeat(60) }] }
-    const response = await create({ ...long, model: 'paced' }, {}, env)
-    const { id } = (await response.json()) as { id: string }
-    const [a, b] = await Promise.all([read(id, undefined, env), read(id, undefined, env)])
-    // A third joins mid-answer, once there are ten events to skip.
-    const first = readStream(a!)
-    while (first.events.length < 10) await first.more()
-    const c = await read(id, 10, env)
-    const [ea, eb, ec] = await Promise.all([first.rest(), b!.text(), c.text()].map(async (t) => eventsOf(await t)))
-    expect(ea).toEqual(eb)
-    expect(ec).toEqual(ea!.slice(10))
-    expect(textOf(ea!)).toBe(demoReply(long.messages as never))
-    expect(ea!.filter((e) => e.event === 'done' || e.event === 'error')).toHaveLength(1)
-  })
+  // The demo answer is a few hundred paced tokens (Markdown with a table and a code block).
+  it(
+    'several readers at once each receive every event once, in order, with the same ids',
+    { timeout: 20_000 },
+    async () => {
+      const env = streamEnv()
+      const long = { messages: [{ role: 'user', content: 'word '.repeat(60) }] }
+      const response = await create({ ...long, model: 'paced' }, {}, env)
+      const { id } = (await response.json()) as { id: string }
+      const [a, b] = await Promise.all([read(id, undefined, env), read(id, undefined, env)])
+      // A third joins mid-answer, once there are ten events to skip.
+      const first = readStream(a!)
+      while (first.events.length < 10) await first.more()
+      const c = await read(id, 10, env)
+      const [ea, eb, ec] = await Promise.all([first.rest(), b!.text(), c.text()].map(async (t) => eventsOf(await t)))
+      expect(ea).toEqual(eb)
+      expect(ec).toEqual(ea!.slice(10))
+      expect(textOf(ea!)).toBe(demoReply(long.messages as never, 'paced'))
+      expect(ea!.filter((e) => e.event === 'done' || e.event === 'error')).toHaveLength(1)
+    },
+  )
 })
 
 describe('DELETE /api/streams/:id', () => {

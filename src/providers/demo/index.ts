@@ -21,7 +21,7 @@ export function demoAdapter(config: DemoModelConfig): ProviderAdapter {
       if (request.response_format && request.response_format.type !== 'text') {
         throw unsupportedParameter('response_format', 'the demo model answers only in prose.')
       }
-      const tokens = demoTokens(demoReply(request.messages))
+      const tokens = demoTokens(demoReply(request.messages, request.model))
       const limit = Math.min(tokens.length, request.max_tokens ?? Infinity)
       const promptTokens = request.messages.reduce((sum, m) => sum + demoTokens(textOf(m.content)).length, 0)
       const pause = cancellableSleep(signal)
