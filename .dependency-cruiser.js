@@ -96,6 +96,21 @@ export default {
       },
     },
     {
+      name: 'usage-below-routes',
+      comment:
+        'The usage ledger (records, queue consumer, queries, retention) runs in routes, Durable Objects, ' +
+        'the queue and the cron alike: no Hono, no route, no request-time access code.',
+      severity: 'error',
+      from: { path: '^src/usage/' },
+      to: {
+        path: [
+          '^src/(routes|middleware|streams|formats|providers|access|request)/',
+          '^src/app-env\\.ts$',
+          'node_modules/hono/',
+        ],
+      },
+    },
+    {
       name: 'request-below-providers',
       severity: 'error',
       from: { path: '^src/request/' },

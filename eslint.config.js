@@ -10,6 +10,7 @@ export default tseslint.config(
       'public/app.js',
       'public/app',
       'test-results',
+      'public/admin.js',
       'worker-configuration.d.ts',
     ],
   },

@@ -1,4 +1,4 @@
-import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
@@ -9,8 +9,19 @@ export default defineConfig({
     projects: [
       {
         // Unit and route tests, run inside workerd: the real Workers runtime, not Node.
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
-        test: { name: 'workers', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'] },
+        // The usage ledger's D1 schema (migrations/) is applied to each test file's fresh storage.
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations('./migrations') } },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/e2e/**'],
+          setupFiles: ['./test/helpers/apply-migrations.ts'],
+        },
       },
       {
         // End-to-end: `wrangler dev` and a loopback upstream, driven from Node as a client would.
@@ -18,6 +29,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
+          globalSetup: ['./test/e2e/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 90_000,
         },

@@ -107,7 +107,7 @@ export function accessTable({ ttfb, requests }: AccessFigures): string {
 }
 
 /** POSTs a one-token chat and resolves at the first byte of the body; reads the rest, checks it ended. */
-function timeToFirstByte(url: string, headers: Record<string, string>): Promise<number> {
+export function timeToFirstByte(url: string, headers: Record<string, string>): Promise<number> {
   const payload = JSON.stringify({ messages: [{ role: 'user', content: 'burst:1' }] })
   const started = performance.now()
   return new Promise((resolve, reject) => {

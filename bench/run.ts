@@ -13,6 +13,7 @@ import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.ts'
 import { accessTable, measureAccess } from './access.ts'
 import { ask, replay } from './client.ts'
 import { contenders, type Contender } from './contenders.ts'
+import { ledgerTable, measureLedger } from './ledger.ts'
 import { cpuMs, rssBytes, workerdProcesses } from './proc.ts'
 import { soak, soakTable } from './soak.ts'
 import { BenchUpstream, token } from './upstream.ts'
@@ -311,6 +312,12 @@ if (!only || only.includes('access')) {
   process.stderr.write('measuring access control...\n')
   access = await measureAccess(upstreamUrl, smoke ? 20 : 500).then(accessTable, (e: unknown) => `access: failed: ${e}`)
 }
+// What the usage ledger adds to the time to first byte (`--only=ledger` runs just this).
+let ledger = ''
+if (!only || only.includes('ledger')) {
+  process.stderr.write('measuring the usage ledger...\n')
+  ledger = await measureLedger(upstreamUrl, smoke ? 20 : 500).then(ledgerTable, (e: unknown) => `ledger: failed: ${e}`)
+}
 upstream.stop()
 
 const floor = results.get('floor')
@@ -361,6 +368,7 @@ const notes = [
 const table = [
   ...(names.length ? [...lines, '', ...notes] : []),
   ...(access ? ['', access] : []),
+  ...(ledger ? ['', ledger] : []),
   ...(soakReport ? ['', soakReport] : []),
 ].join('\n')
 console.log(table)
@@ -392,4 +400,11 @@ if (!smoke && !only && !streamsArg) {
   )
 }
 const failed = names.filter((n) => typeof results.get(n) === 'string')
-if (failed.length || heartbeatsMissed.length || access.startsWith('access: failed') || soakLost) process.exitCode = 1
+if (
+  failed.length ||
+  heartbeatsMissed.length ||
+  access.startsWith('access: failed') ||
+  ledger.startsWith('ledger: failed') ||
+  soakLost
+)
+  process.exitCode = 1

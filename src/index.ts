@@ -4,6 +4,7 @@ import { GatewayError } from './errors'
 import { log } from './log'
 import { corsAllowlist } from './middleware/cors-allowlist'
 import { withConfig } from './middleware/load-config'
+import { admin } from './routes/admin'
 import { anthropicMessages } from './routes/anthropic'
 import { chat } from './routes/chat'
 import { models } from './routes/models'
@@ -11,6 +12,9 @@ import { openAI } from './routes/openai'
 import { streams } from './routes/streams'
 import { loggedPath } from './routes/shared/logged-path'
 import { uiChat } from './routes/ui-chat'
+import { usage } from './routes/usage'
+import { writeUsageBatch } from './usage/consumer'
+import { keepUsageLedger } from './usage/retention'
 
 const app = new Hono<AppEnv>()
 
@@ -21,6 +25,8 @@ app.route('/api/chat', chat)
 app.route('/api/models', models)
 app.route('/api/streams', streams)
 app.route('/api/ui/chat', uiChat)
+app.route('/api/usage', usage)
+app.route('/api/admin', admin)
 // Before `/v1`, whose OpenAI app answers the rest of `/v1/*`.
 app.route('/v1/messages', anthropicMessages)
 app.route('/v1', openAI)
@@ -37,7 +43,17 @@ app.onError((error, c) => {
   return new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.').toResponse()
 })
 
-export default app
+/**
+ * The Worker: Hono's app answers HTTP; `queue` writes the usage ledger's records to D1 (the
+ * consumer of `USAGE_QUEUE`); `scheduled` is the ledger's daily retention. `request` is Hono's
+ * test entry point (`app.request(path, init, env)`), which the tests call.
+ */
+export default {
+  fetch: app.fetch,
+  request: app.request,
+  queue: writeUsageBatch,
+  scheduled: keepUsageLedger,
+}
 
 /** The Durable Objects the Worker hosts (bound in wrangler.toml). */
 export { PrincipalLimits } from './access/principal-limits'

@@ -40,7 +40,7 @@ async function authenticate(c: Context<AppEnv>): Promise<Principal> {
   if (looksLikeApiKey(credential)) {
     const key = access.apiKeysByHash.get(await hashApiKey(credential))
     if (!key) throw refused('unknown API key')
-    return { id: `key:${key.name}`, kind: 'key', name: key.name, policy: key.policy }
+    return { id: `key:${key.name}`, kind: 'key', name: key.name, policy: key.policy, admin: key.admin }
   }
   if (access.jwt && looksLikeJwt(credential)) {
     let sub: string
@@ -50,7 +50,7 @@ async function authenticate(c: Context<AppEnv>): Promise<Principal> {
       if (error instanceof InvalidToken) throw refused(`JWT: ${error.message}`)
       throw error
     }
-    return { id: `jwt:${sub}`, kind: 'jwt', name: sub, policy: access.jwt.policy }
+    return { id: `jwt:${sub}`, kind: 'jwt', name: sub, policy: access.jwt.policy, admin: access.adminSubjects.has(sub) }
   }
   throw refused('not an API key or a JWT this gateway accepts')
 }

@@ -12,6 +12,8 @@ export interface Principal {
   /** What the logs show: the key's name, the token's `sub`, or `anonymous`. Never a credential or an IP. */
   name: string
   policy: AccessPolicy
+  /** May read everyone's usage: an API key with `admin = true`, or a JWT subject in `ADMIN_SUBJECTS`. */
+  admin?: boolean
 }
 
 /** Whether a principal may use a model (by the name the request gave, not a fallback's). */

@@ -23,6 +23,8 @@ const apiKey = v.strictObject({
   sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/i, 'must be the 64 hex digits of a SHA-256')),
   models: modelList(),
   ...limits,
+  /** May read everyone's usage (`GET /api/admin/usage`, the `/admin` dashboard). */
+  admin: v.optional(v.boolean(), false),
 })
 
 /** The asymmetric algorithms a JWKS may sign with. `none` and HMAC are never among them. */
@@ -82,6 +84,8 @@ export const accessSettings = {
   /** Limits for each anonymous client IP; unset: none (the rate limit still applies). */
   ANONYMOUS_DAILY_TOKENS: optionalCount(),
   ANONYMOUS_CONCURRENT_STREAMS: optionalCount(),
+  /** Comma-separated JWT subjects (`sub`) who are admins, as an API key with `admin = true` is. */
+  ADMIN_SUBJECTS: v.optional(v.string(), ''),
 }
 
 /** What a principal may use and spend. */
@@ -95,6 +99,8 @@ export interface AccessPolicy {
 export interface ApiKeyEntry {
   name: string
   policy: AccessPolicy
+  /** May read everyone's usage. */
+  admin: boolean
 }
 
 export interface JwtSettings {
@@ -112,6 +118,8 @@ export interface AccessConfig {
   apiKeysByHash: Map<string, ApiKeyEntry>
   jwt?: JwtSettings
   anonymous: AccessPolicy
+  /** JWT subjects who are admins (`ADMIN_SUBJECTS`). */
+  adminSubjects: ReadonlySet<string>
 }
 
 type ParsedAccessSettings = v.InferOutput<v.ObjectSchema<typeof accessSettings, undefined>>
@@ -149,7 +157,7 @@ export function accessConfig(
     const hash = entry.sha256.toLowerCase()
     const other = apiKeysByHash.get(hash)
     if (other) problems.push(`API_KEYS.${name}: same sha256 as API_KEYS.${other.name}`)
-    apiKeysByHash.set(hash, { name, policy: policyOf(`API_KEYS.${name}`, entry) })
+    apiKeysByHash.set(hash, { name, policy: policyOf(`API_KEYS.${name}`, entry), admin: entry.admin })
   }
 
   let jwt: JwtSettings | undefined
@@ -176,5 +184,7 @@ export function accessConfig(
     daily_tokens: s.ANONYMOUS_DAILY_TOKENS,
     concurrent_streams: s.ANONYMOUS_CONCURRENT_STREAMS,
   })
-  return { apiKeysByHash, jwt, anonymous }
+  const adminSubjects = new Set(s.ADMIN_SUBJECTS.split(/[\s,]+/).filter(Boolean))
+  if (adminSubjects.size && !jwt) problems.push('ADMIN_SUBJECTS: names JWT subjects, but JWT is not configured')
+  return { apiKeysByHash, jwt, anonymous, adminSubjects }
 }

@@ -31,6 +31,7 @@ const settings = v.object({
   STREAM_MAX_BYTES: count(8 * 1024 * 1024),
   /** How long a resumable answer's events may wait in memory for their write (one row per window). */
   STREAM_FLUSH_MS: count(750),
+  USAGE_RETENTION_DAYS: count(90),
   ...accessSettings,
 })
 
@@ -90,6 +91,8 @@ export interface GatewayConfig {
   streamMaxBytes: number
   /** At most one storage write per this many ms while a resumable answer runs. */
   streamFlushMs: number
+  /** Days the usage ledger keeps each answer's record; older days are kept as daily rollups. */
+  usageRetentionDays: number
   /** Who may call and what each may spend (`src/access/`). */
   access: AccessConfig
 }
@@ -149,6 +152,7 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
     streamAbandonMs: s.STREAM_ABANDON_MS === '' ? null : s.STREAM_ABANDON_MS,
     streamMaxBytes: s.STREAM_MAX_BYTES,
     streamFlushMs: s.STREAM_FLUSH_MS,
+    usageRetentionDays: s.USAGE_RETENTION_DAYS,
     access,
   }
 }

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { httpUrl, nonEmpty, wholeNumber } from './parts'
+import { httpUrl, nonEmpty, usdPerMillion, wholeNumber } from './parts'
 
 /**
  * The models the gateway serves (`MODELS` in wrangler.toml): one schema per provider family, and
@@ -17,6 +17,13 @@ const everyModel = {
   vision: v.optional(v.boolean(), true),
   /** The most `max_tokens` a caller may ask of this model; larger requests are lowered to it. */
   max_tokens_ceiling: v.optional(wholeNumber(1)),
+  /**
+   * What the model costs, in USD per million tokens, for the usage ledger (`docs/usage.md`).
+   * Reasoning is charged as output unless it has a price of its own. Unset: costs nothing.
+   */
+  price: v.optional(
+    v.strictObject({ input: usdPerMillion(), output: usdPerMillion(), reasoning: v.optional(usdPerMillion()) }),
+  ),
 }
 
 const demoModel = v.strictObject({
@@ -82,6 +89,7 @@ export type AnthropicModelConfig = v.InferOutput<typeof anthropicModel>
 export type GeminiModelConfig = v.InferOutput<typeof geminiModel>
 export type WorkersAIModelConfig = v.InferOutput<typeof workersAIModel>
 export type ModelConfig = v.InferOutput<typeof modelConfig>
+export type ModelPrice = NonNullable<ModelConfig['price']>
 
 /** The request's `max_tokens`, lowered to the model's ceiling; the ceiling itself when the request sets none. */
 export function withinCeiling(maxTokens: number | undefined, model: ModelConfig): number | undefined {

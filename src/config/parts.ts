@@ -12,3 +12,6 @@ export const httpUrl = () =>
     v.url(),
     v.check((url) => /^https?:\/\//i.test(url), 'must be an http or https URL'),
   )
+
+/** A price in USD per million tokens: a finite number, zero or more. */
+export const usdPerMillion = () => v.pipe(v.number(), v.finite(), v.minValue(0))

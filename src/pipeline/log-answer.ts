@@ -1,19 +1,43 @@
-import type { AnswerSummary } from '../events/answer-summary'
 import { log } from '../log'
+import type { UsageRecord } from '../usage/record'
+
+/** `gen_ai.provider.name` for each adapter: OpenTelemetry's well-known value where it has one. */
+const PROVIDER_NAMES: Record<string, string> = {
+  openai: 'openai',
+  anthropic: 'anthropic',
+  gemini: 'gcp.gemini',
+  'workers-ai': 'cloudflare.workers_ai',
+  demo: 'demo',
+}
 
 /**
- * One structured line per answer: what happened and how long it took, never what was said.
- * `usage` is what the upstream reported, if anything; `partial` marks counts of an answer that
- * was cancelled or failed, so accounting can tell them from a finished answer's. `principal` is
- * who asked: a key's name, a token's `sub`, or `anonymous`; never a credential.
+ * One structured line per answer: what happened, what it used and cost, how long it took; never
+ * what was said. Fields take OpenTelemetry's GenAI semantic-convention names where one exists
+ * (`gen_ai.*`, `error.type`), so a Logpush or OTLP pipeline reads them without a mapping; the
+ * rest are the gateway's own. `partial` marks counts of an answer that was cancelled or failed,
+ * `estimated` counts the gateway made because the upstream reported none. `principal` is who
+ * asked: a key's name, a token's `sub`, or `anonymous`; never a credential.
  */
-export function logAnswer(
-  path: string,
-  model: string,
-  upstream: string,
-  summary: AnswerSummary,
-  principal?: string,
-): void {
-  const partial = summary.outcome !== 'done'
-  log.info('answer ended', { path, status: 200, principal, model, upstream, partial, ...summary })
+export function logAnswer(record: UsageRecord, adapter: string | undefined): void {
+  log.info('answer ended', {
+    path: record.route,
+    status: record.status,
+    principal: record.principal,
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': PROVIDER_NAMES[adapter ?? ''] ?? adapter,
+    'gen_ai.request.model': record.model,
+    'gen_ai.response.model': record.upstream,
+    'gen_ai.response.finish_reasons': record.finishReason ? [record.finishReason] : undefined,
+    'gen_ai.usage.input_tokens': record.promptTokens,
+    'gen_ai.usage.output_tokens': record.completionTokens,
+    'gen_ai.usage.reasoning.output_tokens': record.reasoningTokens || undefined,
+    'error.type': record.errorCode ?? undefined,
+    partial: record.outcome !== 'done',
+    outcome: record.outcome,
+    estimated: record.estimated,
+    costUsd: record.costUsd,
+    firstTextMs: record.ttftMs ?? undefined,
+    durationMs: record.durationMs,
+    streamId: record.streamId ?? undefined,
+  })
 }

@@ -7,9 +7,9 @@ import { isTerminal, type EventRecord, type StoredEvent } from '../events/stored
 import { replayEncoder, type FormatChoice } from '../formats'
 import { log } from '../log'
 import { chatEventStream } from '../pipeline/chat-event-stream'
-import { logAnswer } from '../pipeline/log-answer'
 import { openAnswer } from '../pipeline/open-answer'
 import type { ChatRequest } from '../request/chat-request'
+import { recordAnswer } from '../usage/ledger'
 import { Attachment } from './attachment'
 import { EventLog } from './event-log'
 import { eventRecordFormat, parseRecords } from './record-format'
@@ -24,6 +24,8 @@ export interface StreamSettings {
   id: string
   /** The route that created the stream, for the answer's log line. */
   path: string
+  /** The stream's own id (the object's name), for the usage ledger. */
+  streamId?: string
   config: GatewayConfig
   retentionMs: number
   abandonMs: number | null
@@ -183,9 +185,12 @@ export class AnswerStream extends DurableObject<Env> {
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
       onEnd: (summary) => {
-        logAnswer(settings.path, model, upstream, summary, settings.lease.principal.name)
+        const { lease } = settings
         // The answer outlives the request that admitted it, so the object settles its lease.
-        this.ctx.waitUntil(settleAnswer(this.env, settings.lease, summary))
+        this.ctx.waitUntil(settleAnswer(this.env, lease, summary))
+        const principal = { kind: lease.principal.kind, name: lease.principal.name }
+        const ended = { route: settings.path, principal, model, upstream, summary, streamId: settings.streamId }
+        this.ctx.waitUntil(recordAnswer(this.env, config, { ...ended, estimatedPromptTokens: lease.promptTokens }))
       },
     })
     this.#pipeline = events.getReader()

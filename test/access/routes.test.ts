@@ -151,7 +151,7 @@ describe('API keys', () => {
     await response.text()
     const lines = log.mock.calls.map((call) => String(call[0]))
     const answer = lines.find((line) => line.includes('"answer ended"'))
-    expect(JSON.parse(answer!)).toMatchObject({ principal: 'full-access', model: 'paid' })
+    expect(JSON.parse(answer!)).toMatchObject({ principal: 'full-access', 'gen_ai.request.model': 'paid' })
     for (const line of lines) expect(line).not.toContain(key)
   })
 })

@@ -99,7 +99,9 @@ describe('streaming from a real upstream through wrangler dev', () => {
     const everything = JSON.stringify(answer.events) + gateway.logs()
     expect(everything).not.toContain(UPSTREAM_KEY)
     // One structured line per answer, with its usage, and nothing that was said.
-    await expect.poll(() => gateway.logs()).toMatch(/"msg":"answer ended".*"outcome":"done".*"completion_tokens":3/)
+    await expect
+      .poll(() => gateway.logs())
+      .toMatch(/"msg":"answer ended".*"gen_ai.usage.output_tokens":3.*"outcome":"done"/)
     expect(gateway.logs()).not.toContain('echo: hello')
     expect(JSON.stringify(answer.events)).not.toContain(upstreamUrl)
   })

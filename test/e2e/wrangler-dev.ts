@@ -32,10 +32,13 @@ export async function startWranglerDev(
   {
     config,
     persistTo,
+    args: extraArgs = [],
   }: {
     config?: string
     /** Where local storage lives (`--persist-to`): a later `wrangler dev` on it finds the same Durable Objects. */
     persistTo?: string
+    /** More `wrangler dev` flags (`--test-scheduled`, say). */
+    args?: string[]
   } = {},
 ): Promise<WranglerDev> {
   const port = await freePort()
@@ -52,6 +55,7 @@ export async function startWranglerDev(
   args.push('--show-interactive-dev-session=false', '--env-file', envFile)
   if (config) args.push('--config', config)
   if (persistTo) args.push('--persist-to', persistTo)
+  args.push(...extraArgs)
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`)
 
   const child = spawn(process.execPath, args, {
@@ -84,6 +88,26 @@ export async function startWranglerDev(
       await exited
     },
   }
+}
+
+/**
+ * Applies the usage ledger's D1 migrations (migrations/) to the local state wrangler dev uses:
+ * its default (`.wrangler/state`), or a directory of a test's own (`persistTo`), as
+ * `npm run dev` does before it starts.
+ */
+export async function applyLedgerMigrations(persistTo?: string): Promise<void> {
+  const args = [WRANGLER, 'd1', 'migrations', 'apply', 'USAGE_DB', '--local']
+  if (persistTo) args.push('--persist-to', persistTo)
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (data) => (output += data))
+  child.stderr!.on('data', (data) => (output += data))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  if (code !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${output}`)
 }
 
 async function waitUntilReady(child: ChildProcess, output: () => string, url: string): Promise<void> {

@@ -11,8 +11,9 @@ import {
   toolCallChars,
   type CollectedAnswer,
 } from '../../pipeline/collect-answer'
-import { logAnswer } from '../../pipeline/log-answer'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
+import { recordAnswer } from '../../usage/ledger'
+import { endedAnswer } from '../shared/answer'
 import { inBackground } from '../shared/background'
 import { clientClosed } from '../shared/stored-answer'
 
@@ -21,10 +22,10 @@ import { clientClosed } from '../shared/stored-answer'
  * complete answer is ever sent as one; any failure is an error in Anthropic's shape instead.
  */
 export async function message(c: Context<AppEnv>, opened: OpenedAnswer, lease: Lease): Promise<Response> {
-  const { model, upstream } = opened
+  const { model } = opened
   const ended = (summary: AnswerSummary) => {
-    logAnswer(c.req.path, model, upstream, summary, lease.principal.name)
     inBackground(c, settleAnswer(c.env, lease, summary))
+    inBackground(c, recordAnswer(c.env, c.var.config, endedAnswer(c.req.path, opened, lease, summary)))
   }
   const startedAt = Date.now()
   const { config } = c.var

@@ -5,8 +5,9 @@ import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
 import { toOpenAIFinishReason, toOpenAIUsage } from '../../formats/openai-chat'
 import { AnswerError, CLIENT_CLOSED, collectAnswer, toolCallChars } from '../../pipeline/collect-answer'
-import { logAnswer } from '../../pipeline/log-answer'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
+import { recordAnswer } from '../../usage/ledger'
+import { endedAnswer } from '../shared/answer'
 import { inBackground } from '../shared/background'
 import { clientClosed } from '../shared/stored-answer'
 
@@ -15,10 +16,10 @@ import { clientClosed } from '../shared/stored-answer'
  * ever sent as one; any failure is an error response in OpenAI's shape (see `./errors.ts`).
  */
 export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease: Lease): Promise<Response> {
-  const { model, upstream } = opened
+  const { model } = opened
   const ended = (summary: AnswerSummary) => {
-    logAnswer(c.req.path, model, upstream, summary, lease.principal.name)
     inBackground(c, settleAnswer(c.env, lease, summary))
+    inBackground(c, recordAnswer(c.env, c.var.config, endedAnswer(c.req.path, opened, lease, summary)))
   }
 
   const startedAt = Date.now()

@@ -2,26 +2,50 @@ import type { Context } from 'hono'
 import type { Admission } from '../../access/admission'
 import { releaseAnswer, settleAnswer, type Lease } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
+import { GatewayError } from '../../errors'
+import type { AnswerSummary } from '../../events/answer-summary'
 import type { WireFormat } from '../../formats/types'
 import { chatEventStream } from '../../pipeline/chat-event-stream'
-import { logAnswer } from '../../pipeline/log-answer'
 import { openAnswer, type OpenedAnswer } from '../../pipeline/open-answer'
+import { recordAnswer } from '../../usage/ledger'
+import type { EndedAnswer } from '../../usage/record'
 import { inBackground } from './background'
 
 /**
  * Opens the upstream for an admitted answer, for as long as the request's client waits (see
  * `openAnswer`); if it never starts, its lease is given back at once.
  */
-export async function openAdmittedAnswer(
-  c: Context<AppEnv>,
-  { lease, request, fallbacks }: Admission,
-): Promise<OpenedAnswer> {
+export async function openAdmittedAnswer(c: Context<AppEnv>, admission: Admission): Promise<OpenedAnswer> {
+  const startedAt = Date.now()
+  const { request, fallbacks } = admission
   try {
     return await openAnswer({ config: c.var.config, env: c.env, signal: c.req.raw.signal }, request, fallbacks)
   } catch (error) {
-    inBackground(c, releaseAnswer(c.env, lease))
+    inBackground(c, releaseAnswer(c.env, admission.lease))
+    recordRefusal(c, admission, error, startedAt)
     throw error
   }
+}
+
+/**
+ * An admitted answer that never began (every upstream refused, or the model's secret is missing)
+ * is still an answer to its caller: the ledger has it as an error with its code and status, and
+ * nothing used, so the dashboard's errors by code include the upstream that was down.
+ */
+export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission, error: unknown, startedAt: number) {
+  const refusal = error instanceof GatewayError ? error : undefined
+  // A caller who left while the upstream was being opened stopped the answer; nothing failed.
+  const left = c.req.raw.signal.aborted
+  const summary: AnswerSummary = {
+    outcome: left ? 'cancelled' : 'error',
+    errorCode: left ? undefined : (refusal?.code ?? 'internal_error'),
+    usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    durationMs: Date.now() - startedAt,
+  }
+  const status = left ? 499 : (refusal?.status ?? 500)
+  const named = { model: request.model, upstream: request.model }
+  const ended = { ...endedAnswer(c.req.path, named, lease, summary), status }
+  inBackground(c, recordAnswer(c.env, c.var.config, ended))
 }
 
 /**
@@ -46,9 +70,20 @@ export function streamAnswer<Options extends object>(
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
     onEnd: (summary) => {
-      logAnswer(c.req.path, model, upstream, summary, lease.principal.name)
       inBackground(c, settleAnswer(c.env, lease, summary))
+      inBackground(c, recordAnswer(c.env, config, endedAnswer(c.req.path, answer, lease, summary)))
     },
   })
   return new Response(stream, { headers: format.headers })
+}
+
+/** What the usage ledger needs to know of an answer that ended in a route. */
+export function endedAnswer(
+  route: string,
+  { model, upstream }: Pick<OpenedAnswer, 'model' | 'upstream'>,
+  lease: Lease,
+  summary: AnswerSummary,
+): EndedAnswer {
+  const { kind, name } = lease.principal
+  return { route, principal: { kind, name }, model, upstream, summary, estimatedPromptTokens: lease.promptTokens }
 }

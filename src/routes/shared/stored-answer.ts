@@ -7,6 +7,7 @@ import { GatewayError } from '../../errors'
 import type { FormatChoice } from '../../formats'
 import type { BeginResult, ReadOptions } from '../../streams/answer-stream'
 import { newStreamId } from '../../streams/stream-id'
+import { recordRefusal } from './answer'
 import { inBackground } from './background'
 
 /** The Durable Object that owns a stored answer, by its stream id. */
@@ -44,6 +45,7 @@ export async function beginStoredAnswer(
   }: { startId?: string | ((streamId: string) => string); unattended?: boolean; attachment?: string } = {},
 ): Promise<StoredAnswer | null> {
   const { config } = c.var
+  const startedAt = Date.now()
   const streamId = newStreamId()
   const stream = answerStream(c, streamId)
   let begun: BeginResult
@@ -51,6 +53,7 @@ export async function beginStoredAnswer(
     begun = await stream.begin(request, {
       id: typeof startId === 'function' ? startId(streamId) : (startId ?? streamId),
       path: c.req.path,
+      streamId,
       config,
       retentionMs: config.streamRetentionMs,
       abandonMs: unattended ? null : config.streamAbandonMs,
@@ -69,7 +72,9 @@ export async function beginStoredAnswer(
   if (!begun.ok) {
     inBackground(c, releaseAnswer(c.env, lease))
     const { status, code, message, options } = begun.refusal
-    throw new GatewayError(status, code, message, options)
+    const error = new GatewayError(status, code, message, options)
+    recordRefusal(c, { request, lease, fallbacks }, error, startedAt)
+    throw error
   }
   if (c.req.raw.signal.aborted) {
     await stream.cancel()

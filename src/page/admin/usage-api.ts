@@ -1,0 +1,40 @@
+/**
+ * `GET /api/admin/usage` as the dashboard reads it (docs/usage.md has the route). Plain fetch:
+ * the key goes in the Authorization header and nowhere else (not the URL, not storage).
+ */
+
+export interface UsageRow {
+  date?: string
+  model?: string
+  principal?: string
+  kind?: string
+  outcome?: string
+  error_code?: string | null
+  requests: number
+  prompt_tokens: number
+  completion_tokens: number
+  reasoning_tokens: number
+  cost_usd: number
+  errors: number
+  ttft_ms_p50: number | null
+  ttft_ms_p95: number | null
+}
+
+export class UsageError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export async function fetchUsage(key: string, from: string, to: string, groupBy: string): Promise<UsageRow[]> {
+  const query = new URLSearchParams({ from, to, group_by: groupBy })
+  const response = await fetch(`/api/admin/usage?${query}`, { headers: { Authorization: `Bearer ${key}` } })
+  if (!response.ok) {
+    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null
+    throw new UsageError(response.status, body?.error?.message ?? `The gateway answered ${response.status}.`)
+  }
+  return ((await response.json()) as { rows: UsageRow[] }).rows
+}

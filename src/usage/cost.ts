@@ -1,0 +1,48 @@
+import type { ModelPrice } from '../config/models'
+import type { AnswerSummary } from '../events/answer-summary'
+
+/** An answer's tokens as the ledger counts them. `completion` includes `reasoning`, as providers count it. */
+export interface AnswerTokens {
+  prompt: number
+  completion: number
+  reasoning: number
+  /** The upstream reported no usage: the gateway's estimate (about four characters a token). */
+  estimated: boolean
+}
+
+/**
+ * What an answer used: the upstream's count when it reported one, else an estimate from the
+ * prompt (the same estimate admission reserved) and the text sent. The estimate knows nothing of
+ * reasoning, which never reaches the text count.
+ */
+export function answerTokens(summary: AnswerSummary, estimatedPromptTokens: number): AnswerTokens {
+  const usage = summary.usage
+  if (usage) {
+    return {
+      prompt: usage.prompt_tokens,
+      completion: usage.completion_tokens,
+      reasoning: Math.min(usage.reasoning_tokens ?? 0, usage.completion_tokens),
+      estimated: false,
+    }
+  }
+  return {
+    prompt: estimatedPromptTokens,
+    completion: Math.ceil((summary.textChars ?? 0) / 4),
+    reasoning: 0,
+    estimated: true,
+  }
+}
+
+/**
+ * The answer's cost in USD from the model's price per million tokens: the prompt at the input
+ * price, the completion at the output price, its reasoning part at the reasoning price when the
+ * model has one. A model without a price costs nothing (a demo, a self-hosted model).
+ */
+export function costUsd(price: ModelPrice | undefined, tokens: AnswerTokens): number {
+  if (!price) return 0
+  const visible = tokens.completion - tokens.reasoning
+  const micro =
+    tokens.prompt * price.input + visible * price.output + tokens.reasoning * (price.reasoning ?? price.output)
+  // Rounded to a millionth of a cent: sums of many records stay exact enough and print short.
+  return Math.round(micro / 1e-2) / 1e8
+}

@@ -1,0 +1,36 @@
+import { optionalBinding } from '../config/bindings'
+import type { GatewayConfig } from '../config/load'
+import { log } from '../log'
+import { logAnswer } from '../pipeline/log-answer'
+import { analyticsDataPoint } from './analytics'
+import { usageRecord, type EndedAnswer, type UsageRecord } from './record'
+
+/**
+ * Where every answer ends, on every surface: its log line now, and its record on the way to the
+ * ledger. Call it from the answer's `onEnd` and hand the promise to `waitUntil`: the send happens
+ * after the last byte has gone to the client, so the ledger never slows an answer, and it never
+ * throws, so it never fails one. Without a `USAGE_QUEUE` binding the log line is all there is.
+ */
+export function recordAnswer(env: Env, config: GatewayConfig, answer: EndedAnswer): Promise<void> {
+  const record = usageRecord(config, answer)
+  logAnswer(record, config.models[record.upstream]?.adapter)
+  return sendRecord(env, record)
+}
+
+async function sendRecord(env: Env, record: UsageRecord): Promise<void> {
+  const analytics = optionalBinding<AnalyticsEngineDataset>(env, 'USAGE_ANALYTICS')
+  try {
+    // Fire and forget by design: the runtime sends the point after the invocation, and it is never awaited.
+    analytics?.writeDataPoint(analyticsDataPoint(record))
+  } catch (error) {
+    log.warn('usage data point not written', { error: String(error) })
+  }
+  const queue = optionalBinding<Queue<UsageRecord>>(env, 'USAGE_QUEUE')
+  if (!queue) return
+  try {
+    await queue.send(record, { contentType: 'json' })
+  } catch (error) {
+    // The log line above still has every figure: an operator can rebuild the record from it.
+    log.error('usage record not sent to the ledger', { id: record.id, error: String(error) })
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * What the usage routes ask of the ledger. Everything reads the `usage_rows` view: the records
+ * still kept and the daily sums of older days (see migrations/), so a range that reaches past
+ * the retention still adds up. Days are UTC dates, `YYYY-MM-DD`, both ends included.
+ */
+
+/** What an answer group used: the figures every usage row has. */
+export interface UsageTotals {
+  requests: number
+  prompt_tokens: number
+  completion_tokens: number
+  reasoning_tokens: number
+  cost_usd: number
+  errors: number
+}
+
+const TOTALS = `SUM(requests) AS requests, SUM(prompt_tokens) AS prompt_tokens,
+  SUM(completion_tokens) AS completion_tokens, SUM(reasoning_tokens) AS reasoning_tokens,
+  SUM(cost_usd) AS cost_usd, SUM(CASE WHEN outcome = 'error' THEN requests ELSE 0 END) AS errors`
+
+export type PrincipalDay = { date: string; model: string } & UsageTotals
+
+/** One principal's usage per day and model, oldest first. */
+export async function principalDays(
+  db: D1Database,
+  principal: { kind: string; name: string },
+  from: string,
+  to: string,
+): Promise<PrincipalDay[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT day AS date, model, ${TOTALS} FROM usage_rows
+       WHERE principal_kind = ?1 AND principal = ?2 AND day BETWEEN ?3 AND ?4
+       GROUP BY day, model ORDER BY day, model`,
+    )
+    .bind(principal.kind, principal.name, from, to)
+    .all<PrincipalDay>()
+  return results.map(roundCost)
+}
+
+/** What admin rows can be grouped by, and the column each reads. */
+export const GROUP_KEYS = {
+  day: { column: 'day', as: 'date' },
+  model: { column: 'model', as: 'model' },
+  principal: { column: 'principal', as: 'principal' },
+  outcome: { column: 'outcome', as: 'outcome' },
+  error_code: { column: 'error_code', as: 'error_code' },
+} as const
+export type GroupKey = keyof typeof GROUP_KEYS
+
+export type AdminRow = Record<string, string | number | null> &
+  UsageTotals & { ttft_ms_p50: number | null; ttft_ms_p95: number | null }
+
+/**
+ * Everyone's usage in a range, grouped by one key or several (`day` and `model` for a chart
+ * stacked by model). Grouping by principal keeps keys and token subjects apart (`kind`). The
+ * time-to-first-token percentiles are nearest-rank, over the answers that sent any text, from
+ * the records still kept (daily sums carry none).
+ */
+export async function adminRows(db: D1Database, groupBy: GroupKey[], from: string, to: string): Promise<AdminRow[]> {
+  const columns = groupBy.flatMap((key) =>
+    key === 'principal' ? ['principal_kind', 'principal'] : [GROUP_KEYS[key].column],
+  )
+  const keys = columns.join(', ')
+  const selected = columns
+    .map((column) => {
+      if (column === 'principal_kind') return 'totals.principal_kind AS kind'
+      const key = Object.values(GROUP_KEYS).find((k) => k.column === column)!
+      return `totals.${column} AS ${key.as}`
+    })
+    .join(', ')
+  const { results } = await db
+    .prepare(
+      `WITH rows AS (SELECT * FROM usage_rows WHERE day BETWEEN ?1 AND ?2),
+       totals AS (SELECT ${keys}, ${TOTALS} FROM rows GROUP BY ${keys}),
+       ranked AS (
+         SELECT ${keys}, ttft_ms,
+           ROW_NUMBER() OVER (PARTITION BY ${keys} ORDER BY ttft_ms) AS rank,
+           COUNT(*) OVER (PARTITION BY ${keys}) AS n
+         FROM rows WHERE ttft_ms IS NOT NULL),
+       percentiles AS (
+         SELECT ${keys},
+           MIN(CASE WHEN rank >= 0.5 * n THEN ttft_ms END) AS ttft_ms_p50,
+           MIN(CASE WHEN rank >= 0.95 * n THEN ttft_ms END) AS ttft_ms_p95
+         FROM ranked GROUP BY ${keys})
+       SELECT ${selected}, requests, prompt_tokens, completion_tokens, reasoning_tokens, cost_usd, errors,
+         ttft_ms_p50, ttft_ms_p95
+       FROM totals LEFT JOIN percentiles USING (${keys})
+       ORDER BY ${columns.map((c) => `totals.${c}`).join(', ')}`,
+    )
+    .bind(from, to)
+    .all<AdminRow>()
+  return results.map(roundCost)
+}
+
+/** Sums of floating-point costs print as 0.30000000000000004: rounded to a millionth of a cent. */
+function roundCost<Row extends { cost_usd: number }>(row: Row): Row {
+  return { ...row, cost_usd: Math.round(row.cost_usd * 1e8) / 1e8 }
+}

@@ -1,0 +1,81 @@
+import type { GatewayConfig } from '../config/load'
+import type { AnswerSummary } from '../events/answer-summary'
+import { answerTokens, costUsd } from './cost'
+
+/**
+ * One answer in the usage ledger: who asked, which model answered, how it ended, what it used
+ * and cost, and how long it took. Never what was said. The shape of a row of `usage_records`
+ * (migrations/) and of a `USAGE_QUEUE` message.
+ */
+export interface UsageRecord {
+  /** Unique per answer: the queue delivers at least once, and a repeated record is ignored. */
+  id: string
+  /** When the answer ended (epoch ms). */
+  ts: number
+  /** The route that served it (`/api/chat`, `/v1/chat/completions`, ...). */
+  route: string
+  /** The response's HTTP status: 200 for an answer that streamed, the error's for one refused before it began. */
+  status: number
+  principalKind: 'key' | 'jwt' | 'anonymous'
+  /** A key's name, a token's subject, or `anonymous` (never an IP or a credential). */
+  principal: string
+  /** The model the request named. */
+  model: string
+  /** The model that answered: `model`, or the fallback that stood in for it. */
+  upstream: string
+  outcome: AnswerSummary['outcome']
+  finishReason: string | null
+  errorCode: string | null
+  promptTokens: number
+  /** Everything generated, reasoning included. */
+  completionTokens: number
+  reasoningTokens: number
+  estimated: boolean
+  costUsd: number
+  /** Time to the first text or tool call; null when none came. */
+  ttftMs: number | null
+  durationMs: number
+  /** The resumable stream's id (`/api/streams`, useChat with resume); null for an answer sent as it was made. */
+  streamId: string | null
+}
+
+/** What the place where an answer ends knows about it. */
+export interface EndedAnswer {
+  route: string
+  /** 200 unless every upstream refused before the answer began (then the error's status). */
+  status?: number
+  principal: { kind: UsageRecord['principalKind']; name: string }
+  model: string
+  upstream: string
+  summary: AnswerSummary
+  /** Admission's estimate of the prompt, used when the upstream reports no usage. */
+  estimatedPromptTokens: number
+  streamId?: string
+}
+
+/** The ledger's record of an ended answer, priced by the model that answered. */
+export function usageRecord(config: GatewayConfig, answer: EndedAnswer, now = Date.now()): UsageRecord {
+  const { summary } = answer
+  const tokens = answerTokens(summary, answer.estimatedPromptTokens)
+  return {
+    id: crypto.randomUUID(),
+    ts: now,
+    route: answer.route,
+    status: answer.status ?? 200,
+    principalKind: answer.principal.kind,
+    principal: answer.principal.name,
+    model: answer.model,
+    upstream: answer.upstream,
+    outcome: summary.outcome,
+    finishReason: summary.finishReason ?? null,
+    errorCode: summary.errorCode ?? null,
+    promptTokens: tokens.prompt,
+    completionTokens: tokens.completion,
+    reasoningTokens: tokens.reasoning,
+    estimated: tokens.estimated,
+    costUsd: costUsd(config.models[answer.upstream]?.price, tokens),
+    ttftMs: summary.firstTextMs ?? null,
+    durationMs: summary.durationMs,
+    streamId: answer.streamId ?? null,
+  }
+}

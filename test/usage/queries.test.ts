@@ -1,0 +1,173 @@
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test'
+import { beforeEach, describe, expect, it } from 'vitest'
+import worker from '../../src/index'
+import { adminRows, principalDays } from '../../src/usage/queries'
+import { rollUpOldRecords } from '../../src/usage/retention'
+import type { UsageRecord } from '../../src/usage/record'
+import { record } from './records'
+
+/** The ledger's queries and its retention, on the real local D1 with the real migrations. */
+const db = env.USAGE_DB
+const at = (day: string, hour = 10) => Date.parse(`${day}T${String(hour).padStart(2, '0')}:00:00Z`)
+
+async function write(records: UsageRecord[]) {
+  const batch = createMessageBatch(
+    'llm-stream-gateway-usage',
+    records.map((body, i) => ({ id: String(i), timestamp: new Date(), attempts: 1, body })),
+  )
+  const ctx = createExecutionContext()
+  await worker.queue(batch, env)
+  expect(await getQueueResult(batch, ctx)).toMatchObject({ ackAll: true })
+}
+
+beforeEach(async () => {
+  await db.exec('DELETE FROM usage_records')
+  await db.exec('DELETE FROM usage_daily')
+})
+
+describe('a principal’s own usage', () => {
+  it('is per day and model, only theirs, only in the range', async () => {
+    await write([
+      record({ ts: at('2026-11-19'), model: 'mini', promptTokens: 1, completionTokens: 2, costUsd: 0.1 }),
+      record({ ts: at('2026-11-19', 11), model: 'mini', promptTokens: 10, completionTokens: 20, costUsd: 0.2 }),
+      record({ ts: at('2026-11-19'), model: 'big', outcome: 'error', errorCode: 'upstream_error', costUsd: 0.3 }),
+      record({ ts: at('2026-11-20'), model: 'mini', reasoningTokens: 4 }),
+      record({ ts: at('2026-11-21'), model: 'mini' }), // after the range
+      record({ ts: at('2026-11-19'), principal: 'bob' }),
+      record({ ts: at('2026-11-19'), principalKind: 'jwt' }), // a token subject also called alice
+    ])
+    const days = await principalDays(db, { kind: 'key', name: 'alice' }, '2026-11-19', '2026-11-20')
+    expect(days).toEqual([
+      {
+        date: '2026-11-19',
+        model: 'big',
+        requests: 1,
+        prompt_tokens: 10,
+        completion_tokens: 20,
+        reasoning_tokens: 0,
+        cost_usd: 0.3,
+        errors: 1,
+      },
+      {
+        date: '2026-11-19',
+        model: 'mini',
+        requests: 2,
+        prompt_tokens: 11,
+        completion_tokens: 22,
+        reasoning_tokens: 0,
+        cost_usd: 0.3,
+        errors: 0,
+      },
+      {
+        date: '2026-11-20',
+        model: 'mini',
+        requests: 1,
+        prompt_tokens: 10,
+        completion_tokens: 20,
+        reasoning_tokens: 4,
+        cost_usd: 0.001,
+        errors: 0,
+      },
+    ])
+  })
+})
+
+describe('everyone’s usage, for admins', () => {
+  beforeEach(async () => {
+    // ttft 1..20 ms for alice on mini; bob's answers on big; an anonymous error with no text.
+    await write([
+      ...Array.from({ length: 20 }, (_, i) => record({ ts: at('2026-11-19'), ttftMs: 20 - i })),
+      record({ ts: at('2026-11-20'), principal: 'bob', model: 'big', ttftMs: 500, costUsd: 0.5 }),
+      record({
+        ts: at('2026-11-20'),
+        principalKind: 'anonymous',
+        principal: 'anonymous',
+        model: 'demo',
+        outcome: 'error',
+        errorCode: 'upstream_timeout',
+        ttftMs: null,
+        costUsd: 0,
+      }),
+    ])
+  })
+
+  it('groups by model, with nearest-rank time-to-first-token percentiles', async () => {
+    const rows = await adminRows(db, ['model'], '2026-11-01', '2026-11-30')
+    expect(rows).toEqual([
+      expect.objectContaining({ model: 'big', requests: 1, cost_usd: 0.5, ttft_ms_p50: 500, ttft_ms_p95: 500 }),
+      expect.objectContaining({ model: 'demo', requests: 1, errors: 1, ttft_ms_p50: null, ttft_ms_p95: null }),
+      expect.objectContaining({ model: 'mini', requests: 20, cost_usd: 0.02, ttft_ms_p50: 10, ttft_ms_p95: 19 }),
+    ])
+  })
+
+  it('groups by day, principal (kind apart) and outcome, and by several keys at once', async () => {
+    expect((await adminRows(db, ['day'], '2026-11-01', '2026-11-30')).map((r) => [r.date, r.requests])).toEqual([
+      ['2026-11-19', 20],
+      ['2026-11-20', 2],
+    ])
+    const principals = await adminRows(db, ['principal'], '2026-11-01', '2026-11-30')
+    expect(principals.map((r) => [r.kind, r.principal, r.requests])).toEqual([
+      ['anonymous', 'anonymous', 1],
+      ['key', 'alice', 20],
+      ['key', 'bob', 1],
+    ])
+    const outcomes = await adminRows(db, ['outcome'], '2026-11-01', '2026-11-30')
+    expect(outcomes.map((r) => [r.outcome, r.requests, r.errors])).toEqual([
+      ['done', 21, 0],
+      ['error', 1, 1],
+    ])
+    const stacked = await adminRows(db, ['day', 'model'], '2026-11-20', '2026-11-20')
+    expect(stacked.map((r) => [r.date, r.model, r.cost_usd])).toEqual([
+      ['2026-11-20', 'big', 0.5],
+      ['2026-11-20', 'demo', 0],
+    ])
+    const codes = await adminRows(db, ['error_code'], '2026-11-01', '2026-11-30')
+    expect(codes.map((r) => [r.error_code, r.requests])).toEqual([
+      ['', 21],
+      ['upstream_timeout', 1],
+    ])
+  })
+})
+
+describe('retention', () => {
+  it('rolls old days up into daily sums and deletes their records, so the totals stay the same', async () => {
+    await write([
+      record({ ts: at('2026-08-01'), promptTokens: 5, costUsd: 0.25 }),
+      record({ ts: at('2026-08-01', 12), promptTokens: 7, costUsd: 0.5, estimated: true }),
+      record({ ts: at('2026-08-02'), outcome: 'error', errorCode: 'upstream_error' }),
+      record({ ts: at('2026-11-19') }),
+    ])
+    const before = await adminRows(db, ['day', 'outcome'], '2026-01-01', '2026-12-31')
+    const result = await rollUpOldRecords(db, 90, at('2026-11-20'))
+    expect(result).toEqual({ cutoff: '2026-08-22', rolledUp: 3 })
+    const kept = await db.prepare('SELECT day FROM usage_records').all()
+    expect(kept.results).toEqual([{ day: '2026-11-19' }])
+    const daily = await db.prepare('SELECT * FROM usage_daily ORDER BY day, outcome').all()
+    expect(daily.results).toEqual([
+      expect.objectContaining({
+        day: '2026-08-01',
+        requests: 2,
+        prompt_tokens: 12,
+        estimated_requests: 1,
+        cost_usd: 0.75,
+      }),
+      expect.objectContaining({ day: '2026-08-02', outcome: 'error', error_code: 'upstream_error', requests: 1 }),
+    ])
+    const after = await adminRows(db, ['day', 'outcome'], '2026-01-01', '2026-12-31')
+    // The same sums; only the percentiles of rolled-up days are gone.
+    const sums = (rows: typeof before) =>
+      rows.map((row) => [row.date, row.outcome, row.requests, row.prompt_tokens, row.cost_usd, row.errors])
+    expect(sums(after)).toEqual(sums(before))
+    expect(after[0]).toMatchObject({ ttft_ms_p50: null })
+  })
+
+  it('adds a record that arrives late for a rolled-up day to that day’s sums', async () => {
+    await write([record({ ts: at('2026-08-01'), promptTokens: 5 })])
+    await rollUpOldRecords(db, 90, at('2026-11-20'))
+    await write([record({ ts: at('2026-08-01'), promptTokens: 6 })])
+    await rollUpOldRecords(db, 90, at('2026-11-21'))
+    const daily = await db.prepare('SELECT requests, prompt_tokens FROM usage_daily').all()
+    expect(daily.results).toEqual([{ requests: 2, prompt_tokens: 11 }])
+    expect((await db.prepare('SELECT COUNT(*) AS n FROM usage_records').first())!.n).toBe(0)
+  })
+})
