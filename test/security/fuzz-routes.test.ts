@@ -47,6 +47,13 @@ const validBodies: Record<string, unknown> = {
   '/api/chat': chat,
   '/api/streams': chat,
   '/v1/chat/completions': { ...chat, stream: true },
+  '/v1/responses': {
+    model: 'demo',
+    input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+    tools: [{ type: 'function', name: 'f', parameters: { type: 'object' } }],
+    text: { format: { type: 'json_schema', name: 's', schema: { type: 'object' } } },
+    stream: true,
+  },
   '/v1/messages': { model: 'demo', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], stream: true },
   '/v1/messages/count_tokens': { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
   '/api/ui/chat': { id: 'chat-1', messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }] },
@@ -150,7 +157,7 @@ describe('every route, fuzzed', { timeout: 120_000 }, () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('GET', 'DELETE', 'PUT', 'PATCH'),
-        fc.constantFrom('/api/streams/', '/api/ui/chat/'),
+        fc.constantFrom('/api/streams/', '/api/ui/chat/', '/v1/responses/'),
         id,
         fc.option(fc.oneof(fc.string(), fc.constantFrom('1e308', '-1', '99999999999999999999', '0')), {
           nil: undefined,

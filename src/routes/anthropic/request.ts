@@ -66,7 +66,11 @@ export function fromMessagesRequest(body: unknown, { maxTokens = true } = {}): T
   const issues: ErrorIssue[] = []
   for (const field of Object.keys(body)) {
     if (CARRIED.has(field) || IGNORED.has(field)) continue
-    issues.push({ path: field, message: NOT_CARRIED[field] ?? 'is not a Messages field the gateway carries.' })
+    issues.push({
+      path: field,
+      message:
+        (Object.hasOwn(NOT_CARRIED, field) && NOT_CARRIED[field]) || 'is not a Messages field the gateway carries.',
+    })
   }
   if (typeof body.model !== 'string') issues.push({ path: 'model', message: 'Field required' })
   if (maxTokens && body.max_tokens === undefined) issues.push({ path: 'max_tokens', message: 'Field required' })

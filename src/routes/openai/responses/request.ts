@@ -96,7 +96,8 @@ export function fromResponsesRequest(body: unknown): ResponsesRequest {
   const unsupported: ErrorIssue[] = []
   const unknown: ErrorIssue[] = []
   for (const [field, value] of Object.entries(body)) {
-    const rule = UNSUPPORTED[field]
+    // Own keys only: a field named `constructor` or `__proto__` is unknown, not a rule.
+    const rule = Object.hasOwn(UNSUPPORTED, field) ? UNSUPPORTED[field] : undefined
     if (rule) {
       if (!rule.harmless(value)) unsupported.push({ path: field, message: rule.reason })
     } else if (!CARRIED.has(field) && !IGNORED.has(field)) {
@@ -267,7 +268,7 @@ function inputOf(input: unknown, unsupported: ErrorIssue[]): Translated {
 }
 
 function messageOf(item: Record<string, unknown>, path: string, unsupported: ErrorIssue[]): unknown {
-  const role = ROLES[item.role as string]
+  const role = Object.hasOwn(ROLES, item.role as string) ? ROLES[item.role as string] : undefined
   if (!role) {
     unsupported.push({ path: `${path}.role`, message: 'must be user, assistant, system or developer.' })
     return item
