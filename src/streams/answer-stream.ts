@@ -1,7 +1,8 @@
 import { DurableObject } from 'cloudflare:workers'
 import { settleAnswer, type Lease } from '../access/leases'
-import type { GatewayConfig } from '../config/load'
+import { loadConfig, type GatewayConfig } from '../config/load'
 import { GatewayError, type GatewayErrorOptions } from '../errors'
+import type { AnswerSummary } from '../events/answer-summary'
 import type { ErrorEventData, StartEventData } from '../events/chat-events'
 import { isTerminal, type EventRecord, type StoredEvent } from '../events/stored-event'
 import { replayEncoder, type FormatChoice } from '../formats'
@@ -11,7 +12,7 @@ import { openAnswer } from '../pipeline/open-answer'
 import type { ChatRequest } from '../request/chat-request'
 import { recordAnswer } from '../usage/ledger'
 import { Attachment } from './attachment'
-import { EventLog } from './event-log'
+import { EventLog, type StreamMeta } from './event-log'
 import { eventRecordFormat, parseRecords } from './record-format'
 import { StreamReader } from './stream-reader'
 
@@ -141,6 +142,8 @@ export class AnswerStream extends DurableObject<Env> {
           durationMs: Date.now() - meta.createdAt,
         } as const
         ctx.waitUntil(settleAnswer(env, meta.lease, summary))
+        // And its record in the usage ledger, which the old instance never sent.
+        ctx.waitUntil(this.#recordInterrupted(meta, summary))
       })
     }
   }
@@ -176,6 +179,8 @@ export class AnswerStream extends DurableObject<Env> {
       abandonMs: settings.abandonMs,
       maxBytes: settings.maxBytes,
       lease: settings.lease,
+      path: settings.path,
+      streamId: settings.streamId,
     })
     if (settings.attachment !== undefined) this.#attachment.put(settings.attachment)
     const events = chatEventStream(opened.stream, {
@@ -280,6 +285,26 @@ export class AnswerStream extends DurableObject<Env> {
       void this.#end({ code: 'abandoned', message: 'Nobody read the answer, so it was stopped.', retryable: true })
     } else {
       this.#scheduleAbandon()
+    }
+  }
+
+  /** The ledger's record of an answer a restart cut, priced with the config this instance loads. */
+  async #recordInterrupted(meta: StreamMeta, summary: AnswerSummary): Promise<void> {
+    const { lease } = meta
+    try {
+      const principal = { kind: lease.principal.kind, name: lease.principal.name }
+      await recordAnswer(this.env, loadConfig(this.env), {
+        route: meta.path ?? '',
+        principal,
+        model: meta.model,
+        upstream: meta.upstream,
+        summary,
+        streamId: meta.streamId,
+        estimatedPromptTokens: lease.promptTokens,
+      })
+    } catch (error) {
+      // A config this instance cannot load must not keep the stream from ending honestly.
+      log.error('usage record of an interrupted answer not made', { error: String(error) })
     }
   }
 

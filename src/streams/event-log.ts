@@ -19,6 +19,9 @@ export interface StreamMeta {
   maxBytes: number
   /** The caller's admission, settled when the answer ends, by whichever instance ends it. */
   lease: Lease
+  /** The route that created the stream and the stream's id, for the ledger's record of an answer a restart cut. */
+  path?: string
+  streamId?: string
   /** Some reader has been given the terminal event, whatever its format: someone has the answer whole. */
   endRead?: boolean
   /** The ids reserved before the first chunk is written (see `EventLog`). */

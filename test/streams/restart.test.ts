@@ -1,5 +1,6 @@
 import { abortAllDurableObjects } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { log } from '../../src/log'
 import { eventsOf } from '../helpers/sse'
 import {
   bigToken,
@@ -71,6 +72,22 @@ describe('a resumable answer stored in batches', () => {
     await r.drain()
     const replay = await expectHonestRestart(id, env, [r])
     expect(replay).toHaveLength(1) // nothing was stored: only the terminal event
+  })
+
+  it('after a restart, the cut answer has its line and its ledger record, as an interrupted error', async () => {
+    const info = vi.spyOn(log, 'info')
+    const env = controlledEnv()
+    const upstream = controlledUpstream()
+    const id = await created(undefined, env)
+    const r = await reader(id, env)
+    upstream.send('a', 'b')
+    await r.until(3)
+    await abortAllDurableObjects()
+    await r.drain()
+    await expectHonestRestart(id, env, [r])
+    await expect
+      .poll(() => info.mock.calls.find(([msg, fields]) => msg === 'answer ended' && fields?.streamId === id)?.[1])
+      .toMatchObject({ path: '/api/streams', outcome: 'error', 'error.type': 'interrupted', partial: true })
   })
 
   it('after a restart right at the end of a write (nothing in memory), every reader resumes honestly', async () => {
