@@ -245,7 +245,8 @@ describe('errors', () => {
     await ended('failed')
     const label = (await lastAnswer().locator('.state').textContent()) ?? ''
     expect(label).toContain('incomplete')
-    expect(label).toContain('The demo model was told to fail here.')
+    // The demo fails as an upstream does mid-stream: the page shows the gateway's words, not the upstream's.
+    expect(label).toContain('The model provider failed while answering; asking again may work.')
   })
 })
 
