@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
 import { admitAnswer } from '../access/admission'
+import { principalOf } from '../access/authenticate'
 import type { AppEnv } from '../app-env'
 import { GatewayError, methodNotAllowed } from '../errors'
 import { formats } from '../formats'
@@ -34,22 +35,23 @@ const GATEWAY = { name: 'gateway' } as const
 streams.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
   // Refused before any object exists: bad requests, unknown or forbidden models, spent limits.
   const admission = await admitAnswer(c, validateChatRequest(await jsonBody(c), c.var.config))
-  const answer = await beginStoredAnswer(c, admission)
+  const owner = await ownerOf(c)
+  const answer = await beginStoredAnswer(c, 'streams', admission, { owner })
   if (!answer) return clientClosed()
   const { streamId: id, stream, expiresAt } = answer
   const url = new URL(`/api/streams/${id}`, c.req.url).href
   const location = { Location: url }
-  if (wantsEventStream(c)) return respond(await stream.read(0, readOptions(c, GATEWAY)), location)
+  if (wantsEventStream(c)) return respond(await stream.read(0, readOptions(c, GATEWAY, { owner })), location)
   return c.json({ id, url, expires_at: new Date(expiresAt).toISOString() }, 201, location)
 })
 
 streams.get('/:id', rateLimited(), async (c) => {
-  const stream = answerStream(c, knownId(c))
-  return respond(await stream.read(lastEventId(c) ?? 0, readOptions(c, GATEWAY)))
+  const stream = answerStream(c, 'streams', knownId(c))
+  return respond(await stream.read(lastEventId(c) ?? 0, readOptions(c, GATEWAY, { owner: await ownerOf(c) })))
 })
 
 streams.delete('/:id', rateLimited(), async (c) => {
-  const outcome = await answerStream(c, knownId(c)).cancel()
+  const outcome = await answerStream(c, 'streams', knownId(c)).cancel(await ownerOf(c))
   if (outcome === 'missing') throw noSuchStream()
   return c.body(null, 204)
 })
@@ -61,6 +63,16 @@ streams.all('/', () => {
 streams.all('/:id', () => {
   throw methodNotAllowed('GET, DELETE', 'Use GET to read a stream, DELETE to stop it.')
 })
+
+/**
+ * A stream made with credentials belongs to their principal: reading or stopping it takes the
+ * same credentials (the client module sends them; an `EventSource` cannot, so a page reads the
+ * streams it made without any). Without credentials the id alone is the capability.
+ */
+async function ownerOf(c: Context<AppEnv>): Promise<string | undefined> {
+  const principal = await principalOf(c)
+  return principal.kind === 'anonymous' ? undefined : principal.id
+}
 
 /** The id in the path, if it could be a stream's: a malformed one is a 404 like an unknown one. */
 function knownId(c: Context<AppEnv>): string {

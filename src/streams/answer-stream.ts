@@ -39,6 +39,13 @@ export interface StreamSettings {
   fallbacks: string[]
   /** What the surface keeps beside the answer (opaque JSON; see `Attachment`). */
   attachment?: string
+  /**
+   * Who owns the answer (a principal's id, a chat owner's): every read, stop or delete must name
+   * the same owner, or finds nothing, exactly as for an answer that never existed. Unset for an
+   * answer begun without credentials, whose id alone is the capability (`EventSource` cannot
+   * send any).
+   */
+  owner?: string
 }
 
 /** A refusal before the answer started, as plain data (RPC carries no error subclasses). */
@@ -63,6 +70,8 @@ export interface ReadOptions {
    * connection cut just before the end still gets the rest.
    */
   unlessReadToEnd?: boolean
+  /** The reader's owner (see `StreamSettings.owner`). */
+  owner?: string
 }
 
 /** What a read found: a stream to send, or why there is none. */
@@ -181,6 +190,7 @@ export class AnswerStream extends DurableObject<Env> {
       lease: settings.lease,
       path: settings.path,
       streamId: settings.streamId,
+      ...(settings.owner !== undefined && { owner: settings.owner }),
     })
     if (settings.attachment !== undefined) this.#attachment.put(settings.attachment)
     const events = chatEventStream(opened.stream, {
@@ -205,8 +215,8 @@ export class AnswerStream extends DurableObject<Env> {
   }
 
   /** A reader for every event after `afterId`, live until the terminal event, in the format it asks for. */
-  read(afterId: number, { heartbeatMs, retryMs, format, unlessReadToEnd = false }: ReadOptions): ReadResult {
-    const meta = this.#log.meta
+  read(afterId: number, { heartbeatMs, retryMs, format, unlessReadToEnd = false, owner }: ReadOptions): ReadResult {
+    const meta = this.#ownedMeta(owner)
     if (!meta) return { status: 404 }
     const lastId = this.#log.lastId
     if (meta.state === 'ended' && (afterId >= lastId || (unlessReadToEnd && meta.endRead))) return { status: 204 }
@@ -232,8 +242,8 @@ export class AnswerStream extends DurableObject<Env> {
   }
 
   /** Stops the answer: cancels the upstream, and every reader (now and later) gets `cancelled`. */
-  cancel(): 'cancelled' | 'ended' | 'missing' {
-    const meta = this.#log.meta
+  cancel(owner?: string): 'cancelled' | 'ended' | 'missing' {
+    const meta = this.#ownedMeta(owner)
     if (!meta) return 'missing'
     if (meta.state === 'ended') return 'ended'
     void this.#end({ code: 'cancelled', message: 'The answer was stopped.', retryable: false })
@@ -241,28 +251,38 @@ export class AnswerStream extends DurableObject<Env> {
   }
 
   /** What the surface kept beside the answer; null when there is none (or no answer). */
-  attachment(): string | null {
-    return this.#log.meta ? this.#attachment.get() : null
+  attachment(owner?: string): string | null {
+    return this.#ownedMeta(owner) ? this.#attachment.get() : null
   }
 
   /**
    * Up to `limit` stored events after `afterId`, as plain data, and whether the answer is still
    * running: for a surface that shows an answer as it stands rather than as a stream.
    */
-  events(afterId: number, limit: number): { state: 'running' | 'ended'; events: StoredEvent[] } | null {
-    const meta = this.#log.meta
+  events(afterId: number, limit: number, owner?: string): { state: 'running' | 'ended'; events: StoredEvent[] } | null {
+    const meta = this.#ownedMeta(owner)
     if (!meta) return null
     return { state: meta.state, events: this.#log.after(afterId, Math.min(limit, 1000)) }
   }
 
   /** Deletes the answer now, stopping it first if it runs: its readers end, and it is gone for good. */
-  async forget(): Promise<boolean> {
-    if (!this.#log.meta) return false
-    this.cancel()
+  async forget(owner?: string): Promise<boolean> {
+    if (!this.#ownedMeta(owner)) return false
+    this.cancel(owner)
     for (const reader of this.#readers) reader.end()
     this.#log.clear()
     await this.ctx.storage.deleteAll()
     return true
+  }
+
+  /**
+   * The stream's meta when `owner` may touch it: an owned answer answers only its owner, and
+   * anyone else finds nothing, so a stranger cannot tell it from an id that never existed.
+   */
+  #ownedMeta(owner: string | undefined): StreamMeta | undefined {
+    const meta = this.#log.meta
+    if (meta?.owner !== undefined && meta.owner !== owner) return undefined
+    return meta
   }
 
   /** Readers connected now (for tests and the benchmark). */

@@ -22,6 +22,8 @@ export interface StreamMeta {
   /** The route that created the stream and the stream's id, for the ledger's record of an answer a restart cut. */
   path?: string
   streamId?: string
+  /** Who may read, stop or delete it (see `StreamSettings.owner`); unset: whoever holds the id. */
+  owner?: string
   /** Some reader has been given the terminal event, whatever its format: someone has the answer whole. */
   endRead?: boolean
   /** The ids reserved before the first chunk is written (see `EventLog`). */

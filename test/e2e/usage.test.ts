@@ -82,7 +82,8 @@ async function answerEverywhere(): Promise<void> {
   await (await post('/api/chat', ask('hello'), bearer(alice))).text()
   await (await post('/v1/chat/completions', { model: 'upstream', ...ask('hello') }, bearer(alice))).json()
   const stream = (await (await post('/api/streams', ask('reasoning'), bearer(alice))).json()) as { url: string }
-  await (await fetch(stream.url)).text()
+  // Read with the same key: a stream made with credentials answers only its principal.
+  expect(await (await fetch(stream.url, { headers: bearer(alice) })).text()).toContain('event: done')
   const sdk = new OpenAI({ apiKey: bob, baseURL: `${gateway.url}/v1` })
   for await (const chunk of await sdk.chat.completions.create({
     model: 'upstream',

@@ -116,7 +116,7 @@ async function activeStreamOf(chatId: string): Promise<string | null> {
 
 function answerObject(streamId: string) {
   const namespace = env.ANSWER_STREAMS!
-  return namespace.get(namespace.idFromName(streamId))
+  return namespace.get(namespace.idFromName(`ui-chat:${streamId}`))
 }
 
 const hello = 'Hello, useChat'

@@ -57,7 +57,11 @@ describe('fallbacks outside the principal’s models', () => {
     const { id } = (await response.json()) as { id: string }
     let events: ReturnType<typeof eventsOf> = []
     const testEnv = await env()
-    await until(async () => (events = eventsOf(await (await read(id, undefined, testEnv)).text())).length > 0)
+    await until(
+      async () =>
+        (events = eventsOf(await (await read(id, undefined, testEnv, { Authorization: `Bearer ${key}` })).text()))
+          .length > 0,
+    )
     expect(events[0]).toMatchObject({ event: 'start', data: { model: 'cheap', upstream: 'spare' } })
   })
 })

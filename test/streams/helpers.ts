@@ -51,8 +51,14 @@ export async function created(body: unknown = hello, testEnv = streamEnv()): Pro
   return ((await response.json()) as { id: string }).id
 }
 
-export function read(id: string, lastEventId?: number, testEnv = streamEnv()) {
-  const headers: Record<string, string> = { Accept: 'text/event-stream' }
+/** Reads a stream; `credentials` are the headers of the principal that made it, if one did. */
+export function read(
+  id: string,
+  lastEventId?: number,
+  testEnv = streamEnv(),
+  credentials: Record<string, string> = {},
+) {
+  const headers: Record<string, string> = { Accept: 'text/event-stream', ...credentials }
   if (lastEventId !== undefined) headers['Last-Event-ID'] = String(lastEventId)
   return call(`/api/streams/${id}`, { headers }, testEnv)
 }

@@ -10,10 +10,18 @@ import { newStreamId } from '../../streams/stream-id'
 import { recordRefusal } from './answer'
 import { inBackground } from './background'
 
-/** The Durable Object that owns a stored answer, by its stream id. */
-export function answerStream(c: Context<AppEnv>, streamId: string) {
+/** The surfaces that keep answers, each in its own part of the objects' namespace. */
+export type StoringSurface = 'streams' | 'responses' | 'ui-chat'
+
+/**
+ * The Durable Object that owns a stored answer, by its surface and stream id. An id handed out
+ * by one surface names nothing in another (a Responses id's suffix is no `/api/streams` id):
+ * each surface's names are its own. `/api/streams` keeps the bare id, which no prefixed name can
+ * equal (`:` is not in an id's alphabet), so its answers made before this still resolve.
+ */
+export function answerStream(c: Context<AppEnv>, surface: StoringSurface, streamId: string) {
   const namespace = durableObjects(c.env, 'ANSWER_STREAMS')
-  return namespace.get(namespace.idFromName(streamId))
+  return namespace.get(namespace.idFromName(surface === 'streams' ? streamId : `${surface}:${streamId}`))
 }
 
 /** A stored answer that has started: its id, its object, and when it is gone for good. */
@@ -37,17 +45,25 @@ export interface StoredAnswer {
  */
 export async function beginStoredAnswer(
   c: Context<AppEnv>,
+  surface: StoringSurface,
   { request, lease, fallbacks }: Admission,
   {
     startId,
     unattended = false,
     attachment,
-  }: { startId?: string | ((streamId: string) => string); unattended?: boolean; attachment?: string } = {},
+    owner,
+  }: {
+    startId?: string | ((streamId: string) => string)
+    unattended?: boolean
+    attachment?: string
+    /** Who alone may read, stop or delete it (see `StreamSettings.owner`). */
+    owner?: string
+  } = {},
 ): Promise<StoredAnswer | null> {
   const { config } = c.var
   const startedAt = Date.now()
   const streamId = newStreamId()
-  const stream = answerStream(c, streamId)
+  const stream = answerStream(c, surface, streamId)
   let begun: BeginResult
   try {
     begun = await stream.begin(request, {
@@ -62,6 +78,7 @@ export async function beginStoredAnswer(
       lease,
       fallbacks,
       attachment,
+      owner,
     })
   } catch (error) {
     // The object failed rather than refused (or the call never reached it): no answer started,
@@ -77,7 +94,7 @@ export async function beginStoredAnswer(
     throw error
   }
   if (c.req.raw.signal.aborted) {
-    await stream.cancel()
+    await stream.cancel(owner)
     return null
   }
   return { streamId, stream, expiresAt: begun.createdAt + config.streamDeadlineMs + config.streamRetentionMs }

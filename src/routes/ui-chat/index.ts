@@ -50,18 +50,18 @@ uiChat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
     return streamAnswer(c, answer, admission.lease, uiMessageStreamFormat, {})
   }
   // The assistant message's id is what the `start` chunk carries; the stream id stays here.
-  const answer = await beginStoredAnswer(c, admission, { startId: `msg_${newStreamId()}` })
+  const answer = await beginStoredAnswer(c, 'ui-chat', admission, { startId: `msg_${newStreamId()}`, owner: owner!.id })
   // Whoever asked left while the upstream was being opened: the chat never learns of this answer.
   if (!answer) return clientClosed()
   const { streamId, stream, expiresAt } = answer
   const index = chatIndex(c, owner!, chatId)
   const [result] = await Promise.all([
-    stream.read(0, readOptions(c, UI)),
+    stream.read(0, readOptions(c, UI, { owner: owner!.id })),
     // Beside the read, not before it, and done before the response: once the client has it, its
     // chat leads to this answer (to resume it, or to stop it). A chat has one active answer: the
     // one a new message replaces stops, rather than run on unseen (usually it has ended: a no-op).
     index.activate(streamId, expiresAt).then((previous) => {
-      if (previous && previous !== streamId) return answerStream(c, previous).cancel()
+      if (previous && previous !== streamId) return answerStream(c, 'ui-chat', previous).cancel(owner!.id)
     }),
   ])
   const response = respond(result)
@@ -75,9 +75,9 @@ uiChat.get('/:chatId/stream', identifyCaller(), rateLimited(), async (c) => {
   if (!streamId) return noActiveAnswer()
   // useChat sends no position and replays from the start; a client that keeps ids may resume after one.
   const after = lastEventId(c, { query: false })
-  const result = await answerStream(c, streamId).read(
+  const result = await answerStream(c, 'ui-chat', streamId).read(
     after ?? 0,
-    readOptions(c, UI, { unlessReadToEnd: after === undefined }),
+    readOptions(c, UI, { unlessReadToEnd: after === undefined, owner: owner.id }),
   )
   // An answer past its retention is gone: there is nothing to resume.
   return result.status === 404 ? noActiveAnswer() : respond(result)
@@ -90,7 +90,7 @@ uiChat.delete('/:chatId/stream', identifyCaller(), rateLimited(), async (c) => {
     throw new GatewayError(404, 'chat_not_found', 'This chat has no answer to stop.', { retryable: false })
   }
   // Stopped now, or already over: either way nothing is generating for this chat any more.
-  await answerStream(c, streamId).cancel()
+  await answerStream(c, 'ui-chat', streamId).cancel(owner.id)
   return c.body(null, 204)
 })
 

@@ -6,6 +6,7 @@ import type { AppEnv } from '../../../app-env'
 import { GatewayError, methodNotAllowed, unsupportedParameter } from '../../../errors'
 import { openAIResponsesFormat, responseObject } from '../../../formats/openai-responses'
 import { identifyCaller } from '../../../middleware/identify-caller'
+import { rateLimited } from '../../../middleware/rate-limited'
 import { limitBody } from '../../../middleware/limit-body'
 import { requireJson } from '../../../middleware/require-json'
 import type { ChatMessage, ChatRequest } from '../../../request/chat-request'
@@ -65,7 +66,8 @@ responses.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
     model: admission.request.model,
     createdAt: Math.floor(Date.now() / 1000),
   }
-  const answer = await beginStoredAnswer(c, admission, {
+  const answer = await beginStoredAnswer(c, 'responses', admission, {
+    owner: principal.id,
     startId: responseIdOf,
     unattended: request.background,
     attachment: JSON.stringify(kept),
@@ -78,22 +80,22 @@ responses.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
       responseObject({ id, createdAt: kept.createdAt, model: kept.model, status: 'in_progress', output: [], echo }),
     )
   }
-  const read = await answer.stream.read(0, readOptions(c, { name: FORMAT, options: { echo } }))
+  const read = await answer.stream.read(0, readOptions(c, { name: FORMAT, options: { echo } }, { owner: principal.id }))
   if (read.status !== 200) throw noSuchResponse(id)
   return request.stream ? new Response(read.body, { headers: openAIResponsesFormat.headers }) : whole(c, read.body)
 })
 
-responses.get('/:id', identifyCaller(), async (c) => {
+responses.get('/:id', identifyCaller(), rateLimited(), async (c) => {
   const owned = await ownedResponse(c, c.req.param('id'))
   if (c.req.query('stream') !== 'true') return c.json(await snapshotOf(owned))
   // Replayed from the first event, whatever the client has: see `OpenAIResponsesOptions.startingAfter`.
   const options = { echo: owned.kept.echo, startingAfter: startingAfter(c) }
-  const read = await owned.stream.read(0, readOptions(c, { name: FORMAT, options }))
+  const read = await owned.stream.read(0, readOptions(c, { name: FORMAT, options }, { owner: owned.owner }))
   if (read.status !== 200) throw noSuchResponse(owned.id)
   return new Response(read.body, { headers: openAIResponsesFormat.headers })
 })
 
-responses.post('/:id/cancel', identifyCaller(), async (c) => {
+responses.post('/:id/cancel', identifyCaller(), rateLimited(), async (c) => {
   const owned = await ownedResponse(c, c.req.param('id'))
   if (owned.kept.echo.background !== true) {
     throw new GatewayError(400, 'invalid_request', 'Only responses created with background: true can be cancelled.', {
@@ -101,13 +103,13 @@ responses.post('/:id/cancel', identifyCaller(), async (c) => {
     })
   }
   // Stopped now, or already over (then it stays as it ended): either way, it is returned as it stands.
-  await owned.stream.cancel()
+  await owned.stream.cancel(owned.owner)
   return c.json(await snapshotOf(owned))
 })
 
-responses.delete('/:id', identifyCaller(), async (c) => {
+responses.delete('/:id', identifyCaller(), rateLimited(), async (c) => {
   const owned = await ownedResponse(c, c.req.param('id'))
-  if (!(await owned.stream.forget())) throw noSuchResponse(owned.id)
+  if (!(await owned.stream.forget(owned.owner))) throw noSuchResponse(owned.id)
   return c.json({ id: owned.id, object: 'response', deleted: true })
 })
 

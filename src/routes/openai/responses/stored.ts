@@ -36,6 +36,8 @@ const ITEM_ID = /^(msg|rs|fc)_([A-Za-z0-9_-]{24})_(\d{1,6})$/
 /** A response that exists, is kept, and belongs to the caller: its object and what it keeps. */
 export interface OwnedResponse {
   id: string
+  /** The owner's principal id, which every call to its object names. */
+  owner: string
   stream: ReturnType<typeof answerStream>
   kept: KeptResponse
 }
@@ -48,11 +50,11 @@ export async function ownedResponse(c: Context<AppEnv>, id: string, path?: strin
   const principal = await storingPrincipal(c, path ?? 'response_id')
   const streamId = RESPONSE_ID.exec(id)?.[1]
   if (!streamId || !isStreamId(streamId)) throw noSuchResponse(id, path)
-  const stream = answerStream(c, streamId)
-  const json = await stream.attachment()
+  const stream = answerStream(c, 'responses', streamId)
+  const json = await stream.attachment(principal.id)
   const kept = json === null ? undefined : (JSON.parse(json) as KeptResponse)
   if (!kept || kept.owner !== principal.id) throw noSuchResponse(id, path)
-  return { id, stream, kept }
+  return { id, owner: principal.id, stream, kept }
 }
 
 /** Stored responses belong to someone: a caller without credentials has none (401). */
@@ -85,10 +87,10 @@ export function noSuchResponse(id: string, path?: string): GatewayError {
 }
 
 /** The response as it stands (in progress with its output so far, or as it ended). */
-export async function snapshotOf({ id, stream, kept }: OwnedResponse) {
+export async function snapshotOf({ id, owner, stream, kept }: OwnedResponse) {
   const events: StoredEvent[] = []
   for (;;) {
-    const page = await stream.events(events.at(-1)?.id ?? 0, 1000)
+    const page = await stream.events(events.at(-1)?.id ?? 0, 1000, owner)
     if (!page) throw noSuchResponse(id) // deleted or expired meanwhile
     events.push(...page.events)
     if (page.events.length < 1000) break
