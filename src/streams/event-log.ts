@@ -196,11 +196,17 @@ export class EventLog {
   streamedChars(): Required<Pick<AnswerSummary, 'textChars' | 'reasoningChars' | 'toolCallChars'>> {
     const chars = { textChars: 0, reasoningChars: 0, toolCallChars: 0 }
     const add = (event: StoredEvent) => {
-      if (event.event === 'delta') chars.textChars += event.data.length - TEXT_OVERHEAD
-      else if (event.event === 'reasoning') chars.reasoningChars += (JSON.parse(event.data) as ReasoningEventData).text.length
-      else if (event.event === 'tool_call') {
-        const call = JSON.parse(event.data) as ToolCallEventData
-        chars.toolCallChars += (call.name?.length ?? 0) + call.arguments_delta.length
+      switch (event.event) {
+        case 'delta':
+          chars.textChars += event.data.length - TEXT_OVERHEAD
+          break
+        case 'reasoning':
+          chars.reasoningChars += (JSON.parse(event.data) as ReasoningEventData).text.length
+          break
+        case 'tool_call': {
+          const call = JSON.parse(event.data) as ToolCallEventData
+          chars.toolCallChars += (call.name?.length ?? 0) + call.arguments_delta.length
+        }
       }
     }
     for (const event of this.#chunks.all()) if (event.id < this.#firstInMemory) add(event)

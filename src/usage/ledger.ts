@@ -12,7 +12,12 @@ import { usageRecord, type EndedAnswer, type UsageRecord } from './record'
  * has gone to the client, so the ledger never slows an answer, and it never throws, so it never
  * fails one. Without a `USAGE_QUEUE` binding the log line is all there is.
  */
-export function recordAnswer(env: Env, config: GatewayConfig, answer: EndedAnswer, tokens?: AnswerTokens): Promise<void> {
+export function recordAnswer(
+  env: Env,
+  config: GatewayConfig,
+  answer: EndedAnswer,
+  tokens?: AnswerTokens,
+): Promise<void> {
   const record = usageRecord(config, answer, tokens)
   logAnswer(record, config.models[record.upstream]?.adapter)
   return sendRecord(env, record)

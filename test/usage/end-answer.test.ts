@@ -49,10 +49,15 @@ async function admitted(): Promise<Lease> {
 async function end(summary: AnswerSummary): Promise<{ record: UsageRecord; charged: number; estimated: number }> {
   vi.spyOn(console, 'log').mockImplementation(() => {})
   const sent: UsageRecord[] = []
-  const USAGE_QUEUE = { send: async (record: UsageRecord) => void sent.push(record) }
+  const USAGE_QUEUE = { send: async (record: UsageRecord) => void sent.push(record) } as unknown as Queue
   const environment = asEnv({ ...env, DEFAULT_MODEL: 'mini', MODELS, USAGE_QUEUE })
   const lease = await admitted()
-  await endAnswer(environment, loadConfig(environment), lease, { route: '/api/chat', model: 'mini', upstream: 'mini', summary })
+  await endAnswer(environment, loadConfig(environment), lease, {
+    route: '/api/chat',
+    model: 'mini',
+    upstream: 'mini',
+    summary,
+  })
   const usage = await limitsOf(env, lease.principal.id).usage()
   expect(sent).toHaveLength(1)
   return { record: sent[0]!, charged: usage.tokens, estimated: usage.estimatedTokens }

@@ -21,9 +21,9 @@ import { clientClosed } from '../shared/stored-answer'
  * complete answer is ever sent as one; any failure is an error in Anthropic's shape instead.
  */
 export async function message(c: Context<AppEnv>, opened: OpenedAnswer, lease: Lease): Promise<Response> {
-  const { model } = opened
+  const { model, upstream } = opened
   const ended = (summary: AnswerSummary) =>
-    inBackground(c, endAnswer(c.env, c.var.config, lease, { route: c.req.path, model, upstream: opened.upstream, summary }))
+    inBackground(c, endAnswer(c.env, c.var.config, lease, { route: c.req.path, model, upstream, summary }))
   const startedAt = Date.now()
   const { config } = c.var
   try {

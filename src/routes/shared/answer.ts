@@ -67,7 +67,8 @@ export function streamAnswer<Options extends object>(
     heartbeatMs: config.heartbeatMs,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
-    onEnd: (summary) => inBackground(c, endAnswer(c.env, config, lease, { route: c.req.path, model, upstream, summary })),
+    onEnd: (summary) =>
+      inBackground(c, endAnswer(c.env, config, lease, { route: c.req.path, model, upstream, summary })),
   })
   return new Response(stream, { headers: format.headers })
 }
