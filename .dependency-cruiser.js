@@ -78,9 +78,10 @@ export default {
     },
     {
       name: 'access-below-streams',
+      comment: 'Access control knows no answer: the ledger (usage/) calls lease accounting, never the reverse.',
       severity: 'error',
       from: { path: '^src/access/' },
-      to: { path: '^src/(pipeline|formats|streams|routes|providers)/' },
+      to: { path: '^src/(pipeline|formats|streams|routes|providers|usage)/' },
     },
     {
       name: 'leases-without-hono',
@@ -99,12 +100,14 @@ export default {
       name: 'usage-below-routes',
       comment:
         'The usage ledger (records, queue consumer, queries, retention) runs in routes, Durable Objects, ' +
-        'the queue and the cron alike: no Hono, no route, no request-time access code.',
+        'the queue and the cron alike: no Hono, no route, no request-time access code. Ending an answer ' +
+        '(end-answer.ts) settles its lease too: only lease accounting, which Durable Objects call, is allowed.',
       severity: 'error',
       from: { path: '^src/usage/' },
       to: {
         path: [
-          '^src/(routes|middleware|streams|formats|providers|access|request)/',
+          '^src/(routes|middleware|streams|formats|providers|request)/',
+          '^src/access/(?!leases\\.ts$)',
           '^src/app-env\\.ts$',
           'node_modules/hono/',
         ],

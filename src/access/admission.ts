@@ -32,8 +32,9 @@ export interface Admission {
  * for an anonymous caller, 403 otherwise), the rate limit (429 `rate_limited`), the model's
  * `max_tokens` ceiling, then the principal's open streams (429 `too_many_streams`) and daily token
  * budget (429 `budget_exhausted`), checked and reserved in one step by the principal's Durable
- * Object. Call it before opening the upstream; then `settleAnswer` (or `releaseAnswer`) exactly
- * once when the answer ends. A lease that is never settled frees itself at `expiresAt`.
+ * Object. Call it before opening the upstream; then `endAnswer` (`usage/end-answer.ts`) or
+ * `releaseAnswer` exactly once when the answer ends. A lease that is never settled frees itself
+ * at `expiresAt`.
  */
 export async function admitAnswer(c: Context<AppEnv>, request: ChatRequest): Promise<Admission> {
   const { config } = c.var

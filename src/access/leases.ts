@@ -1,4 +1,3 @@
-import { streamedChars, type AnswerSummary } from '../events/answer-summary'
 import { durableObjects } from '../config/bindings'
 import { log } from '../log'
 import type { Principal } from './principal'
@@ -21,32 +20,22 @@ export interface Lease {
   expiresAt: number
 }
 
+/** What an ended answer is charged against its lease. */
+export interface Settlement {
+  tokens: number
+  /** The tokens are the gateway's estimate: the upstream reported no usage. */
+  estimated: boolean
+  /** The answer did not finish (stopped, failed, cut). */
+  partial: boolean
+}
+
 /**
- * Records what an answer cost and frees its stream slot: the upstream's usage if it reported
- * any, else an estimate (marked as one) from the prompt and everything streamed, for finished and
- * partial answers alike. Callable from anywhere that has `env`, long after the request that
- * admitted the answer; never throws (a failure is logged, and the lease expires on its own).
+ * Charges an ended answer's tokens to its principal and frees its stream slot. Callable from
+ * anywhere that has `env`, long after the request that admitted the answer; never throws (a
+ * failure is logged, and the lease expires on its own). An answer's end goes through `endAnswer`
+ * (usage/end-answer.ts), which charges here the same tokens it records in the ledger.
  */
-export async function settleAnswer(env: Env, lease: Lease, summary: AnswerSummary): Promise<void> {
-  const { tokens, estimated } = answerTokens(lease, summary)
-  await settle(env, lease, { tokens, estimated, partial: summary.outcome !== 'done' })
-}
-
-/** Frees the slot of an admitted answer that never started (every upstream refused): nothing to charge. */
-export async function releaseAnswer(env: Env, lease: Lease): Promise<void> {
-  await settle(env, lease, { tokens: 0, estimated: false, partial: true })
-}
-
-/** What an answer cost, in tokens: the upstream's count, or the gateway's estimate. */
-export function answerTokens(lease: Lease, summary: AnswerSummary): { tokens: number; estimated: boolean } {
-  const usage = summary.usage
-  if (usage) return { tokens: usage.total_tokens || usage.prompt_tokens + usage.completion_tokens, estimated: false }
-  // About four characters a token for English text: rough, and marked as an estimate. Everything
-  // streamed counts: reasoning and tool calls are output the upstream bills, seen or not.
-  return { tokens: lease.promptTokens + Math.ceil(streamedChars(summary) / 4), estimated: true }
-}
-
-async function settle(env: Env, lease: Lease, settlement: { tokens: number; estimated: boolean; partial: boolean }) {
+export async function settleLease(env: Env, lease: Lease, settlement: Settlement): Promise<void> {
   if (!lease.held) return
   try {
     await limitsOf(env, lease.principal.id).settle({ leaseId: lease.leaseId, ...settlement })
@@ -56,6 +45,14 @@ async function settle(env: Env, lease: Lease, settlement: { tokens: number; esti
       error: String(error),
     })
   }
+}
+
+/**
+ * Frees the slot of an admitted answer that never started and has no end to record (its
+ * object failed to begin it, or the call never reached the object): nothing to charge.
+ */
+export function releaseAnswer(env: Env, lease: Lease): Promise<void> {
+  return settleLease(env, lease, { tokens: 0, estimated: false, partial: true })
 }
 
 /**

@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
-import { settleAnswer, type Lease } from '../access/leases'
+import type { Lease } from '../access/leases'
 import { loadConfig, type GatewayConfig } from '../config/load'
 import { GatewayError, type GatewayErrorOptions } from '../errors'
 import type { AnswerSummary } from '../events/answer-summary'
@@ -10,7 +10,7 @@ import { log } from '../log'
 import { chatEventStream } from '../pipeline/chat-event-stream'
 import { openAnswer } from '../pipeline/open-answer'
 import type { ChatRequest } from '../request/chat-request'
-import { recordAnswer } from '../usage/ledger'
+import { endAnswer } from '../usage/end-answer'
 import { Attachment } from './attachment'
 import { EventLog, type StreamMeta } from './event-log'
 import { eventRecordFormat, parseRecords } from './record-format'
@@ -141,18 +141,16 @@ export class AnswerStream extends DurableObject<Env> {
       void ctx.blockConcurrencyWhile(async () => {
         // Readers come in once it is durable, so none can be given events a restart could lose.
         await this.#end({ code: 'interrupted', message: 'The answer was interrupted; ask again.', retryable: true })
-        // The pipeline that would have settled the caller's lease died with the old instance:
-        // settle it here, so the caller's stream slot is free now rather than when it expires.
+        // The pipeline that would have ended the answer died with the old instance: end it here
+        // from what the log holds, so the caller's stream slot is free now rather than when its
+        // lease expires, and the budget and the ledger both have what it streamed.
         const summary = {
           outcome: 'error',
           errorCode: 'interrupted',
-          // Everything the log holds, reasoning and tool calls included (one figure suffices here).
-          textChars: this.#log.textChars(),
+          ...this.#log.streamedChars(),
           durationMs: Date.now() - meta.createdAt,
         } as const
-        ctx.waitUntil(settleAnswer(env, meta.lease, summary))
-        // And its record in the usage ledger, which the old instance never sent.
-        ctx.waitUntil(this.#recordInterrupted(meta, summary))
+        ctx.waitUntil(this.#endInterrupted(meta, summary))
       })
     }
   }
@@ -199,13 +197,10 @@ export class AnswerStream extends DurableObject<Env> {
       heartbeatMs: config.heartbeatMs,
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
+      // The answer outlives the request that admitted it, so the object ends it.
       onEnd: (summary) => {
-        const { lease } = settings
-        // The answer outlives the request that admitted it, so the object settles its lease.
-        this.ctx.waitUntil(settleAnswer(this.env, lease, summary))
-        const principal = { kind: lease.principal.kind, name: lease.principal.name }
-        const ended = { route: settings.path, principal, model, upstream, summary, streamId: settings.streamId }
-        this.ctx.waitUntil(recordAnswer(this.env, config, { ...ended, estimatedPromptTokens: lease.promptTokens }))
+        const end = { route: settings.path, model, upstream, summary, streamId: settings.streamId }
+        this.ctx.waitUntil(endAnswer(this.env, config, settings.lease, end))
       },
     })
     this.#pipeline = events.getReader()
@@ -308,24 +303,18 @@ export class AnswerStream extends DurableObject<Env> {
     }
   }
 
-  /** The ledger's record of an answer a restart cut, priced with the config this instance loads. */
-  async #recordInterrupted(meta: StreamMeta, summary: AnswerSummary): Promise<void> {
-    const { lease } = meta
+  /** Ends an answer a restart cut, priced with the config this instance loads. */
+  async #endInterrupted(meta: StreamMeta, summary: AnswerSummary): Promise<void> {
+    let config: GatewayConfig | undefined
     try {
-      const principal = { kind: lease.principal.kind, name: lease.principal.name }
-      await recordAnswer(this.env, loadConfig(this.env), {
-        route: meta.path ?? '',
-        principal,
-        model: meta.model,
-        upstream: meta.upstream,
-        summary,
-        streamId: meta.streamId,
-        estimatedPromptTokens: lease.promptTokens,
-      })
+      config = loadConfig(this.env)
     } catch (error) {
-      // A config this instance cannot load must not keep the stream from ending honestly.
+      // A config this instance cannot load must not keep the stream from ending honestly, nor
+      // the caller's lease from being settled: only the ledger misses this answer.
       log.error('usage record of an interrupted answer not made', { error: String(error) })
     }
+    const end = { route: meta.path ?? '', model: meta.model, upstream: meta.upstream, summary, streamId: meta.streamId }
+    await endAnswer(this.env, config, meta.lease, end)
   }
 
   /** Someone has been given the answer whole (`unlessReadToEnd`). */

@@ -1,4 +1,5 @@
 import type { Lease } from '../access/leases'
+import type { AnswerSummary } from '../events/answer-summary'
 import type { ReasoningEventData, ToolCallEventData } from '../events/chat-events'
 import { isTerminal, type EventRecord, type StoredEvent } from '../events/stored-event'
 import { EventChunks } from './event-chunks'
@@ -189,13 +190,27 @@ export class EventLog {
   }
 
   /**
-   * Characters the answer streamed, from the log: text, reasoning, tool names and arguments.
-   * What a cut answer is charged by when no usage came.
+   * Characters the answer streamed, from the log, by kind: text, reasoning, tool names and
+   * arguments. What a cut answer is charged by when no usage came.
    */
-  textChars(): number {
-    let chars = 0
-    for (const event of this.#chunks.all()) if (event.id < this.#firstInMemory) chars += textCharsOf(event)
-    for (const event of this.#memory) chars += textCharsOf(event)
+  streamedChars(): Required<Pick<AnswerSummary, 'textChars' | 'reasoningChars' | 'toolCallChars'>> {
+    const chars = { textChars: 0, reasoningChars: 0, toolCallChars: 0 }
+    const add = (event: StoredEvent) => {
+      switch (event.event) {
+        case 'delta':
+          chars.textChars += event.data.length - TEXT_OVERHEAD
+          break
+        case 'reasoning':
+          chars.reasoningChars += (JSON.parse(event.data) as ReasoningEventData).text.length
+          break
+        case 'tool_call': {
+          const call = JSON.parse(event.data) as ToolCallEventData
+          chars.toolCallChars += (call.name?.length ?? 0) + call.arguments_delta.length
+        }
+      }
+    }
+    for (const event of this.#chunks.all()) if (event.id < this.#firstInMemory) add(event)
+    for (const event of this.#memory) add(event)
     return chars
   }
 
@@ -247,12 +262,5 @@ export class EventLog {
   }
 }
 
+/** A delta's stored data less its text (JSON-escaped): `{"text":"…"}`. */
 const TEXT_OVERHEAD = '{"text":""}'.length
-/** What an event streamed, in characters: text (JSON-escaped), reasoning, a tool call's name and arguments. */
-function textCharsOf(event: StoredEvent): number {
-  if (event.event === 'delta') return event.data.length - TEXT_OVERHEAD
-  if (event.event === 'reasoning') return (JSON.parse(event.data) as ReasoningEventData).text.length
-  if (event.event !== 'tool_call') return 0
-  const call = JSON.parse(event.data) as ToolCallEventData
-  return (call.name?.length ?? 0) + call.arguments_delta.length
-}

@@ -1,5 +1,5 @@
 import type { ModelPrice } from '../config/models'
-import type { AnswerSummary } from '../events/answer-summary'
+import { streamedChars, type AnswerSummary } from '../events/answer-summary'
 
 /** An answer's tokens as the ledger counts them. `completion` includes `reasoning`, as providers count it. */
 export interface AnswerTokens {
@@ -12,8 +12,12 @@ export interface AnswerTokens {
 
 /**
  * What an answer used: the upstream's count when it reported one, else an estimate from the
- * prompt (the same estimate admission reserved) and the text sent. The estimate knows nothing of
- * reasoning, which never reaches the text count.
+ * prompt (the same estimate admission reserved) and everything streamed, at about four
+ * characters a token. Reasoning and tool calls are output the upstream bills, seen or not, so an
+ * answer stopped while the model was thinking is charged its thinking, as reasoning tokens.
+ *
+ * The one estimate of an answer's tokens: the budget is charged `prompt + completion` of it and
+ * the ledger records it (`endAnswer`), so the two agree on every answer.
  */
 export function answerTokens(summary: AnswerSummary, estimatedPromptTokens: number): AnswerTokens {
   const usage = summary.usage
@@ -27,11 +31,14 @@ export function answerTokens(summary: AnswerSummary, estimatedPromptTokens: numb
   }
   return {
     prompt: estimatedPromptTokens,
-    completion: Math.ceil((summary.textChars ?? 0) / 4),
-    reasoning: 0,
+    completion: Math.ceil(streamedChars(summary) / CHARS_PER_TOKEN),
+    reasoning: Math.ceil((summary.reasoningChars ?? 0) / CHARS_PER_TOKEN),
     estimated: true,
   }
 }
+
+/** About four characters a token for English text: rough, and every record made with it says so. */
+const CHARS_PER_TOKEN = 4
 
 /**
  * The answer's cost in USD from the model's price per million tokens: the prompt at the input

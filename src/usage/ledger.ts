@@ -3,16 +3,22 @@ import type { GatewayConfig } from '../config/load'
 import { log } from '../log'
 import { logAnswer } from '../pipeline/log-answer'
 import { analyticsDataPoint } from './analytics'
+import type { AnswerTokens } from './cost'
 import { usageRecord, type EndedAnswer, type UsageRecord } from './record'
 
 /**
- * Where every answer ends, on every surface: its log line now, and its record on the way to the
- * ledger. Call it from the answer's `onEnd` and hand the promise to `waitUntil`: the send happens
- * after the last byte has gone to the client, so the ledger never slows an answer, and it never
- * throws, so it never fails one. Without a `USAGE_QUEUE` binding the log line is all there is.
+ * An ended answer's log line now, and its record on the way to the ledger: the ledger's half of
+ * `endAnswer` (./end-answer.ts), which every surface calls. The send happens after the last byte
+ * has gone to the client, so the ledger never slows an answer, and it never throws, so it never
+ * fails one. Without a `USAGE_QUEUE` binding the log line is all there is.
  */
-export function recordAnswer(env: Env, config: GatewayConfig, answer: EndedAnswer): Promise<void> {
-  const record = usageRecord(config, answer)
+export function recordAnswer(
+  env: Env,
+  config: GatewayConfig,
+  answer: EndedAnswer,
+  tokens?: AnswerTokens,
+): Promise<void> {
+  const record = usageRecord(config, answer, tokens)
   logAnswer(record, config.models[record.upstream]?.adapter)
   return sendRecord(env, record)
 }

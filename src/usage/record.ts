@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '../config/load'
 import type { AnswerSummary } from '../events/answer-summary'
-import { answerTokens, costUsd } from './cost'
+import { answerTokens, costUsd, type AnswerTokens } from './cost'
 
 /**
  * One answer in the usage ledger: who asked, which model answered, how it ended, what it used
@@ -53,10 +53,17 @@ export interface EndedAnswer {
   streamId?: string
 }
 
-/** The ledger's record of an ended answer, priced by the model that answered. */
-export function usageRecord(config: GatewayConfig, answer: EndedAnswer, now = Date.now()): UsageRecord {
+/**
+ * The ledger's record of an ended answer, priced by the model that answered. `tokens` is what
+ * `endAnswer` also charged the budget; by default the same estimate made here.
+ */
+export function usageRecord(
+  config: GatewayConfig,
+  answer: EndedAnswer,
+  tokens: AnswerTokens = answerTokens(answer.summary, answer.estimatedPromptTokens),
+  now = Date.now(),
+): UsageRecord {
   const { summary } = answer
-  const tokens = answerTokens(summary, answer.estimatedPromptTokens)
   return {
     id: crypto.randomUUID(),
     ts: now,

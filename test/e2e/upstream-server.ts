@@ -48,6 +48,10 @@ const REASONING = [
   'data: [DONE]\n\n',
 ]
 
+/** One piece of a "thinking" answer: 120 characters of reasoning. */
+export const THINKING_PIECE = 'Hmm, let me think. '.repeat(7).slice(0, 120)
+const THINKING_PIECES = 20_000
+
 type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }
 
 export interface RecordedRequest {
@@ -59,7 +63,7 @@ export interface RecordedRequest {
  * An OpenAI-compatible upstream on 127.0.0.1 for the tests. The last user message picks how it
  * behaves ("replay:<fixture>", "tools" (two parallel tool calls; once the last message is a tool
  * result, "tool said: <results>"), "reasoning" (reasoning_content,
- * then text), "gated", "stall", "reset", "truncate", "malformed", "status:<code>", "no-headers",
+ * then text), "thinking" (reasoning only, until the gateway hangs up), "gated", "stall", "reset", "truncate", "malformed", "status:<code>", "no-headers",
  * "html", "canned:<name>", "tokens:<count>"), and it counts its open connections and answers, so a
  * test can see when the gateway lets go of one.
  */
@@ -159,6 +163,18 @@ export class TestUpstream extends EventEmitter {
           await sleep(2)
         }
         return void res.end()
+      case 'thinking': {
+        // A model that thinks and never gets to its answer: a piece of reasoning every few ms
+        // until the gateway hangs up (at most THINKING_PIECES, then it gives up without an end).
+        stream()
+        let open = true
+        res.on('close', () => (open = false))
+        for (let piece = 0; open && piece < THINKING_PIECES; piece++) {
+          res.write(delta({ reasoning_content: THINKING_PIECE }))
+          await sleep(5)
+        }
+        return void res.end()
+      }
       case 'gated':
         stream()
         res.write(text('First'))

@@ -15,6 +15,11 @@ describe('an answer’s tokens', () => {
     const summary = { outcome: 'cancelled', durationMs: 5, textChars: 41 } as const
     expect(answerTokens(summary, 99)).toEqual({ prompt: 99, completion: 11, reasoning: 0, estimated: true })
   })
+
+  it('are estimated from everything streamed, reasoning counted as reasoning, for an answer stopped mid-thought', () => {
+    const summary = { outcome: 'cancelled', durationMs: 5, reasoningChars: 4001, toolCallChars: 40 } as const
+    expect(answerTokens(summary, 99)).toEqual({ prompt: 99, completion: 1011, reasoning: 1001, estimated: true })
+  })
 })
 
 describe('an answer’s cost', () => {

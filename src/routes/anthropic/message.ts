@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import { settleAnswer, type Lease } from '../../access/leases'
+import type { Lease } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
@@ -12,8 +12,7 @@ import {
   type CollectedAnswer,
 } from '../../pipeline/collect-answer'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
-import { recordAnswer } from '../../usage/ledger'
-import { endedAnswer } from '../shared/answer'
+import { endAnswer } from '../../usage/end-answer'
 import { inBackground } from '../shared/background'
 import { clientClosed } from '../shared/stored-answer'
 
@@ -22,11 +21,9 @@ import { clientClosed } from '../shared/stored-answer'
  * complete answer is ever sent as one; any failure is an error in Anthropic's shape instead.
  */
 export async function message(c: Context<AppEnv>, opened: OpenedAnswer, lease: Lease): Promise<Response> {
-  const { model } = opened
-  const ended = (summary: AnswerSummary) => {
-    inBackground(c, settleAnswer(c.env, lease, summary))
-    inBackground(c, recordAnswer(c.env, c.var.config, endedAnswer(c.req.path, opened, lease, summary)))
-  }
+  const { model, upstream } = opened
+  const ended = (summary: AnswerSummary) =>
+    inBackground(c, endAnswer(c.env, c.var.config, lease, { route: c.req.path, model, upstream, summary }))
   const startedAt = Date.now()
   const { config } = c.var
   try {

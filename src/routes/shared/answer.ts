@@ -1,14 +1,13 @@
 import type { Context } from 'hono'
 import type { Admission } from '../../access/admission'
-import { releaseAnswer, settleAnswer, type Lease } from '../../access/leases'
+import type { Lease } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
 import type { WireFormat } from '../../formats/types'
 import { chatEventStream } from '../../pipeline/chat-event-stream'
 import { openAnswer, type OpenedAnswer } from '../../pipeline/open-answer'
-import { recordAnswer } from '../../usage/ledger'
-import type { EndedAnswer } from '../../usage/record'
+import { endAnswer } from '../../usage/end-answer'
 import { inBackground } from './background'
 
 /**
@@ -21,7 +20,6 @@ export async function openAdmittedAnswer(c: Context<AppEnv>, admission: Admissio
   try {
     return await openAnswer({ config: c.var.config, env: c.env, signal: c.req.raw.signal }, request, fallbacks)
   } catch (error) {
-    inBackground(c, releaseAnswer(c.env, admission.lease))
     recordRefusal(c, admission, error, startedAt)
     throw error
   }
@@ -30,7 +28,8 @@ export async function openAdmittedAnswer(c: Context<AppEnv>, admission: Admissio
 /**
  * An admitted answer that never began (every upstream refused, or the model's secret is missing)
  * is still an answer to its caller: the ledger has it as an error with its code and status, and
- * nothing used, so the dashboard's errors by code include the upstream that was down.
+ * nothing used, so the dashboard's errors by code include the upstream that was down. Ending it
+ * also gives its lease back, at once.
  */
 export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission, error: unknown, startedAt: number) {
   const refusal = error instanceof GatewayError ? error : undefined
@@ -43,15 +42,14 @@ export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission,
     durationMs: Date.now() - startedAt,
   }
   const status = left ? 499 : (refusal?.status ?? 500)
-  const named = { model: request.model, upstream: request.model }
-  const ended = { ...endedAnswer(c.req.path, named, lease, summary), status }
-  inBackground(c, recordAnswer(c.env, c.var.config, ended))
+  const end = { route: c.req.path, model: request.model, upstream: request.model, summary, status }
+  inBackground(c, endAnswer(c.env, c.var.config, lease, end))
 }
 
 /**
  * Streams an opened answer to the client in a wire format, straight from the pipeline: the
- * client leaving cancels the upstream. The answer's usage is settled against its lease when the
- * stream ends, however it ends.
+ * client leaving cancels the upstream. The answer is ended (its lease settled, its usage
+ * recorded) when the stream ends, however it ends.
  */
 export function streamAnswer<Options extends object>(
   c: Context<AppEnv>,
@@ -69,21 +67,8 @@ export function streamAnswer<Options extends object>(
     heartbeatMs: config.heartbeatMs,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
-    onEnd: (summary) => {
-      inBackground(c, settleAnswer(c.env, lease, summary))
-      inBackground(c, recordAnswer(c.env, config, endedAnswer(c.req.path, answer, lease, summary)))
-    },
+    onEnd: (summary) =>
+      inBackground(c, endAnswer(c.env, config, lease, { route: c.req.path, model, upstream, summary })),
   })
   return new Response(stream, { headers: format.headers })
-}
-
-/** What the usage ledger needs to know of an answer that ended in a route. */
-export function endedAnswer(
-  route: string,
-  { model, upstream }: Pick<OpenedAnswer, 'model' | 'upstream'>,
-  lease: Lease,
-  summary: AnswerSummary,
-): EndedAnswer {
-  const { kind, name } = lease.principal
-  return { route, principal: { kind, name }, model, upstream, summary, estimatedPromptTokens: lease.promptTokens }
 }

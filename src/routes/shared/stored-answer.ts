@@ -87,7 +87,6 @@ export async function beginStoredAnswer(
     throw error
   }
   if (!begun.ok) {
-    inBackground(c, releaseAnswer(c.env, lease))
     const { status, code, message, options } = begun.refusal
     const error = new GatewayError(status, code, message, options)
     recordRefusal(c, { request, lease, fallbacks }, error, startedAt)
