@@ -39,8 +39,8 @@ export const responses = new Hono<AppEnv>()
 
 const FORMAT = 'openai-responses'
 
-responses.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
-  const request = fromResponsesRequest(await jsonBody(c))
+responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
+  const request = fromResponsesRequest(await jsonBody(c), c.var.config)
   const principal = await principalOf(c)
   if (request.background) {
     await storingPrincipal(c, 'background')
