@@ -66,7 +66,11 @@ const reference = (id: string) => ({ type: 'item_reference', id })
 describe('item_reference under wrangler dev', () => {
   it('3,800 references are refused (400, then 429) and a long item repeated is a 413: nothing reaches the upstream', async () => {
     // One stored response whose only item is 32,000 characters long (the upstream echoes the prompt).
-    const created = await post('/v1/responses', JSON.stringify({ model: 'upstream', input: 'x'.repeat(32_000) }), bearer)
+    const created = await post(
+      '/v1/responses',
+      JSON.stringify({ model: 'upstream', input: 'x'.repeat(32_000) }),
+      bearer,
+    )
     expect(created.status).toBe(200)
     const { output } = (await created.json()) as { output: Array<{ id: string; content: Array<{ text: string }> }> }
     expect(output[0]!.content[0]!.text.length).toBeGreaterThan(32_000)

@@ -38,7 +38,8 @@ function post(path: string, body: unknown, headers: Record<string, string>, test
  */
 const DEEP = '\u0001deep\u0001'
 const nestedJson = (depth: number) => '{"a":'.repeat(depth) + '{"type":"string"}' + '}'.repeat(depth)
-const withDeep = (body: object) => JSON.stringify({ model: 'demo', ...body }).replace(JSON.stringify(DEEP), nestedJson(5000))
+const withDeep = (body: object) =>
+  JSON.stringify({ model: 'demo', ...body }).replace(JSON.stringify(DEEP), nestedJson(5000))
 
 const deepTool = withDeep({ ...hello, tools: [{ type: 'function', function: { name: 'f', parameters: DEEP } }] })
 const deepSchema = withDeep({

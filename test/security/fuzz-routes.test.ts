@@ -220,7 +220,11 @@ describe(`item_reference, fuzzed (seed ${SEED})`, { timeout: 120_000 }, () => {
       fc.constantFrom(...PROTOTYPE_KEYS, 'rs_x', `msg_${'a'.repeat(24)}_0`, `fc_${'b'.repeat(24)}_999999`),
       fc.string({ maxLength: 80 }),
       fc
-        .tuple(fc.constantFrom('msg', 'rs', 'fc'), fc.string({ unit: fc.constantFrom(...'abcdef0123'), minLength: 24, maxLength: 24 }), fc.nat(9))
+        .tuple(
+          fc.constantFrom('msg', 'rs', 'fc'),
+          fc.string({ unit: fc.constantFrom(...'abcdef0123'), minLength: 24, maxLength: 24 }),
+          fc.nat(9),
+        )
         .map(([prefix, id, index]) => `${prefix}_${id}_${index}`),
     )
     const item = fc.oneof(

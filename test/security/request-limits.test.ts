@@ -125,7 +125,10 @@ describe('refusals count against the rate limit', () => {
       for (let i = 0; i < 200 && !refused; i++) {
         const response = await post(path, body, limited, { 'CF-Connecting-IP': ip })
         if (response.status === 429) refused = response
-        else statuses.add(response.status) && (await response.body?.cancel())
+        else {
+          statuses.add(response.status)
+          await response.body?.cancel()
+        }
       }
       expect([...statuses]).toEqual([400])
       expect(refused, 'never refused').toBeDefined()
@@ -184,13 +187,20 @@ describe('item_reference', () => {
     const input = [...Array.from({ length: 99 }, () => reference(first.output[0]!.id)), 'hi']
     const response = await post(
       '/v1/responses',
-      JSON.stringify({ model: 'gpt', input: input.map((item) => (item === 'hi' ? { role: 'user', content: 'hi' } : item)) }),
+      JSON.stringify({
+        model: 'gpt',
+        input: input.map((item) => (item === 'hi' ? { role: 'user', content: 'hi' } : item)),
+      }),
       testEnv,
       bearer,
     )
     expect(response.status).toBe(413)
     expect(await response.json()).toMatchObject({
-      error: { code: 'conversation_too_large', type: 'invalid_request_error', param: expect.stringMatching(/^input\./) },
+      error: {
+        code: 'conversation_too_large',
+        type: 'invalid_request_error',
+        param: expect.stringMatching(/^input\./),
+      },
     })
     expect(attachments).toHaveBeenCalledTimes(1)
     expect(sent).toHaveLength(1) // the first response's, and nothing since
@@ -229,7 +239,9 @@ describe('the fuzz test’s finds, kept', () => {
       {
         model: 'demo',
         max_tokens: 16,
-        messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: odd, data: 'AA==' } }] }],
+        messages: [
+          { role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: odd, data: 'AA==' } }] },
+        ],
       },
       'messages.0.content.0.source',
     ],
@@ -246,13 +258,31 @@ describe('the fuzz test’s finds, kept', () => {
   /** `{"a":{"a":…}}` 5,000 deep, as text: building it as a value and serialising it would recurse here. */
   const deep = '{"a":'.repeat(5000) + '{}' + '}'.repeat(5000)
   const deepBodies: Array<[string, string]> = [
-    ['/api/chat', `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]}`],
-    ['/api/streams', `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]}`],
-    ['/v1/chat/completions', `{"model":"demo","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]}`],
+    [
+      '/api/chat',
+      `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]}`,
+    ],
+    [
+      '/api/streams',
+      `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]}`,
+    ],
+    [
+      '/v1/chat/completions',
+      `{"model":"demo","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]}`,
+    ],
     ['/v1/responses', `{"model":"demo","input":"hi","tools":[{"type":"function","name":"f","parameters":${deep}}]}`],
-    ['/v1/messages', `{"model":"demo","max_tokens":16,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":${deep}}]}`],
-    ['/v1/messages/count_tokens', `{"model":"demo","messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":${deep}}]}`],
-    ['/api/ui/chat', `{"id":"c","messages":[{"role":"user","parts":[{"type":"text","text":"hi"}]}],"response_format":{"type":"json_schema","json_schema":{"name":"s","schema":${deep}}}}`],
+    [
+      '/v1/messages',
+      `{"model":"demo","max_tokens":16,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":${deep}}]}`,
+    ],
+    [
+      '/v1/messages/count_tokens',
+      `{"model":"demo","messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":${deep}}]}`,
+    ],
+    [
+      '/api/ui/chat',
+      `{"id":"c","messages":[{"role":"user","parts":[{"type":"text","text":"hi"}]}],"response_format":{"type":"json_schema","json_schema":{"name":"s","schema":${deep}}}}`,
+    ],
   ]
   for (const [path, body] of deepBodies) {
     it(`tool parameters 5,000 deep on ${path}: 400 naming the depth`, async () => {

@@ -47,7 +47,10 @@ export interface UIChatRequest {
  * `unsupported_parameter` naming it (`messages.2.parts.1`), never dropped. An assistant message
  * with no text (stopped before answering) is left out: it says nothing.
  */
-export function fromUIChatRequest(body: unknown, { maxMessages }: Pick<ChatRequestLimits, 'maxMessages'>): UIChatRequest {
+export function fromUIChatRequest(
+  body: unknown,
+  { maxMessages }: Pick<ChatRequestLimits, 'maxMessages'>,
+): UIChatRequest {
   if (!isObject(body)) throw invalidRequest('UI chat request', [{ path: '(body)', message: 'must be a JSON object' }])
   // The list's length before any of its items is read (as sent: an empty assistant message, left out later, counts).
   const tooLong = overLength(body.messages, maxMessages, 'messages')
