@@ -4,8 +4,18 @@ export interface ErrorIssue {
   message: string
 }
 
+/**
+ * The most issues a refusal lists: the first ones, in the order found. A body of 127,000 bad
+ * items is one mistake made many times; listing each made a 10 MB answer to a 254 KB request.
+ */
+export const MAX_ISSUES = 20
+/** Longest path or message an issue carries: paths and messages can quote the caller's own strings. */
+const MAX_ISSUE_CHARS = 256
+/** Longest error message: ours are a sentence; one that quotes a caller's string is cut. */
+const MAX_MESSAGE_CHARS = 1024
+
 export interface GatewayErrorOptions {
-  /** Validation failures, one per offending path. */
+  /** Validation failures, one per offending path; at most `MAX_ISSUES` are kept. */
   issues?: ErrorIssue[]
   /** Seconds, passed on as `Retry-After` (from an upstream 429 or 503). */
   retryAfter?: string
@@ -23,14 +33,16 @@ export interface GatewayErrorOptions {
 export class GatewayError extends Error {
   override readonly name = 'GatewayError'
   readonly retryable: boolean
+  readonly options: GatewayErrorOptions
 
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly options: GatewayErrorOptions = {},
+    options: GatewayErrorOptions = {},
   ) {
-    super(message)
+    super(clipped(message, MAX_MESSAGE_CHARS))
+    this.options = options.issues ? { ...options, issues: boundedIssues(options.issues) } : options
     this.retryable = options.retryable ?? (status === 429 || status >= 500)
   }
 
@@ -85,4 +97,17 @@ export function configInvalid(): GatewayError {
   return new GatewayError(500, 'config_invalid', "The gateway's configuration is invalid; its log names the problem.", {
     retryable: false,
   })
+}
+
+/** The first `MAX_ISSUES` issues, each path and message cut to `MAX_ISSUE_CHARS`. */
+function boundedIssues(issues: ErrorIssue[]): ErrorIssue[] {
+  return issues.slice(0, MAX_ISSUES).map(({ path, message }) => ({
+    path: clipped(path, MAX_ISSUE_CHARS),
+    message: clipped(message, MAX_ISSUE_CHARS),
+  }))
+}
+
+/** `text`, or its first `max` characters and an ellipsis. */
+export function clipped(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
 }

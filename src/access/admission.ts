@@ -10,7 +10,7 @@ import { estimatePromptTokens } from './estimate'
 import { limitsOf, type Lease } from './leases'
 import { mayUse, usableModels, type Principal } from './principal'
 import type { AdmitResult } from './principal-limits'
-import { checkRateLimit } from './rate-limit'
+import { countRequest } from './rate-limit'
 
 export interface Admission {
   lease: Lease
@@ -27,9 +27,10 @@ export interface Admission {
 }
 
 /**
- * Everything that decides whether an answer may start, in order: who is calling (401), whether
- * the model exists (400, listing only the models the caller may use) and is theirs to use (401
- * for an anonymous caller, 403 otherwise), the rate limit (429 `rate_limited`), the model's
+ * Everything that decides whether an answer may start, in order: who is calling (401), the rate
+ * limit (429 `rate_limited`; counted already by the route's `rateLimited()` before it read the
+ * body, and not counted twice), whether the model exists (400, listing only the models the caller
+ * may use) and is theirs to use (401 for an anonymous caller, 403 otherwise), the model's
  * `max_tokens` ceiling, then the principal's open streams (429 `too_many_streams`) and daily token
  * budget (429 `budget_exhausted`), checked and reserved in one step by the principal's Durable
  * Object. Call it before opening the upstream; then `endAnswer` (`usage/end-answer.ts`) or
@@ -39,6 +40,7 @@ export interface Admission {
 export async function admitAnswer(c: Context<AppEnv>, request: ChatRequest): Promise<Admission> {
   const { config } = c.var
   const principal = await principalOf(c)
+  await countRequest(c)
   const model = request.model ?? config.defaultModel
   const modelConfig = Object.hasOwn(config.models, model) ? config.models[model] : undefined
   if (!modelConfig) throw unknownModel(config, principal, model)
@@ -48,7 +50,6 @@ export async function admitAnswer(c: Context<AppEnv>, request: ChatRequest): Pro
       retryable: false,
     })
   }
-  await checkRateLimit(c.env, principal)
   const fallbacks = modelConfig.fallbacks.filter((fallback) => {
     if (mayUse(principal, fallback)) return true
     log.info('fallback not allowed, skipped', { model, fallback, principal: principal.name })

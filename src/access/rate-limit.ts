@@ -1,6 +1,9 @@
+import type { Context } from 'hono'
+import type { AppEnv } from '../app-env'
 import { optionalBinding } from '../config/bindings'
 import { GatewayError } from '../errors'
 import { log } from '../log'
+import { principalOf } from './authenticate'
 import type { Principal } from './principal'
 
 /**
@@ -35,4 +38,16 @@ export async function checkRateLimit(env: Env, principal: Principal): Promise<vo
       retryAfter: RETRY_AFTER_SECONDS,
     })
   }
+}
+
+/**
+ * Counts this request against its caller's limit, once however often it is asked: the route's
+ * `rateLimited()` middleware counts it first, before the body is read, validated or any object
+ * is touched, and admission asks again as a backstop for a route that forgot (a no-op here).
+ * Every request counts, refusals included: a flood of bad requests is still a flood.
+ */
+export async function countRequest(c: Context<AppEnv>): Promise<void> {
+  if (c.get('rateCounted')) return
+  c.set('rateCounted', true)
+  await checkRateLimit(c.env, await principalOf(c))
 }

@@ -1,22 +1,23 @@
 import type { MiddlewareHandler } from 'hono'
-import { principalOf } from '../access/authenticate'
-import { checkRateLimit } from '../access/rate-limit'
+import { countRequest } from '../access/rate-limit'
 import type { AppEnv } from '../app-env'
 
 /**
- * Counts the request against the caller's rate limit (by principal; by IP for anonymous callers),
- * for routes that touch an answer without starting one (reading or stopping a stream): starting
- * one is counted by admission. Without it, a stream's id could be probed, or its answer read and
- * replayed, as fast as a client can ask.
+ * Counts the request against the caller's rate limit (by principal; by IP for anonymous callers)
+ * before the route does any work: before its body is read or validated, before an
+ * `item_reference` is resolved, before any object is touched. Every route that starts, reads,
+ * stops, deletes or resolves anything takes it, right after `identifyCaller()`; a refusal counts
+ * like any other request. Admission does not count the request again (see `countRequest`).
  *
  * @example
  * ```ts
  * streams.get('/:id', rateLimited(), handler)
+ * app.post('/api/chat', identifyCaller(), rateLimited(), requireJson(), handler)
  * ```
  */
 export function rateLimited(): MiddlewareHandler<AppEnv> {
   return async function rateLimited(c, next) {
-    await checkRateLimit(c.env, await principalOf(c))
+    await countRequest(c)
     await next()
   }
 }

@@ -15,6 +15,19 @@ export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image
 const DATA_URL = /^data:(image\/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/]*={0,2})$/
 /** OpenAI's rule for function names, which every provider accepts. */
 const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/
+/** Most content parts, tool calls or thinking blocks in one message: far above any real turn. */
+export const MAX_PARTS = 1000
+/** Most tools in one request (OpenAI's own limit). */
+export const MAX_TOOLS = 128
+
+/**
+ * An array of `item`s, from `min` to `max` long, its length checked before any item is: a list
+ * of 127,000 bad items is one issue at the list, not 127,000 (valibot checks a pipe's actions only
+ * after its schema, so `v.pipe(v.array(item), v.maxLength(max))` would check every item first).
+ */
+function list<TItem extends v.GenericSchema>(item: TItem, max: number, min = 0) {
+  return v.pipe(v.array(v.unknown()), v.minLength(min), v.maxLength(max), v.array(item))
+}
 
 /**
  * The body of `POST /api/chat`. Strict: an unknown field is an error rather than silently
@@ -49,8 +62,7 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
     v.lazy((input) =>
       Array.isArray(input)
         ? v.pipe(
-            v.array(part),
-            v.minLength(1),
+            list(part, MAX_PARTS, 1),
             v.check(
               (parts) => textLength(parts) <= maxMessageChars,
               `has more than ${maxMessageChars} characters of text`,
@@ -88,8 +100,8 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
       v.strictObject({
         role: v.literal('assistant'),
         content: v.nullish(textContent),
-        tool_calls: v.optional(v.pipe(v.array(toolCall), v.minLength(1))),
-        thinking: v.optional(v.array(thinkingBlock)),
+        tool_calls: v.optional(list(toolCall, MAX_PARTS, 1)),
+        thinking: v.optional(list(thinkingBlock, MAX_PARTS)),
       }),
       v.strictObject({
         role: v.literal('tool'),
@@ -130,7 +142,7 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
   ])
   return v.strictObject({
     model: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
-    messages: v.pipe(v.array(message), v.minLength(1), v.maxLength(maxMessages)),
+    messages: list(message, maxMessages, 1),
     temperature: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(2))),
     top_p: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
     /** Sample from the `top_k` likeliest tokens: carried where the provider has it, refused where not. */
@@ -149,8 +161,8 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
       ]),
     ),
     max_tokens: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-    stop: v.optional(v.union([v.string(), v.pipe(v.array(v.string()), v.maxLength(4))])),
-    tools: v.optional(v.pipe(v.array(tool), v.maxLength(128))),
+    stop: v.optional(v.union([v.string(), list(v.string(), 4)])),
+    tools: v.optional(list(tool, MAX_TOOLS)),
     tool_choice: v.optional(
       v.union([
         v.picklist(['none', 'auto', 'required']),

@@ -5,6 +5,7 @@ import { methodNotAllowed } from '../errors'
 import { gatewayFormat } from '../formats/gateway'
 import { identifyCaller } from '../middleware/identify-caller'
 import { limitBody } from '../middleware/limit-body'
+import { rateLimited } from '../middleware/rate-limited'
 import { requireJson } from '../middleware/require-json'
 import { validateChatRequest } from '../request/validate'
 import { openAdmittedAnswer, streamAnswer } from './shared/answer'
@@ -16,7 +17,7 @@ import { jsonBody } from './shared/json-body'
  */
 export const chat = new Hono<AppEnv>()
 
-chat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
+chat.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
   const admission = await admitAnswer(c, validateChatRequest(await jsonBody(c), c.var.config))
   const answer = await openAdmittedAnswer(c, admission)
   return streamAnswer(c, answer, admission.lease, gatewayFormat, {})

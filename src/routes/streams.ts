@@ -32,7 +32,7 @@ export const streams = new Hono<AppEnv>()
 /** Our own events, with their ids: what makes `Last-Event-ID` work. */
 const GATEWAY = { name: 'gateway' } as const
 
-streams.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
+streams.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
   // Refused before any object exists: bad requests, unknown or forbidden models, spent limits.
   const admission = await admitAnswer(c, validateChatRequest(await jsonBody(c), c.var.config))
   const owner = await ownerOf(c)

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { generateApiKey, hashApiKey } from '../../src/access/api-key'
 import { call, streamEnv } from '../streams/helpers'
 
 /**
@@ -9,8 +10,15 @@ import { call, streamEnv } from '../streams/helpers'
  * the answer is a refusal (4xx, a JSON body with an error code) or what the route makes (a
  * stream, a stream's id, a list): never a 5xx, never a crash.
  */
+const apiKey = generateApiKey()
 const env = streamEnv({ MODELS: { demo: { adapter: 'demo', token_delay_ms: 0 } } })
 const RUNS = 150
+/**
+ * A new seed each run, in every test's name and in fast-check's report of a failure with the
+ * counterexample (shrunk) and its path: to replay a failure, put the reported seed here.
+ */
+const SEED = Math.floor(Math.random() * 2 ** 31)
+const options = { numRuns: RUNS, seed: SEED }
 
 const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty']
 const key = fc.oneof(fc.constantFrom(...PROTOTYPE_KEYS, 'model', 'messages', 'role', 'content', 'type'), fc.string())
@@ -122,14 +130,14 @@ async function expectNoServerError(response: Response, what: string) {
 const post = (path: string, body: string | Uint8Array, contentType = 'application/json') =>
   call(path, { method: 'POST', headers: { 'Content-Type': contentType }, body }, env)
 
-describe('every route, fuzzed', { timeout: 120_000 }, () => {
+describe(`every route, fuzzed (seed ${SEED})`, { timeout: 120_000 }, () => {
   for (const path of Object.keys(validBodies)) {
     it(`POST ${path}: any body is a JSON refusal with a code or a stream, never a 5xx`, async () => {
       await fc.assert(
         fc.asyncProperty(bodies(path), async (body) => {
           await expectNoServerError(await post(path, body), `POST ${path} ${String(body).slice(0, 200)}`)
         }),
-        { numRuns: RUNS },
+        options,
       )
     })
   }
@@ -144,7 +152,7 @@ describe('every route, fuzzed', { timeout: 120_000 }, () => {
           await expectNoServerError(await post(path, bytes, type), `POST ${path} as ${type}`)
         },
       ),
-      { numRuns: RUNS },
+      options,
     )
   })
 
@@ -170,7 +178,7 @@ describe('every route, fuzzed', { timeout: 120_000 }, () => {
           await expectNoServerError(await call(path + query, { method, headers }, env), `${method} ${path}`)
         },
       ),
-      { numRuns: RUNS },
+      options,
     )
   })
 
@@ -180,7 +188,64 @@ describe('every route, fuzzed', { timeout: 120_000 }, () => {
         const headers = { Authorization: `Bearer ${credential.replace(/[\r\n\0]/g, '')}` }
         await expectNoServerError(await call(path, { headers }, env), `GET ${path}`)
       }),
-      { numRuns: RUNS },
+      options,
     )
   })
 })
+
+describe(`item_reference, fuzzed (seed ${SEED})`, { timeout: 120_000 }, () => {
+  let keyed: Env
+  /** The id of an item a stored response of this key really has. */
+  let realItem: string
+  beforeAll(async () => {
+    keyed = streamEnv({
+      MODELS: { demo: { adapter: 'demo', token_delay_ms: 0 } },
+      API_KEYS: { fuzzer: { sha256: await hashApiKey(apiKey), models: ['*'] } },
+    })
+    const created = await call(
+      '/v1/responses',
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({ model: 'demo', input: 'hi' }),
+      },
+      keyed,
+    )
+    realItem = ((await created.json()) as { output: Array<{ id: string }> }).output[0]!.id
+  })
+
+  it('any list of references, real, made up, repeated or too many, with or without a key: never a 5xx', async () => {
+    const itemId = fc.oneof(
+      fc.constant('REAL'),
+      fc.constantFrom(...PROTOTYPE_KEYS, 'rs_x', `msg_${'a'.repeat(24)}_0`, `fc_${'b'.repeat(24)}_999999`),
+      fc.string({ maxLength: 80 }),
+      fc
+        .tuple(
+          fc.constantFrom('msg', 'rs', 'fc'),
+          fc.string({ unit: fc.constantFrom(...'abcdef0123'), minLength: 24, maxLength: 24 }),
+          fc.nat(9),
+        )
+        .map(([prefix, id, index]) => `${prefix}_${id}_${index}`),
+    )
+    const item = fc.oneof(
+      { weight: 4, arbitrary: itemId.map((id) => ({ type: 'item_reference', id })) },
+      { weight: 1, arbitrary: fc.constant({ role: 'user', content: 'hi' }) },
+      { weight: 1, arbitrary: json },
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.array(item, { maxLength: 160 }), fc.boolean(), async (items, withKey) => {
+        const input = items.map((i) => (isReference(i) && i.id === 'REAL' ? { ...i, id: realItem } : i))
+        const headers: Record<string, string> = { 'Content-Type': 'application/json' }
+        if (withKey) headers.Authorization = `Bearer ${apiKey}`
+        const body = JSON.stringify({ model: 'demo', input })
+        const response = await call('/v1/responses', { method: 'POST', headers, body }, keyed)
+        await expectNoServerError(response, `POST /v1/responses ${body.slice(0, 300)}`)
+      }),
+      { numRuns: 60, seed: SEED },
+    )
+  })
+})
+
+function isReference(value: unknown): value is { type: 'item_reference'; id: string } {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'item_reference'
+}

@@ -4,6 +4,7 @@ import type { AppEnv } from '../../app-env'
 import { optionalBinding } from '../../config/bindings'
 import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
 import { identifyCaller } from '../../middleware/identify-caller'
+import { rateLimited } from '../../middleware/rate-limited'
 import { dayOf, daysBefore, isDay } from '../../usage/days'
 import { adminRows, GROUP_KEYS, type GroupKey } from '../../usage/queries'
 
@@ -18,7 +19,7 @@ const MAX_RANGE_DAYS = 3660
  */
 export const admin = new Hono<AppEnv>()
 
-admin.use(identifyCaller(), async function requireAdmin(c, next) {
+admin.use(identifyCaller(), rateLimited(), async function requireAdmin(c, next) {
   const principal = c.var.principal!
   if (principal.kind === 'anonymous') throw unauthorized()
   if (!principal.admin) throw new GatewayError(403, 'forbidden', 'Only an admin may read this.', { retryable: false })

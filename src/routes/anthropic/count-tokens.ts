@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import { principalOf, unauthorized } from '../../access/authenticate'
 import { estimatePromptTokens } from '../../access/estimate'
 import { mayUse } from '../../access/principal'
-import { checkRateLimit } from '../../access/rate-limit'
+import { countRequest } from '../../access/rate-limit'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import { countUpstreamTokens } from '../../pipeline/count-tokens'
@@ -18,7 +18,8 @@ import { validateMessagesRequest } from './validate'
  */
 export async function countTokens(c: Context<AppEnv>): Promise<Response> {
   const { config } = c.var
-  const request = validateMessagesRequest(fromMessagesRequest(await jsonBody(c), { maxTokens: false }), config)
+  await countRequest(c) // counted by the route's `rateLimited()` already: a backstop, never twice
+  const request = validateMessagesRequest(fromMessagesRequest(await jsonBody(c), config, { maxTokens: false }), config)
   const model = request.model ?? config.defaultModel
   const principal = await principalOf(c)
   if (!Object.hasOwn(config.models, model)) {
@@ -30,7 +31,6 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
       retryable: false,
     })
   }
-  await checkRateLimit(c.env, principal)
   const counted = await countUpstreamTokens({ config, env: c.env, signal: c.req.raw.signal }, { ...request, model })
   // The estimate: the messages as budgets count them, and the tools' JSON at four characters a token.
   const tools = request.tools ? Math.ceil(JSON.stringify(request.tools).length / 4) : 0

@@ -6,6 +6,7 @@ import { GatewayError, methodNotAllowed } from '../../errors'
 import { anthropicMessagesFormat } from '../../formats/anthropic-messages'
 import { identifyCaller } from '../../middleware/identify-caller'
 import { limitBody } from '../../middleware/limit-body'
+import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
 import { jsonBody } from '../shared/json-body'
@@ -25,8 +26,8 @@ export const anthropicMessages = new Hono<AppEnv>()
 
 anthropicMessages.use(requestId())
 
-anthropicMessages.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
-  const translated = fromMessagesRequest(await jsonBody(c))
+anthropicMessages.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
+  const translated = fromMessagesRequest(await jsonBody(c), c.var.config)
   const admission = await admitAnswer(c, validateMessagesRequest(translated, c.var.config))
   const opened = await openAdmittedAnswer(c, admission).catch((error: unknown) => {
     // An adapter's refusal names a path in the translated request: name the caller's instead.
@@ -36,7 +37,7 @@ anthropicMessages.post('/', identifyCaller(), requireJson(), limitBody(), async 
   return message(c, opened, admission.lease)
 })
 
-anthropicMessages.post('/count_tokens', identifyCaller(), requireJson(), limitBody(), countTokens)
+anthropicMessages.post('/count_tokens', identifyCaller(), rateLimited(), requireJson(), limitBody(), countTokens)
 
 anthropicMessages.all('/', () => {
   throw methodNotAllowed('POST', 'Use POST for /v1/messages.')

@@ -1,5 +1,6 @@
 import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
-import { isObject } from '../../request/json-shape'
+import { MAX_PARTS, MAX_TOOLS, type ChatRequestLimits } from '../../request/chat-request'
+import { isObject, overLength, typeName } from '../../request/json-shape'
 
 /**
  * What the gateway does with each part of Anthropic's Messages request. Everything it carries
@@ -61,8 +62,18 @@ export interface Origin {
  * them as messages of their own); an assistant turn's `tool_use` blocks become tool calls, its
  * thinking blocks the turn's `thinking`. `maxTokens: false` for `count_tokens`, which has none.
  */
-export function fromMessagesRequest(body: unknown, { maxTokens = true } = {}): TranslatedRequest {
+export function fromMessagesRequest(
+  body: unknown,
+  { maxMessages }: Pick<ChatRequestLimits, 'maxMessages'>,
+  { maxTokens = true } = {},
+): TranslatedRequest {
   if (!isObject(body)) throw invalidRequest('Messages', [{ path: '(body)', message: 'must be a JSON object' }])
+  // The lists' lengths before any of their items is read: each message and system block is one of ours at least.
+  const tooLong =
+    overLength(body.messages, maxMessages, 'messages') ??
+    overLength(body.system, maxMessages, 'system') ??
+    overLength(body.tools, MAX_TOOLS, 'tools')
+  if (tooLong) throw refusal([tooLong])
   const issues: ErrorIssue[] = []
   for (const field of Object.keys(body)) {
     if (CARRIED.has(field) || IGNORED.has(field)) continue
@@ -162,6 +173,8 @@ function fromMessage(message: unknown, path: string, messages: unknown[], origin
     issues.push({ path: `${path}.content`, message: 'must be a string or an array of blocks' })
     return
   }
+  const tooLong = overLength(content, MAX_PARTS, `${path}.content`)
+  if (tooLong) return void issues.push(tooLong)
   if (role === 'user') fromUserBlocks(content, path, messages, origins, issues)
   else fromAssistantBlocks(content, path, messages, origins, issues)
 }
@@ -225,10 +238,12 @@ function fromContentBlock(block: unknown, path: string, issues: ErrorIssue[]): u
     const source = isObject(block.source) ? block.source : {}
     if (source.type === 'base64') {
       checkFields(source, ['type', 'media_type', 'data'], `${path}.source`, issues)
-      return {
-        type: 'image_url',
-        image_url: { url: `data:${String(source.media_type)};base64,${String(source.data)}` },
+      const { media_type: mediaType, data } = source
+      if (typeof mediaType !== 'string' || typeof data !== 'string') {
+        issues.push({ path: `${path}.source`, message: 'media_type and data must be strings.' })
+        return undefined
       }
+      return { type: 'image_url', image_url: { url: `data:${mediaType};base64,${data}` } }
     }
     if (source.type === 'url') {
       checkFields(source, ['type', 'url'], `${path}.source`, issues)
@@ -337,7 +352,7 @@ function fromToolChoice(choice: unknown, issues: ErrorIssue[]) {
 }
 
 function describe(type: unknown): string {
-  return typeof type === 'string' ? `'${type}'` : 'untyped'
+  return typeof type === 'string' ? `'${typeName(type)}'` : 'untyped'
 }
 
 /**

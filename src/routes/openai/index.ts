@@ -6,6 +6,7 @@ import { GatewayError } from '../../errors'
 import { openAIChatFormat } from '../../formats/openai-chat'
 import { identifyCaller } from '../../middleware/identify-caller'
 import { limitBody } from '../../middleware/limit-body'
+import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { validateChatRequest } from '../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
@@ -45,8 +46,8 @@ openAI.get('/models/:id{.+}', identifyCaller(), (c) => {
   return c.json(modelObject(id))
 })
 
-openAI.post('/chat/completions', identifyCaller(), requireJson(), limitBody(), async (c) => {
-  const { chat, stream, includeUsage } = fromOpenAIRequest(await jsonBody(c))
+openAI.post('/chat/completions', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
+  const { chat, stream, includeUsage } = fromOpenAIRequest(await jsonBody(c), c.var.config)
   const admission = await admitAnswer(c, validateChatRequest(chat, c.var.config))
   const { lease } = admission
   const opened = await openAdmittedAnswer(c, admission)

@@ -1,5 +1,6 @@
 import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
-import { isObject } from '../../request/json-shape'
+import { MAX_TOOLS, type ChatRequestLimits } from '../../request/chat-request'
+import { isObject, overLength, typeName } from '../../request/json-shape'
 
 /**
  * What the gateway does with each field of OpenAI's Chat Completions request. Nothing is ignored
@@ -73,8 +74,14 @@ const UNSUPPORTED_PARTS = new Set(['input_audio', 'file'])
  * it goes through the same schema and limits as `/api/chat` next, at the same paths, so an issue
  * in `messages.0.content.1` is reported there.
  */
-export function fromOpenAIRequest(body: unknown): { chat: unknown; stream: boolean; includeUsage: boolean } {
+export function fromOpenAIRequest(
+  body: unknown,
+  { maxMessages }: Pick<ChatRequestLimits, 'maxMessages'>,
+): { chat: unknown; stream: boolean; includeUsage: boolean } {
   if (!isObject(body)) throw invalidRequest('Chat Completions', [{ path: '(body)', message: 'must be a JSON object' }])
+  // The lists' lengths before any of their items is read.
+  const tooLong = overLength(body.messages, maxMessages, 'messages') ?? overLength(body.tools, MAX_TOOLS, 'tools')
+  if (tooLong) throw invalidRequest('Chat Completions', [tooLong])
   const unsupported: ErrorIssue[] = []
   const unknown: ErrorIssue[] = []
   for (const [field, value] of Object.entries(body)) {
@@ -138,7 +145,7 @@ function fromOpenAIMessage(message: unknown, index: number, unsupported: ErrorIs
       if (isObject(part) && UNSUPPORTED_PARTS.has(part.type as string)) {
         unsupported.push({
           path: `messages.${index}.content.${p}`,
-          message: `${String(part.type)} parts are not carried.`,
+          message: `${typeName(part.type)} parts are not carried.`,
         })
       }
     }

@@ -38,8 +38,8 @@ export const uiChat = new Hono<AppEnv>()
 /** What `useChat` reads, from stored answers too. */
 const UI = { name: 'ui-message-stream' } as const
 
-uiChat.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
-  const { chatId, resumable, chat, sourceIndex } = fromUIChatRequest(await jsonBody(c))
+uiChat.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
+  const { chatId, resumable, chat, sourceIndex } = fromUIChatRequest(await jsonBody(c), c.var.config)
   // Whose chat this is, checked before anything is admitted; a new anonymous owner gets a token.
   const owner = resumable ? await chatOwner(c, { issue: true }) : null
   // Refused before any object exists: bad requests, unknown or forbidden models, spent limits.

@@ -1,5 +1,6 @@
 import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
-import { isObject } from '../../request/json-shape'
+import { MAX_PARTS, type ChatRequestLimits } from '../../request/chat-request'
+import { isObject, overLength } from '../../request/json-shape'
 
 /**
  * What `DefaultChatTransport` POSTs (`ai` 7.0.173, `src/ui/http-chat-transport.ts`): the app's
@@ -46,8 +47,14 @@ export interface UIChatRequest {
  * `unsupported_parameter` naming it (`messages.2.parts.1`), never dropped. An assistant message
  * with no text (stopped before answering) is left out: it says nothing.
  */
-export function fromUIChatRequest(body: unknown): UIChatRequest {
+export function fromUIChatRequest(
+  body: unknown,
+  { maxMessages }: Pick<ChatRequestLimits, 'maxMessages'>,
+): UIChatRequest {
   if (!isObject(body)) throw invalidRequest('UI chat request', [{ path: '(body)', message: 'must be a JSON object' }])
+  // The list's length before any of its items is read (as sent: an empty assistant message, left out later, counts).
+  const tooLong = overLength(body.messages, maxMessages, 'messages')
+  if (tooLong) throw invalidRequest('UI chat request', [tooLong])
   const issues: ErrorIssue[] = []
   const unsupported: ErrorIssue[] = []
 
@@ -102,6 +109,8 @@ function fromUIMessage(
     return void issues.push({ path: `${path}.role`, message: 'must be "system", "user" or "assistant"' })
   }
   if (!Array.isArray(parts)) return void issues.push({ path: `${path}.parts`, message: 'must be an array of parts' })
+  const tooLong = overLength(parts, MAX_PARTS, `${path}.parts`)
+  if (tooLong) return void issues.push(tooLong)
   let content = ''
   for (const [p, part] of parts.entries()) {
     const partPath = `${path}.parts.${p}`

@@ -4,6 +4,7 @@ import type { AppEnv } from '../../app-env'
 import { optionalBinding } from '../../config/bindings'
 import { invalidRequest } from '../../errors'
 import { identifyCaller } from '../../middleware/identify-caller'
+import { rateLimited } from '../../middleware/rate-limited'
 import { daysBefore, dayOf } from '../../usage/days'
 import { principalDays } from '../../usage/queries'
 import { budgetOf } from './budget'
@@ -20,7 +21,7 @@ const DEFAULT_DAYS = 30
  */
 export const usage = new Hono<AppEnv>()
 
-usage.get('/', identifyCaller(), async (c) => {
+usage.get('/', identifyCaller(), rateLimited(), async (c) => {
   const principal = c.var.principal!
   if (principal.kind === 'anonymous') throw unauthorized()
   const days = daysParam(c.req.query('days'))

@@ -10,6 +10,7 @@ import { rateLimited } from '../../../middleware/rate-limited'
 import { limitBody } from '../../../middleware/limit-body'
 import { requireJson } from '../../../middleware/require-json'
 import type { ChatMessage, ChatRequest } from '../../../request/chat-request'
+import { jsonChars } from '../../../request/json-limits'
 import { validateChatRequest } from '../../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../../shared/answer'
 import { jsonBody } from '../../shared/json-body'
@@ -18,9 +19,9 @@ import { openAIError } from '../errors'
 import { atResponsesPath, fromResponsesRequest, type ResponsesRequest } from './request'
 import {
   conversationBefore,
+  itemResolver,
   noSuchResponse,
   ownedResponse,
-  referencedItem,
   responseIdOf,
   snapshotOf,
   storingPrincipal,
@@ -39,8 +40,8 @@ export const responses = new Hono<AppEnv>()
 
 const FORMAT = 'openai-responses'
 
-responses.post('/', identifyCaller(), requireJson(), limitBody(), async (c) => {
-  const request = fromResponsesRequest(await jsonBody(c))
+responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
+  const request = fromResponsesRequest(await jsonBody(c), c.var.config)
   const principal = await principalOf(c)
   if (request.background) {
     await storingPrincipal(c, 'background')
@@ -129,31 +130,50 @@ responses.onError(openAIError)
 
 /**
  * The messages to send, with the caller's path for each: `instructions`, the conversation
- * `previous_response_id` continues, and the input, its `item_reference`s filled in.
+ * `previous_response_id` continues, and the input, its `item_reference`s filled in (at most
+ * `MAX_MESSAGES` of them, which the translation made sure of, each item resolved once).
+ *
+ * Filled in, a small request can grow: 99 references to one long item once made a 6 KB body into
+ * a 3.2 MB request sent upstream and stored. So the conversation is held to the size of the
+ * largest body the gateway accepts (`MAX_BODY_BYTES`, as characters of JSON), counted as it
+ * grows: past it, a 413 naming the part that crossed it, before anything more is resolved.
  */
 async function conversation(
   c: Context<AppEnv>,
   request: ResponsesRequest,
 ): Promise<{ messages: unknown[]; sources: string[] }> {
+  const limit = c.var.config.maxBodyBytes
   const messages: unknown[] = []
   const sources: string[] = []
+  let size = 0
   const add = (source: string, added: unknown[]) => {
+    size += jsonChars(added)
+    if (size > limit) throw conversationTooLarge(source, limit)
     messages.push(...added)
     sources.push(...added.map(() => source))
   }
   if (request.instructions !== undefined) add('instructions', [{ role: 'system', content: request.instructions }])
+  if (request.references.length) await storingPrincipal(c, 'item_reference')
   if (request.previousResponseId) {
     add('previous_response_id', await conversationBefore(c, request.previousResponseId))
   }
+  const referenced = itemResolver(c)
   const references = new Map(request.references.map((reference) => [reference.at, reference]))
   for (const [i, message] of request.chat.messages.entries()) {
     const reference = references.get(i)
-    if (reference) {
-      await storingPrincipal(c, 'item_reference')
-      add(reference.path, await referencedItem(c, reference.id, reference.path))
-    } else add(request.sources[i]!, [message])
+    if (reference) add(reference.path, await referenced(reference.id, reference.path))
+    else add(request.sources[i]!, [message])
   }
   return { messages: joinToolCalls(messages), sources }
+}
+
+function conversationTooLarge(source: string, limit: number): GatewayError {
+  return new GatewayError(
+    413,
+    'conversation_too_large',
+    `The conversation, with its previous response and item references filled in, is larger than ${limit} characters of JSON (MAX_BODY_BYTES).`,
+    { retryable: false, issues: [{ path: source, message: `takes the conversation past ${limit} characters` }] },
+  )
 }
 
 /**

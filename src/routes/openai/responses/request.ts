@@ -1,5 +1,6 @@
 import { GatewayError, invalidRequest, unsupportedParameter, type ErrorIssue } from '../../../errors'
-import { isObject } from '../../../request/json-shape'
+import { MAX_PARTS, MAX_TOOLS, type ChatRequestLimits } from '../../../request/chat-request'
+import { isObject, overLength, typeName } from '../../../request/json-shape'
 
 /**
  * What the gateway does with each field of OpenAI's Responses request (`POST /v1/responses`).
@@ -91,8 +92,13 @@ export interface ResponsesRequest {
  * assistant message before them) and `function_call_output` items (tool messages). `reasoning`
  * items are accepted and dropped: no provider takes another's reasoning back.
  */
-export function fromResponsesRequest(body: unknown): ResponsesRequest {
+export function fromResponsesRequest(
+  body: unknown,
+  { maxMessages }: Pick<ChatRequestLimits, 'maxMessages'>,
+): ResponsesRequest {
   if (!isObject(body)) throw invalidRequest('Responses', [{ path: '(body)', message: 'must be a JSON object' }])
+  const tooManyTools = overLength(body.tools, MAX_TOOLS, 'tools')
+  if (tooManyTools) throw invalidRequest('Responses', [tooManyTools])
   const unsupported: ErrorIssue[] = []
   const unknown: ErrorIssue[] = []
   for (const [field, value] of Object.entries(body)) {
@@ -112,7 +118,7 @@ export function fromResponsesRequest(body: unknown): ResponsesRequest {
   const toolChoice = toolChoiceOf(body.tool_choice, unsupported)
   const text = isObject(body.text) ? body.text : {}
   const reasoning = isObject(body.reasoning) ? body.reasoning : {}
-  const input = inputOf(body.input, unsupported)
+  const input = inputOf(body.input, maxMessages, unsupported)
   if (unsupported.length) throwUnsupported(unsupported)
   if (unknown.length) throw invalidRequest('Responses', unknown)
 
@@ -177,7 +183,7 @@ function toolsOf(tools: unknown, unsupported: ErrorIssue[]): unknown {
     if (tool.type !== 'function') {
       unsupported.push({
         path: `tools.${i}.type`,
-        message: `${String(tool.type)} tools are not carried; only function tools are.`,
+        message: `${typeName(tool.type)} tools are not carried; only function tools are.`,
       })
       return tool
     }
@@ -210,7 +216,13 @@ interface Translated {
   references: ItemReference[]
 }
 
-function inputOf(input: unknown, unsupported: ErrorIssue[]): Translated {
+/**
+ * The input items as chat messages. Items and messages are not one to one (a `reasoning` item is
+ * dropped, a `function_call` joins the assistant turn before it), so the limit is on the messages
+ * they make: the first item past `maxMessages` ends the translation with a 400 at `input`, before
+ * any later item is read and before any `item_reference` (one message each) is resolved.
+ */
+function inputOf(input: unknown, maxMessages: number, unsupported: ErrorIssue[]): Translated {
   const out: Translated = { messages: [], sources: [], references: [] }
   if (input == null) return out
   if (typeof input === 'string') {
@@ -222,8 +234,11 @@ function inputOf(input: unknown, unsupported: ErrorIssue[]): Translated {
     unsupported.push({ path: 'input', message: 'must be a string or an array of items.' })
     return out
   }
+  const tooMany = () =>
+    invalidRequest('Responses', [{ path: 'input', message: `makes more than the ${maxMessages} messages allowed` }])
   for (const [i, item] of input.entries()) {
     const path = `input.${i}`
+    if (out.messages.length > maxMessages) throw tooMany()
     if (!isObject(item)) {
       out.messages.push(item)
       out.sources.push(path)
@@ -261,20 +276,24 @@ function inputOf(input: unknown, unsupported: ErrorIssue[]): Translated {
       out.messages.push(null) // its place, filled by the route
       out.sources.push(path)
     } else {
-      unsupported.push({ path: `${path}.type`, message: `${String(type)} items are not carried.` })
+      unsupported.push({ path: `${path}.type`, message: `${typeName(type)} items are not carried.` })
     }
   }
+  if (out.messages.length > maxMessages) throw tooMany()
   return out
 }
 
 function messageOf(item: Record<string, unknown>, path: string, unsupported: ErrorIssue[]): unknown {
-  const role = Object.hasOwn(ROLES, item.role as string) ? ROLES[item.role as string] : undefined
+  // A string first: `Object.hasOwn` turns any other key into one, and `{"toString":1}` cannot be.
+  const role = typeof item.role === 'string' && Object.hasOwn(ROLES, item.role) ? ROLES[item.role] : undefined
   if (!role) {
     unsupported.push({ path: `${path}.role`, message: 'must be user, assistant, system or developer.' })
     return item
   }
   const { content } = item
   if (!Array.isArray(content)) return { role, content }
+  const tooLong = overLength(content, MAX_PARTS, `${path}.content`)
+  if (tooLong) throw invalidRequest('Responses', [tooLong])
   return { role, content: content.map((part, p) => partOf(part, `${path}.content.${p}`, unsupported)) }
 }
 
@@ -294,7 +313,7 @@ function partOf(part: unknown, path: string, unsupported: ErrorIssue[]): unknown
       }
       return { type: 'image_url', image_url: { url: part.image_url, detail: part.detail ?? undefined } }
     default:
-      unsupported.push({ path, message: `${String(part.type)} parts are not carried.` })
+      unsupported.push({ path, message: `${typeName(part.type)} parts are not carried.` })
       return part
   }
 }

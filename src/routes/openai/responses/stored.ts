@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import { principalOf } from '../../../access/authenticate'
 import type { Principal } from '../../../access/principal'
 import type { AppEnv } from '../../../app-env'
-import { GatewayError } from '../../../errors'
+import { clipped, GatewayError } from '../../../errors'
 import type { StoredEvent } from '../../../events/stored-event'
 import { responseObject, responseSnapshot } from '../../../formats/openai-responses'
 import type { ChatMessage } from '../../../request/chat-request'
@@ -152,20 +152,41 @@ export async function conversationBefore(c: Context<AppEnv>, previousId: string)
 }
 
 /**
- * The messages an `item_reference` stands for: an item of an earlier response's output (the AI
- * SDK refers to the text it was given this way when responses are stored). A reasoning item
- * stands for nothing (it is not carried); an unknown item is a 404.
+ * Resolves `item_reference`s for one request: the messages each stands for, an item of an earlier
+ * response's output (the AI SDK refers to the text it was given this way when responses are
+ * stored). A reasoning item stands for nothing (it is not carried); an unknown item is a 404.
+ * Each item is resolved once and each response read once, however often they are named: the
+ * route caps references at `MAX_MESSAGES`, and a repeated one costs no further object call.
  */
-export async function referencedItem(c: Context<AppEnv>, itemId: string, path: string): Promise<ChatMessage[]> {
-  const match = ITEM_ID.exec(itemId)
-  if (match?.[1] === 'rs') return []
-  const owned = match && (await ownedResponse(c, responseIdOf(match[2]!), path).catch(() => undefined))
-  const item = owned && (await snapshotOf(owned)).output[Number(match[3])]
-  if (!item) {
-    throw new GatewayError(404, 'item_not_found', `No item with id '${itemId}' in a stored response.`, {
-      retryable: false,
-      issues: [{ path, message: 'names no stored item' }],
-    })
+export function itemResolver(c: Context<AppEnv>): (itemId: string, path: string) => Promise<ChatMessage[]> {
+  const items = new Map<string, Promise<ChatMessage[]>>()
+  const outputs = new Map<string, Promise<Snapshot['output'] | undefined>>()
+  const outputOf = (responseId: string) => {
+    let output = outputs.get(responseId)
+    if (!output) {
+      output = ownedResponse(c, responseId).then(
+        async (owned) => (await snapshotOf(owned)).output,
+        () => undefined,
+      )
+      outputs.set(responseId, output)
+    }
+    return output
   }
-  return outputAsMessages([item])
+  const resolve = async (itemId: string, path: string): Promise<ChatMessage[]> => {
+    const match = ITEM_ID.exec(itemId)
+    if (match?.[1] === 'rs') return []
+    const item = match && (await outputOf(responseIdOf(match[2]!)))?.[Number(match[3])]
+    if (!item) {
+      throw new GatewayError(404, 'item_not_found', `No item with id '${clipped(itemId, 80)}' in a stored response.`, {
+        retryable: false,
+        issues: [{ path, message: 'names no stored item' }],
+      })
+    }
+    return outputAsMessages([item])
+  }
+  return (itemId, path) => {
+    let messages = items.get(itemId)
+    if (!messages) items.set(itemId, (messages = resolve(itemId, path)))
+    return messages
+  }
 }
