@@ -23,7 +23,8 @@ export function writeBenchmarksMd(table: string, size: Size, load: { before: num
     `Workload: a loopback OpenAI-style upstream. Every contender runs at once and they take turns: ` +
     `${size.rounds} rounds, each measuring every contender once, in an order rotated each round. ` +
     `Each cell is the median of the rounds, with the lowest and highest round in brackets. ` +
-    `CPU and wall time are one ${size.tokens}-token answer sent as fast as the socket takes it; latency is upstream write ` +
+    `CPU and wall time are one ${size.tokens}-token answer sent as fast as the socket takes it (CPU: a Worker's own ` +
+    `workerd process or a peer's process tree; the entry proxy is \`wrangler dev\`'s, which production does not run); latency is upstream write ` +
     `to client read with a token every ${size.paceMs} ms (${size.pacedTokens} tokens); memory is the contender's RSS ` +
     `growth per stream with ${size.streams} streams open on a silent upstream, ${size.memoryRounds} rounds, each in a fresh process. ` +
     `Ratios are against the floor (a Worker returning the upstream body untouched).\n\n${table}\n`
