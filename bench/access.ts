@@ -13,6 +13,7 @@ import { generateApiKey, hashApiKey } from '../src/access/api-key.ts'
 import { claims, rsaSigningKey, signJwt } from '../test/helpers/jwt.ts'
 import { startWranglerDev } from '../test/e2e/wrangler-dev.ts'
 import { apiOnlyConfig } from './contenders.ts'
+import { percentile } from './stats.ts'
 
 const ISSUER = 'https://id.bench.test'
 const AUDIENCE = 'bench'
@@ -22,9 +23,6 @@ export interface AccessFigures {
   ttfb: Record<string, { p50: number; p99: number }>
   requests: number
 }
-
-const percentile = (values: number[], p: number) =>
-  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!
 
 export async function measureAccess(upstreamUrl: string, requests: number): Promise<AccessFigures> {
   const signer = await rsaSigningKey('bench-1')

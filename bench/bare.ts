@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { build } from 'esbuild'
 import { ask } from './client.ts'
 import { cpuMs } from './proc.ts'
+import { median } from './stats.ts'
 import { BenchUpstream } from './upstream.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
@@ -107,7 +108,6 @@ try {
       cpu[i]!.push(((cpuMs(workerd.pid!) - before) * 1000) / TOKENS)
     }
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
   console.log(`bare workerd, CPU per 1k tokens (ms), median of ${rounds} interleaved rounds:`)
   names.forEach((name, i) => console.log(`  ${name.padEnd(8)} ${median(cpu[i]!)}   all: ${cpu[i]!.join(' ')}`))
 

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateApiKey, hashApiKey } from '../src/access/api-key.ts'
+import { servePortkey } from './portkey.ts'
+import type { Served } from './served.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
 
@@ -10,7 +12,9 @@ export interface Contender {
   name: string
   /** wrangler config, relative to the project root or absolute; none means the gateway's own wrangler.toml. */
   config?: string
-  vars(upstreamUrl: string): Record<string, string>
+  vars?(upstreamUrl: string): Record<string, string>
+  /** A peer gateway, not a Worker: how to start it (no config, vars or bundle). */
+  serve?(upstreamUrl: string): Promise<Served>
   /** The answer's text and whether the stream ended with its format's "complete" marker. */
   read(body: string): { text: string; complete: boolean }
   /** Where and how to ask, when not `POST /api/chat` (`body`: the request for a message, when not ours). */
@@ -210,4 +214,15 @@ export const contenders: Contender[] = [
     responsesReplay: { apiKey: responsesKey },
   },
   { name: 'ours+page', config: asDeployedConfig(), vars: oursVars, read: readOurEvents },
+  {
+    // Portkey's gateway on Node (./portkey.ts), asked as OpenAI's SDK asks it: the upstream's own chunks come back.
+    name: 'portkey',
+    serve: servePortkey,
+    read: readOpenAIChunks,
+    request: {
+      path: '/v1/chat/completions',
+      headers: {},
+      body: (content) => ({ model: 'bench', stream: true, messages: [{ role: 'user', content }] }),
+    },
+  },
 ]

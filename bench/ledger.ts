@@ -13,6 +13,7 @@ import { generateApiKey, hashApiKey } from '../src/access/api-key.ts'
 import { applyLedgerMigrations, startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.ts'
 import { timeToFirstByte } from './access.ts'
 import { apiOnlyConfig } from './contenders.ts'
+import { percentile } from './stats.ts'
 
 export interface LedgerFigures {
   ttfb: Record<'without the ledger' | 'with the ledger', { p50: number; p99: number }>
@@ -22,8 +23,6 @@ export interface LedgerFigures {
   recordedOf: number
 }
 
-const percentile = (values: number[], p: number) =>
-  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The API-only config (as `ours` is measured) without the ledger's queue and database. */

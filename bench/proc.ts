@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 /** Linux's USER_HZ: /proc reports CPU time in ticks of 10 ms. */
 const TICK_MS = 10
 
-/** CPU time (user + system) a process has used, in milliseconds, from /proc/<pid>/stat. */
+/** CPU time (user + system, all threads) a process has used, in milliseconds, from /proc/<pid>/stat. */
 export function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -17,11 +17,8 @@ export function rssBytes(pid: number): number {
   return Number(match![1]) * 1024
 }
 
-/**
- * The two workerd processes `wrangler dev` runs under `rootPid`: the Worker itself (listening on
- * `entry=127.0.0.1:0`) and the entry proxy in front of it.
- */
-export function workerdProcesses(rootPid: number): { worker: number; proxy: number } {
+/** `rootPid` and every process below it, alive now. */
+export function processTree(rootPid: number): number[] {
   const parents = new Map<number, number>()
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
@@ -36,10 +33,35 @@ export function workerdProcesses(rootPid: number): { worker: number; proxy: numb
     for (let p = parents.get(pid); p; p = parents.get(p)) if (p === rootPid) return true
     return false
   }
+  return [rootPid, ...[...parents.keys()].filter(descends)]
+}
+
+/** CPU time of `rootPid` and its descendants, in milliseconds (a process that exits meanwhile drops out). */
+export function treeCpuMs(rootPid: number): number {
+  return processTree(rootPid).reduce((sum, pid) => sum + tryRead(() => cpuMs(pid)), 0)
+}
+
+/** Resident memory of `rootPid` and its descendants, in bytes. */
+export function treeRssBytes(rootPid: number): number {
+  return processTree(rootPid).reduce((sum, pid) => sum + tryRead(() => rssBytes(pid)), 0)
+}
+
+const tryRead = (read: () => number) => {
+  try {
+    return read()
+  } catch {
+    return 0 // the process ended between listing and reading
+  }
+}
+
+/**
+ * The two workerd processes `wrangler dev` runs under `rootPid`: the Worker itself (listening on
+ * `entry=127.0.0.1:0`) and the entry proxy in front of it.
+ */
+export function workerdProcesses(rootPid: number): { worker: number; proxy: number } {
   let worker = 0
   let proxy = 0
-  for (const pid of parents.keys()) {
-    if (!descends(pid)) continue
+  for (const pid of processTree(rootPid).slice(1)) {
     let cmdline: string
     try {
       cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')

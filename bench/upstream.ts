@@ -71,6 +71,9 @@ export class BenchUpstream {
 /** The i-th token: unique, so a client can tell which one it is looking at in any wire format. */
 export const token = (i: number) => `w${i} `
 
+/** The whole text of an answer of `n` tokens. */
+export const expectedText = (n: number) => Array.from({ length: n }, (_, i) => token(i)).join('')
+
 const base = { id: 'chatcmpl-bench0000000000000000000', object: 'chat.completion.chunk', created: 1723031664 }
 
 function chunk(delta: object, finishReason: string | null = null): string {
