@@ -9,6 +9,7 @@ import { limitBody } from '../../middleware/limit-body'
 import { requireJson } from '../../middleware/require-json'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
 import { jsonBody } from '../shared/json-body'
+import { wholeAnswer } from '../shared/whole-answer'
 import { countTokens } from './count-tokens'
 import { anthropicError } from './errors'
 import { message } from './message'
@@ -33,7 +34,11 @@ anthropicMessages.post('/', identifyCaller(), requireJson(), limitBody(), async 
     throw inCallerTerms(error, translated.origins)
   })
   if (translated.stream) return streamAnswer(c, opened, admission.lease, anthropicMessagesFormat, {})
-  return message(c, opened, admission.lease)
+  return wholeAnswer(
+    c,
+    (left) => message(c, opened, admission.lease, left),
+    (error) => anthropicError(error, c),
+  )
 })
 
 anthropicMessages.post('/count_tokens', identifyCaller(), requireJson(), limitBody(), countTokens)
