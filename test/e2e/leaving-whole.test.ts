@@ -129,7 +129,10 @@ describe('a whole answer slower than a heartbeat', () => {
 
   it('the openai SDK reads the answer whole', async () => {
     const { client, headers } = sdkClient()
-    const completion = client.chat.completions.create({ model: 'upstream', messages: [{ role: 'user', content: 'gated' }] })
+    const completion = client.chat.completions.create({
+      model: 'upstream',
+      messages: [{ role: 'user', content: 'gated' }],
+    })
     await headers
     upstream.releaseGate()
     const answer = await completion
