@@ -16,7 +16,8 @@ const PROVIDER_NAMES: Record<string, string> = {
  * (`gen_ai.*`, `error.type`), so a Logpush or OTLP pipeline reads them without a mapping; the
  * rest are the gateway's own. `partial` marks counts of an answer that was cancelled or failed,
  * `estimated` counts the gateway made because the upstream reported none. `principal` is who
- * asked: a key's name, a token's `sub`, or `anonymous`; never a credential.
+ * asked: a key's name, a token's `sub`, or `anonymous`; never a credential. `streamHash` is the
+ * stored answer's tag (`idTag`), never its id: the id is the capability to read and stop it.
  */
 export function logAnswer(record: UsageRecord, adapter: string | undefined): void {
   log.info('answer ended', {
@@ -38,6 +39,6 @@ export function logAnswer(record: UsageRecord, adapter: string | undefined): voi
     costUsd: record.costUsd,
     firstTextMs: record.ttftMs ?? undefined,
     durationMs: record.durationMs,
-    streamId: record.streamId ?? undefined,
+    streamHash: record.streamId ?? undefined,
   })
 }

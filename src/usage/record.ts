@@ -1,5 +1,6 @@
 import type { GatewayConfig } from '../config/load'
 import type { AnswerSummary } from '../events/answer-summary'
+import { idTag } from '../log'
 import { answerTokens, costUsd, type AnswerTokens } from './cost'
 
 /**
@@ -35,7 +36,12 @@ export interface UsageRecord {
   /** Time to the first text or tool call; null when none came. */
   ttftMs: number | null
   durationMs: number
-  /** The resumable stream's id (`/api/streams`, useChat with resume); null for an answer sent as it was made. */
+  /**
+   * A stored answer's tag (`idTag` of its stream id: `/api/streams`, a stored Responses response,
+   * useChat with resume), as the log has it; null for an answer sent as it was made. Never the id,
+   * which reads and stops the answer: the ledger is read by more people, and kept far longer, than
+   * an answer lives. The field keeps its name so that records already queued still validate.
+   */
   streamId: string | null
 }
 
@@ -83,6 +89,6 @@ export function usageRecord(
     costUsd: costUsd(config.models[answer.upstream]?.price, tokens),
     ttftMs: summary.firstTextMs ?? null,
     durationMs: summary.durationMs,
-    streamId: answer.streamId ?? null,
+    streamId: answer.streamId === undefined ? null : idTag(answer.streamId),
   }
 }

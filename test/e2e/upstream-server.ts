@@ -63,7 +63,7 @@ export interface RecordedRequest {
  * An OpenAI-compatible upstream on 127.0.0.1 for the tests. The last user message picks how it
  * behaves ("replay:<fixture>", "tools" (two parallel tool calls; once the last message is a tool
  * result, "tool said: <results>"), "reasoning" (reasoning_content,
- * then text), "thinking" (reasoning only, until the gateway hangs up), "gated", "stall", "reset", "truncate", "malformed", "status:<code>", "no-headers",
+ * then text), "thinking" (reasoning only, until the gateway hangs up), "gated", "gated-reset" (a token, then a reset once the gate opens), "stall", "reset", "truncate", "malformed", "status:<code>", "no-headers",
  * "html", "canned:<name>", "tokens:<count>"), and it counts its open connections and answers, so a
  * test can see when the gateway lets go of one.
  */
@@ -181,6 +181,11 @@ export class TestUpstream extends EventEmitter {
         await this.#gate.promise
         res.write(text(' and the rest.') + finish + usage + 'data: [DONE]\n\n')
         return void res.end()
+      case 'gated-reset':
+        stream()
+        res.write(text('First'))
+        await this.#gate.promise
+        return void req.socket.resetAndDestroy()
       case 'stall':
         stream()
         res.write(text('Thinking'))

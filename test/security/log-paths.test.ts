@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { idTag } from '../../src/log'
+import { loggedPath } from '../../src/routes/shared/logged-path'
 import { newStreamId } from '../../src/streams/stream-id'
 import { call, streamEnv } from '../streams/helpers'
 
@@ -31,5 +33,18 @@ describe('ids in logged paths', () => {
     const refused = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'request refused')
     expect(refused.path).toMatch(/^\/api\/(streams|ui\/chat)\/#[0-9a-f]{8}/)
     expect(lines.join('\n')).not.toContain(id)
+  })
+})
+
+describe('loggedPath', () => {
+  it.each([
+    ['/api/streams/ID', '/api/streams/TAG'],
+    ['/api/ui/chat/ID/stream', '/api/ui/chat/TAG/stream'],
+    ['/v1/responses/resp_ID', '/v1/responses/resp_TAG'],
+    ['/v1/responses/resp_ID/cancel', '/v1/responses/resp_TAG/cancel'],
+    ['/v1/responses/ID', '/v1/responses/TAG'],
+  ])("%s is logged as %s, a response with its stream id's tag", (path, logged) => {
+    const id = newStreamId()
+    expect(loggedPath(path.replace('ID', id))).toBe(logged.replace('TAG', idTag(id)))
   })
 })

@@ -1,6 +1,6 @@
 import { abortAllDurableObjects } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { log } from '../../src/log'
+import { idTag, log } from '../../src/log'
 import { eventsOf } from '../helpers/sse'
 import {
   bigToken,
@@ -86,7 +86,9 @@ describe('a resumable answer stored in batches', () => {
     await r.drain()
     await expectHonestRestart(id, env, [r])
     await expect
-      .poll(() => info.mock.calls.find(([msg, fields]) => msg === 'answer ended' && fields?.streamId === id)?.[1])
+      .poll(
+        () => info.mock.calls.find(([msg, fields]) => msg === 'answer ended' && fields?.streamHash === idTag(id))?.[1],
+      )
       .toMatchObject({ path: '/api/streams', outcome: 'error', 'error.type': 'interrupted', partial: true })
   })
 

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { loadConfig } from '../../src/config/load'
+import { idTag } from '../../src/log'
 import { recordAnswer } from '../../src/usage/ledger'
 import type { EndedAnswer } from '../../src/usage/record'
 import { asEnv } from '../helpers/env'
@@ -71,7 +72,8 @@ describe('recordAnswer', () => {
     expect(points).toEqual([
       {
         indexes: ['key:alice'],
-        blobs: ['/v1/chat/completions', 'key', 'alice', 'mini', 'mini', 'done', '', 'stream-1'],
+        // The stream's tag, never its id.
+        blobs: ['/v1/chat/completions', 'key', 'alice', 'mini', 'mini', 'done', '', idTag('stream-1')],
         doubles: [100, 50, 10, 0.0003, 42, 900, 0, 200],
       },
     ])

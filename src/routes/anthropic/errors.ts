@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { GatewayError } from '../../errors'
 import { log } from '../../log'
+import { loggedPath } from '../shared/logged-path'
 
 /** An upstream that says it is overloaded (a 503 or 529, or Anthropic's `overloaded_error`): Anthropic's 529. */
 const overloaded = ({ code, status }: GatewayError) =>
@@ -40,8 +41,9 @@ export function anthropicError(error: Error, c: Context): Response {
     error instanceof GatewayError
       ? error
       : new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.')
-  if (!(error instanceof GatewayError)) log.error('unhandled error', { path: c.req.path, error: String(error) })
-  else log.info('request refused', { path: c.req.path, status: error.status, code: error.code })
+  if (!(error instanceof GatewayError))
+    log.error('unhandled error', { path: loggedPath(c.req.path), error: String(error) })
+  else log.info('request refused', { path: loggedPath(c.req.path), status: error.status, code: error.code })
   const { code, message, options } = gatewayError
   // Anthropic answers an unknown model with 404 (`NotFoundError` in its SDKs), where the others say 400.
   const status = overloaded(gatewayError) ? 529 : code === 'unknown_model' ? 404 : gatewayError.status

@@ -10,6 +10,7 @@ import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
 import { jsonBody } from '../shared/json-body'
+import { wholeAnswer } from '../shared/whole-answer'
 import { countTokens } from './count-tokens'
 import { anthropicError } from './errors'
 import { message } from './message'
@@ -34,7 +35,11 @@ anthropicMessages.post('/', identifyCaller(), rateLimited(), requireJson(), limi
     throw inCallerTerms(error, translated.origins)
   })
   if (translated.stream) return streamAnswer(c, opened, admission.lease, anthropicMessagesFormat, {})
-  return message(c, opened, admission.lease)
+  return wholeAnswer(
+    c,
+    (left) => message(c, opened, admission.lease, left),
+    (error) => anthropicError(error, c),
+  )
 })
 
 anthropicMessages.post('/count_tokens', identifyCaller(), rateLimited(), requireJson(), limitBody(), countTokens)

@@ -19,8 +19,14 @@ import { clientClosed } from '../shared/stored-answer'
 /**
  * A whole `message` for a client that asked not to stream (`stream` unset or false): only a
  * complete answer is ever sent as one; any failure is an error in Anthropic's shape instead.
+ * `left` aborts when the client has gone (see `wholeAnswer`, which runs this).
  */
-export async function message(c: Context<AppEnv>, opened: OpenedAnswer, lease: Lease): Promise<Response> {
+export async function message(
+  c: Context<AppEnv>,
+  opened: OpenedAnswer,
+  lease: Lease,
+  left: AbortSignal,
+): Promise<Response> {
   const { model, upstream } = opened
   const ended = (summary: AnswerSummary) =>
     inBackground(c, endAnswer(c.env, c.var.config, lease, { route: c.req.path, model, upstream, summary }))
@@ -31,7 +37,7 @@ export async function message(c: Context<AppEnv>, opened: OpenedAnswer, lease: L
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
       // The client leaving cancels the upstream, as a stream's cancel does on every other path.
-      signal: c.req.raw.signal,
+      signal: left,
     })
     ended({
       outcome: 'done',

@@ -13,8 +13,14 @@ import { clientClosed } from '../shared/stored-answer'
 /**
  * A whole `chat.completion` for a client that asked not to stream: only a complete answer is
  * ever sent as one; any failure is an error response in OpenAI's shape (see `./errors.ts`).
+ * `left` aborts when the client has gone (see `wholeAnswer`, which runs this).
  */
-export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease: Lease): Promise<Response> {
+export async function completion(
+  c: Context<AppEnv>,
+  opened: OpenedAnswer,
+  lease: Lease,
+  left: AbortSignal,
+): Promise<Response> {
   const { model, upstream } = opened
   const ended = (summary: AnswerSummary) =>
     inBackground(c, endAnswer(c.env, c.var.config, lease, { route: c.req.path, model, upstream, summary }))
@@ -26,7 +32,7 @@ export async function completion(c: Context<AppEnv>, opened: OpenedAnswer, lease
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       deadlineMs: config.streamDeadlineMs,
       // The client leaving cancels the upstream, as a stream's cancel does on every other path.
-      signal: c.req.raw.signal,
+      signal: left,
     })
     const durationMs = Date.now() - startedAt
     ended({

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { GatewayError } from '../../errors'
 import { log } from '../../log'
+import { loggedPath } from '../shared/logged-path'
 
 /**
  * Gateway codes that OpenAI's API has its own names for, so the SDKs and the code written against
@@ -21,7 +22,7 @@ export function openAIError(error: Error, c: Context): Response {
       ? error
       : new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.')
   if (!(error instanceof GatewayError)) {
-    log.error('unhandled error', { path: c.req.path, error: String(error) })
+    log.error('unhandled error', { path: loggedPath(c.req.path), error: String(error) })
   }
   const { status, message, options } = gatewayError
   const { code, type } = OPENAI_ERRORS[gatewayError.code] ?? {

@@ -11,6 +11,7 @@ import { requireJson } from '../../middleware/require-json'
 import { validateChatRequest } from '../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
 import { jsonBody } from '../shared/json-body'
+import { wholeAnswer } from '../shared/whole-answer'
 import { completion } from './completion'
 import { openAIError } from './errors'
 import { fromOpenAIRequest } from './request'
@@ -52,7 +53,11 @@ openAI.post('/chat/completions', identifyCaller(), rateLimited(), requireJson(),
   const { lease } = admission
   const opened = await openAdmittedAnswer(c, admission)
   if (stream) return streamAnswer(c, opened, lease, openAIChatFormat, { includeUsage })
-  return completion(c, opened, lease)
+  return wholeAnswer(
+    c,
+    (left) => completion(c, opened, lease, left),
+    (error) => openAIError(error, c),
+  )
 })
 
 openAI.route('/responses', responses)

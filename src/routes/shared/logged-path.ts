@@ -1,18 +1,14 @@
+import { idTag } from '../../log'
+
 /**
  * A request's path as the log shows it. Stream ids are capabilities (whoever has one can read
- * the answer and stop it) and chat ids name a caller's conversations, so neither is logged
- * whole: the log keeps a short hash in its place, enough to tell requests for the same id apart
- * from others, not to read it back.
+ * the answer and stop it), a response id carries its stream's id, and chat ids name a caller's
+ * conversations, so none is logged whole: the log keeps its tag (`idTag`) in its place, enough
+ * to tell requests for the same id apart from others, not to read it back. A response's tag is
+ * its stream id's, the one its `answer ended` line has.
  */
-const ID_SEGMENT = /^(\/api\/streams\/|\/api\/ui\/chat\/)([^/]+)/
+const ID_SEGMENT = /^(\/api\/streams\/|\/api\/ui\/chat\/|\/v1\/responses\/(?:resp_)?)([^/]+)/
 
 export function loggedPath(path: string): string {
-  return path.replace(ID_SEGMENT, (_, prefix: string, id: string) => `${prefix}#${fnv1a(id)}`)
-}
-
-/** FNV-1a, 32 bits, in hex: a correlation tag, not a secret (it is synchronous, and short on purpose). */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
-  return (hash >>> 0).toString(16).padStart(8, '0')
+  return path.replace(ID_SEGMENT, (_, prefix: string, id: string) => `${prefix}${idTag(id)}`)
 }

@@ -13,8 +13,10 @@ import type { ChatMessage, ChatRequest } from '../../../request/chat-request'
 import { jsonChars } from '../../../request/json-limits'
 import { validateChatRequest } from '../../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../../shared/answer'
+import { inBackground } from '../../shared/background'
 import { jsonBody } from '../../shared/json-body'
 import { beginStoredAnswer, clientClosed, readOptions } from '../../shared/stored-answer'
+import { wholeAnswer } from '../../shared/whole-answer'
 import { openAIError } from '../errors'
 import { atResponsesPath, fromResponsesRequest, type ResponsesRequest } from './request'
 import {
@@ -57,7 +59,9 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
     const opened = await openAdmittedAnswer(c, admission)
     const id = `resp_${crypto.randomUUID().replaceAll('-', '')}`
     const response = streamAnswer(c, opened, lease, openAIResponsesFormat, { echo }, { startId: id })
-    return request.stream ? response : whole(c, response.body!)
+    if (request.stream) return response
+    // Leaving cancels the stream read here, and with it the upstream.
+    return wholeAnswer(c, (left) => whole(c, response.body!, left), renderError(c))
   }
 
   const kept: KeptResponse = {
@@ -83,8 +87,25 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
   }
   const read = await answer.stream.read(0, readOptions(c, { name: FORMAT, options: { echo } }, { owner: principal.id }))
   if (read.status !== 200) throw noSuchResponse(id)
-  return request.stream ? new Response(read.body, { headers: openAIResponsesFormat.headers }) : whole(c, read.body)
+  if (request.stream) return new Response(read.body, { headers: openAIResponsesFormat.headers })
+  return wholeAnswer(
+    c,
+    async (left) => {
+      // A stored answer goes on when its reader leaves, for whoever comes back with its id; but a
+      // whole answer's client learns the id only with the answer: nobody can come back for it.
+      const forsaken = () => inBackground(c, answer.stream.cancel(principal.id))
+      left.addEventListener('abort', forsaken, { once: true })
+      try {
+        return await whole(c, read.body, left)
+      } finally {
+        left.removeEventListener('abort', forsaken)
+      }
+    },
+    renderError(c),
+  )
 })
+
+const renderError = (c: Context<AppEnv>) => (error: Error) => openAIError(error, c)
 
 responses.get('/:id', identifyCaller(), rateLimited(), async (c) => {
   const owned = await ownedResponse(c, c.req.param('id'))
@@ -226,12 +247,13 @@ function startingAfter(c: Context<AppEnv>): number {
  * A whole response for a client that asked not to stream: the stream read to its end, and its
  * last event's response. Only a response that ended by itself (`completed`, or `incomplete` at
  * its token limit) is sent as one; a failure is an error status in OpenAI's shape, with our code.
- * The client leaving stops reading, which stops the answer as it would a stream.
+ * The client leaving (`left`) stops reading, which stops the answer as it would a stream.
  */
-async function whole(c: Context<AppEnv>, body: ReadableStream<Uint8Array>): Promise<Response> {
+async function whole(c: Context<AppEnv>, body: ReadableStream<Uint8Array>, left: AbortSignal): Promise<Response> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader()
   const leave = () => void reader.cancel().catch(() => {})
-  c.req.raw.signal.addEventListener('abort', leave)
+  if (left.aborted) leave()
+  left.addEventListener('abort', leave)
   let text = ''
   try {
     for (;;) {
@@ -240,7 +262,7 @@ async function whole(c: Context<AppEnv>, body: ReadableStream<Uint8Array>): Prom
       text += value
     }
   } finally {
-    c.req.raw.signal.removeEventListener('abort', leave)
+    left.removeEventListener('abort', leave)
   }
   // JSON holds no raw newline, so events split on blank lines; heartbeats are comments.
   const last = text
