@@ -79,7 +79,9 @@ describe('npm run key:new -- NAME --write', () => {
 describe("the README's key:new lines, run in order as a reader would", () => {
   it('leave no printed key that wrangler.toml does not let in', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8')
-    const lines = [...readme.matchAll(/^npm run key:new -- ([^#\n]*?)\s*(?:#.*)?$/gm)].map((match) => match[1]!.split(/\s+/))
+    const lines = [...readme.matchAll(/^npm run key:new -- ([^#\n]*?)\s*(?:#.*)?$/gm)].map((match) =>
+      match[1]!.split(/\s+/),
+    )
     expect(lines.length).toBeGreaterThan(0)
     const fresh = join(mkdtempSync(join(tmpdir(), 'gateway-readme-keys-')), 'wrangler.toml')
     writeFileSync(fresh, readFileSync(join(root, 'wrangler.toml'), 'utf8'))

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { workerdNoiseFilter } from './workerd-noise'
 
 // Lines as workerd printed them in a run of this project's tests (native addresses shortened).
-const STACK = 'stack: /node_modules/@cloudflare/workerd-linux-64/bin/workerd@631ffc0 /node_modules/@cloudflare/workerd-linux-64/bin/workerd@6320111'
+const STACK =
+  'stack: /node_modules/@cloudflare/workerd-linux-64/bin/workerd@631ffc0 /node_modules/@cloudflare/workerd-linux-64/bin/workerd@6320111'
 const ABORTED_READ = 'exception = kj/async-io.c++:1697: disconnected: abortRead() has been called'
 const PIPE_ABORTED = 'exception = kj/async-io.c++:763: disconnected: read end of pipe was aborted'
 const REFUSED = 'exception = rust/worker/ffi.rs:110: disconnected: Connection refused (os error 111)'
@@ -27,7 +28,14 @@ describe('workerdNoiseFilter', () => {
 
   it('keeps a real error, its stack, and everything around the noise', () => {
     const filter = workerdNoiseFilter()
-    const written = [' ✓  workers  test/routes/chat.test.ts (14 tests)', ABORTED_READ, STACK, ...REAL, 'console warning; x', '']
+    const written = [
+      ' ✓  workers  test/routes/chat.test.ts (14 tests)',
+      ABORTED_READ,
+      STACK,
+      ...REAL,
+      'console warning; x',
+      '',
+    ]
     expect(filter(written.join('\n'))).toBe(
       [' ✓  workers  test/routes/chat.test.ts (14 tests)', ...REAL, 'console warning; x', ''].join('\n'),
     )
