@@ -6,6 +6,10 @@ export default defineConfig({
     // The gateway logs a JSON line per answer and refusal: shown for a failing test, where it
     // explains what happened, and kept out of a passing run's report.
     silent: 'passed-only',
+    // Vitest lists each test slower than this, with its describe blocks. Tests that wait on a
+    // Durable Object, a queue, a real timer or `wrangler dev` often pass 300 ms (the default) on a
+    // busy machine, and listing them all doubled the workers run's output. Listed: past a second.
+    slowTestThreshold: 1000,
     projects: [
       {
         // Unit and route tests, run inside workerd: the real Workers runtime, not Node.
@@ -21,6 +25,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/e2e/**'],
           setupFiles: ['./test/helpers/apply-migrations.ts'],
+          // workerd's own traces of connections the tests close on purpose, left out of the output.
+          globalSetup: ['./test/helpers/quiet-workerd.ts'],
         },
       },
       {

@@ -58,7 +58,9 @@ if (write) {
   appendFileSync(WRANGLER_TOML, `\n# API key "${name}", added by \`npm run key:new\`.\n${table}`)
   console.log(`Appended to the end of ${tomlName}; choose its models and limits there:\n\n${table}`)
 } else {
-  console.log(`Add this at the END of wrangler.toml (or run again with --write), then choose its models and limits:
+  // Not "run again with --write": a second run makes a different key, and this one would be useless.
+  console.log(`The key works once this table is at the END of wrangler.toml (--write appends it for you; a
+second run makes a different key). Then choose its models and limits:
 
 ${table}`)
 }

@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -72,5 +73,33 @@ describe('npm run key:new -- NAME --write', () => {
     expect(newKey('ci-app', '--write').status).toBe(1)
     expect(newKey('not a name', '--write').status).toBe(2)
     expect(readFileSync(config, 'utf8')).toBe(before)
+  })
+})
+
+describe("the README's key:new lines, run in order as a reader would", () => {
+  it('leave no printed key that wrangler.toml does not let in', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    const lines = [...readme.matchAll(/^npm run key:new -- ([^#\n]*?)\s*(?:#.*)?$/gm)].map((match) =>
+      match[1]!.split(/\s+/),
+    )
+    expect(lines.length).toBeGreaterThan(0)
+    const fresh = join(mkdtempSync(join(tmpdir(), 'gateway-readme-keys-')), 'wrangler.toml')
+    writeFileSync(fresh, readFileSync(join(root, 'wrangler.toml'), 'utf8'))
+    const printed: string[] = []
+    for (const args of lines) {
+      const run = spawnSync(process.execPath, [join(root, 'scripts/new-key.ts'), ...args, '--config', fresh], {
+        encoding: 'utf8',
+      })
+      const key = /\b(lsg_[\w-]+)/.exec(run.stdout)?.[1]
+      if (key) printed.push(key)
+    }
+    expect(printed.length).toBeGreaterThan(0)
+    const toml = readFileSync(fresh, 'utf8')
+    for (const key of printed) {
+      // A key whose hash is nowhere is one the reader may hand out, and every request with it fails.
+      expect(toml, `a key printed by the README's commands is in no table`).toContain(
+        createHash('sha256').update(key).digest('hex'),
+      )
+    }
   })
 })

@@ -210,6 +210,9 @@ function terminal(stream: string): string | undefined {
 
 const looksLikeStream = (text: string) => /^(event|data|id|retry):/m.test(text)
 
+/** The id of a stream's last event with one: how many events a reader counts before the end. */
+const lastId = (stream: string) => [...stream.matchAll(/^id: *(\S+)/gm)].at(-1)?.[1]
+
 function checkAgainstShown(example: Example, last: Invocation): void {
   const real = split(last.output)
   const context = `${example.where}, which printed:\n${last.output.slice(0, 2000)}`
@@ -235,6 +238,11 @@ function checkAgainstShown(example: Example, last: Invocation): void {
   } else if (looksLikeStream(shownBody)) {
     expect(last.headers, context).toMatch(/^content-type: text\/event-stream/im)
     expect(terminal(real.body), context).toBe(terminal(shownBody))
+    // An answer the docs show finished is the one a run gives, not a stale one of another length
+    // (a stopped or failed one ends wherever the timing cut it, so its ids are not compared).
+    if (/^(event: done|\[DONE\] after finish$)/.test(terminal(shownBody) ?? '') && lastId(shownBody) !== undefined) {
+      expect(lastId(real.body), context).toBe(lastId(shownBody))
+    }
   } else if (/^[{[]/.test(shownBody)) {
     let parsed: unknown
     expect(() => (parsed = JSON.parse(real.body)), context).not.toThrow()
