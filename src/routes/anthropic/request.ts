@@ -360,10 +360,15 @@ function fromTools(tools: unknown, found: Found) {
         })
         return tool
       }
-      checkFields(tool, ['type', 'name', 'description', 'input_schema'], found)
+      checkFields(tool, ['type', 'name', 'description', 'input_schema', 'strict'], found)
       return {
         type: 'function',
-        function: { name: tool.name, description: tool.description, parameters: tool.input_schema },
+        function: {
+          name: tool.name,
+          description: tool.description,
+          parameters: tool.input_schema,
+          strict: tool.strict,
+        },
       }
     }),
   }
