@@ -123,6 +123,18 @@ describe("Claude Code's requests on /v1/messages", () => {
     expect(error.message).toMatch(/^tools\.12\.type: 'web_search_20250305' is a server tool/)
   })
 
+  it('names fields safely: control and non-Latin-1 characters replaced, past 32 names only counted', async () => {
+    const odd = { 'a\r\nSet-Cookie: x': 1, 'ü—✓': 2 }
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`extra_${i}`, i]))
+    const response = await request('/v1/messages', { ...firstTurn, stream: false, ...odd, ...many })
+    expect(response.status).toBe(200)
+    const named = ignoredOf(response)
+    expect(named).toContain('a??Set-Cookie:?x')
+    expect(named).toContain('???')
+    expect(named).toHaveLength(33)
+    expect(named.at(-1)).toMatch(/^and \d+ more$/)
+  })
+
   it('ignores and names a field the gateway has never heard of', async () => {
     const response = await request('/v1/messages', { ...firstTurn, stream: false, speculative_field: { x: 1 } })
     expect(response.status).toBe(200)
