@@ -90,8 +90,8 @@ describe('Claude Code through /v1/messages', () => {
       expect(first).not.toHaveProperty('context_management')
       expect(first).not.toHaveProperty('metadata')
       expect(second!.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_read' })
-    // Nothing dropped silently: the answer's log line names what was.
-    expect(gateway.logs()).toMatch(/"ignoredFields":\[[^\]]*"context_management"/)
+      // Nothing dropped silently: the answer's log line names what was.
+      expect(gateway.logs()).toMatch(/"ignoredFields":\[[^\]]*"context_management"/)
     },
   )
 })
