@@ -89,7 +89,7 @@ describe('Claude Code through /v1/messages', () => {
       expect(first).toMatchObject({ model: 'test-model', reasoning_effort: expect.any(String) })
       expect(first).not.toHaveProperty('context_management')
       expect(first).not.toHaveProperty('metadata')
-      expect(second!.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_read' })
+      expect(second!.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_agent' })
       // Nothing dropped silently: the answer's log line names what was.
       expect(gateway.logs()).toMatch(/"ignoredFields":\[[^\]]*"context_management"/)
     },

@@ -66,7 +66,8 @@ export interface RecordedRequest {
  * then text), "thinking" (reasoning only, until the gateway hangs up), "gated", "gated-reset" (a
  * token, then a reset once the gate opens), "stall", "reset", "truncate", "malformed",
  * "status:<code>", "no-headers", "html", "canned:<name>", "tokens:<count>"; "read-file:<path>"
- * anywhere in the text asks for Claude Code's `Read` tool on that path), and it counts its open
+ * anywhere in the text asks for Claude Code's `Read` tool on that path, "run-command:<cmd>" for
+ * Codex's `exec_command` with that command), and it counts its open
  * connections and answers, so a
  * test can see when the gateway lets go of one.
  */
@@ -150,11 +151,13 @@ export class TestUpstream extends EventEmitter {
 
     // An agent's prompt comes wrapped in its own reminders: look for the scenario anywhere in it.
     const readFile = /read-file:(\S+)/.exec(scenario)
-    if (readFile) {
+    const runCommand = /run-command:([^\n]+)/.exec(scenario)
+    if (readFile || runCommand) {
       stream()
-      const call = { index: 0, id: 'call_read', type: 'function', function: { name: 'Read', arguments: '' } }
+      const name = readFile ? 'Read' : 'exec_command'
+      const call = { index: 0, id: 'call_agent', type: 'function', function: { name, arguments: '' } }
       res.write(delta({ role: 'assistant', content: null }) + delta({ tool_calls: [call] }))
-      const args = JSON.stringify({ file_path: readFile[1] })
+      const args = JSON.stringify(readFile ? { file_path: readFile[1] } : { cmd: runCommand![1] })
       res.write(delta({ tool_calls: [{ index: 0, function: { arguments: args } }] }))
       res.write(delta({}, 'tool_calls') + usage + 'data: [DONE]\n\n')
       return void res.end()

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import app from '../../src/index'
 import { FIELD_RULES } from '../../src/routes/shared/dialect-fields'
 import firstTurn from '../fixtures/agents/claude-code-first-turn.json'
+import codexTurn from '../fixtures/agents/codex-first-turn.json'
 import toolResultTurn from '../fixtures/agents/claude-code-tool-result.json'
 import { asEnv } from '../helpers/env'
 
@@ -163,8 +164,51 @@ describe('tools with nothing to act on are accepted on every surface', () => {
   })
 })
 
-describe("Codex's fields on /v1/responses", () => {
-  it('ignores and names client_metadata, include and prompt_cache_key', async () => {
+describe("Codex's request on /v1/responses", () => {
+  it('knows every top-level field Codex sends, and sorts each as the docs say', () => {
+    const sorted = Object.fromEntries(
+      Object.keys(codexTurn).map((field) => [field, FIELD_RULES[field]?.responses?.kind]),
+    )
+    expect(sorted).toEqual({
+      model: 'carried',
+      stream: 'carried',
+      input: 'mapped',
+      tools: 'carried',
+      tool_choice: 'carried',
+      parallel_tool_calls: 'carried',
+      reasoning: 'mapped',
+      store: 'carried',
+      include: 'ignored',
+      prompt_cache_key: 'ignored',
+      client_metadata: 'ignored',
+    })
+  })
+
+  it('refuses its namespace and web_search tools by name, unless switched off in its config', async () => {
+    const response = await request('/v1/responses', { ...codexTurn, model: 'gpt' })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({
+      error: { param: 'tools.4.type', message: expect.stringContaining('namespace tools are not carried') },
+    })
+    const withoutNamespace = codexTurn.tools.filter((tool) => tool.type !== 'namespace')
+    const search = await request('/v1/responses', { ...codexTurn, model: 'gpt', tools: withoutNamespace })
+    expect(await search.json()).toMatchObject({
+      error: { param: 'tools.7.type', message: expect.stringContaining('web_search tools are not carried') },
+    })
+  })
+
+  it('carries the rest with those tools off: developer messages as system, function tools, bookkeeping named', async () => {
+    upstream()
+    const tools = codexTurn.tools.filter((tool) => tool.type === 'function')
+    const response = await request('/v1/responses', { ...codexTurn, model: 'gpt', tools })
+    expect(response.status).toBe(200)
+    expect(ignoredOf(response)).toEqual(['include', 'prompt_cache_key', 'client_metadata'])
+    const [body] = sent
+    expect(body!.messages.map((m) => m.role)).toEqual(['system', 'system', 'user', 'user'])
+    expect((body!.tools as unknown[]).length).toBe(tools.length)
+  })
+
+  it('ignores and names client_metadata, include and prompt_cache_key in any request', async () => {
     upstream()
     const response = await request('/v1/responses', {
       model: 'gpt',
