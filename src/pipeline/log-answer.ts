@@ -17,9 +17,10 @@ const PROVIDER_NAMES: Record<string, string> = {
  * rest are the gateway's own. `partial` marks counts of an answer that was cancelled or failed,
  * `estimated` counts the gateway made because the upstream reported none. `principal` is who
  * asked: a key's name, a token's `sub`, or `anonymous`; never a credential. `streamHash` is the
- * stored answer's tag (`idTag`), never its id: the id is the capability to read and stop it.
+ * stored answer's tag (`idTag`), never its id: the id is the capability to read and stop it. `ignoredFields`
+ * names the request's fields the gateway dropped, as the `X-Gateway-Ignored` header did.
  */
-export function logAnswer(record: UsageRecord, adapter: string | undefined): void {
+export function logAnswer(record: UsageRecord, adapter: string | undefined, ignoredFields?: string[]): void {
   log.info('answer ended', {
     path: record.route,
     status: record.status,
@@ -40,5 +41,6 @@ export function logAnswer(record: UsageRecord, adapter: string | undefined): voi
     firstTextMs: record.ttftMs ?? undefined,
     durationMs: record.durationMs,
     streamHash: record.streamId ?? undefined,
+    ignoredFields: ignoredFields?.length ? ignoredFields : undefined,
   })
 }

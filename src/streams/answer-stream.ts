@@ -46,6 +46,8 @@ export interface StreamSettings {
    * send any).
    */
   owner?: string
+  /** Request fields the surface dropped, for the answer's log line. */
+  ignoredFields?: string[]
 }
 
 /** A refusal before the answer started, as plain data (RPC carries no error subclasses). */
@@ -199,7 +201,14 @@ export class AnswerStream extends DurableObject<Env> {
       deadlineMs: config.streamDeadlineMs,
       // The answer outlives the request that admitted it, so the object ends it.
       onEnd: (summary) => {
-        const end = { route: settings.path, model, upstream, summary, streamId: settings.streamId }
+        const end = {
+          route: settings.path,
+          model,
+          upstream,
+          summary,
+          streamId: settings.streamId,
+          ignoredFields: settings.ignoredFields,
+        }
         this.ctx.waitUntil(endAnswer(this.env, config, settings.lease, end))
       },
     })

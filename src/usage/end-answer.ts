@@ -17,6 +17,8 @@ export interface AnswerEnd {
   status?: number
   /** The stored answer's id, for one kept in a Durable Object. */
   streamId?: string
+  /** Request fields the surface's translation dropped, for the log line (`X-Gateway-Ignored`). */
+  ignoredFields?: string[]
 }
 
 /**

@@ -57,6 +57,8 @@ export interface EndedAnswer {
   /** Admission's estimate of the prompt, used when the upstream reports no usage. */
   estimatedPromptTokens: number
   streamId?: string
+  /** Request fields the surface's translation dropped: named in the log line, not kept in the ledger. */
+  ignoredFields?: string[]
 }
 
 /**

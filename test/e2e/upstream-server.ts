@@ -63,8 +63,12 @@ export interface RecordedRequest {
  * An OpenAI-compatible upstream on 127.0.0.1 for the tests. The last user message picks how it
  * behaves ("replay:<fixture>", "tools" (two parallel tool calls; once the last message is a tool
  * result, "tool said: <results>"), "reasoning" (reasoning_content,
- * then text), "thinking" (reasoning only, until the gateway hangs up), "gated", "gated-reset" (a token, then a reset once the gate opens), "stall", "reset", "truncate", "malformed", "status:<code>", "no-headers",
- * "html", "canned:<name>", "tokens:<count>"), and it counts its open connections and answers, so a
+ * then text), "thinking" (reasoning only, until the gateway hangs up), "gated", "gated-reset" (a
+ * token, then a reset once the gate opens), "stall", "reset", "truncate", "malformed",
+ * "status:<code>", "no-headers", "html", "canned:<name>", "tokens:<count>"; "read-file:<path>"
+ * anywhere in the text asks for Claude Code's `Read` tool on that path, "run-command:<cmd>" for
+ * Codex's `exec_command` with that command), and it counts its open
+ * connections and answers, so a
  * test can see when the gateway lets go of one.
  */
 export class TestUpstream extends EventEmitter {
@@ -142,6 +146,20 @@ export class TestUpstream extends EventEmitter {
       stream()
       const results = body.messages.filter((m) => m.role === 'tool').map((m) => m.content)
       res.write(text(`tool said: ${results.join(', ')}`) + finish + usage + 'data: [DONE]\n\n')
+      return void res.end()
+    }
+
+    // An agent's prompt comes wrapped in its own reminders: look for the scenario anywhere in it.
+    const readFile = /read-file:(\S+)/.exec(scenario)
+    const runCommand = /run-command:([^\n]+)/.exec(scenario)
+    if (readFile || runCommand) {
+      stream()
+      const name = readFile ? 'Read' : 'exec_command'
+      const call = { index: 0, id: 'call_agent', type: 'function', function: { name, arguments: '' } }
+      res.write(delta({ role: 'assistant', content: null }) + delta({ tool_calls: [call] }))
+      const args = JSON.stringify(readFile ? { file_path: readFile[1] } : { cmd: runCommand![1] })
+      res.write(delta({ tool_calls: [{ index: 0, function: { arguments: args } }] }))
+      res.write(delta({}, 'tool_calls') + usage + 'data: [DONE]\n\n')
       return void res.end()
     }
 

@@ -153,9 +153,14 @@ describe('/api/chat tools and structured output fields', () => {
     expect(error.issues.map((i) => i.path)).toEqual(['messages.1', 'messages.2.tool_call_id'])
   })
 
-  it('400 from the demo model for tools and a JSON response_format, which it would ignore', async () => {
+  it('the demo model takes tools and answers in text; a required tool call or a JSON format is a 400', async () => {
     const hi = [{ role: 'user', content: 'hi' }]
-    expect((await issuesOf(await post({ messages: hi, tools }))).code).toBe('unsupported_parameter')
+    const offered = await post({ messages: hi, tools })
+    expect(offered.status).toBe(200)
+    expect(await offered.text()).toMatch(/event: delta\ndata: \{"text":/)
+    expect((await issuesOf(await post({ messages: hi, tools, tool_choice: 'required' }))).issues).toEqual([
+      { path: 'tool_choice', message: 'the demo model answers in text and never calls a tool.' },
+    ])
     const json = { type: 'json_object' }
     expect((await issuesOf(await post({ messages: hi, response_format: json }))).issues).toEqual([
       { path: 'response_format', message: 'the demo model answers only in prose.' },

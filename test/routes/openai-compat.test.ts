@@ -29,7 +29,6 @@ describe('/v1 refuses what it cannot carry, naming the field', () => {
     ['top_logprobs', { top_logprobs: 5 }],
     ['audio', { audio: { voice: 'alloy', format: 'wav' } }],
     ['modalities', { modalities: ['text', 'audio'] }],
-    ['prediction', { prediction: { type: 'content', content: 'x' } }],
     ['logit_bias', { logit_bias: { '50256': -100 } }],
     ['presence_penalty', { presence_penalty: 0.5 }],
     ['functions', { functions: [{ name: 'f' }] }],
@@ -42,7 +41,7 @@ describe('/v1 refuses what it cannot carry, naming the field', () => {
     })
   })
 
-  it('accepts those fields at their defaults, and ignores harmless metadata', async () => {
+  it('accepts those fields at their defaults, and ignores harmless metadata, naming it', async () => {
     const response = await completions({
       ...hi,
       n: 1,
@@ -58,14 +57,16 @@ describe('/v1 refuses what it cannot carry, naming the field', () => {
       prompt_cache_key: 'k',
     })
     expect(response.status).toBe(200)
+    expect(response.headers.get('X-Gateway-Ignored')).toBe(
+      'user, metadata, store, service_tier, seed, safety_identifier, prompt_cache_key',
+    )
     expect(((await response.json()) as { object: string }).object).toBe('chat.completion')
   })
 
-  it('refuses a field OpenAI does not have, as OpenAI does', async () => {
-    expect(await openAIError(await completions({ ...hi, top_k: 40 }))).toMatchObject({
-      code: 'invalid_request',
-      param: 'top_k',
-    })
+  it('ignores a field it does not know, and a draft prediction, naming them rather than refusing', async () => {
+    const response = await completions({ ...hi, top_k: 40, prediction: { type: 'content', content: 'x' } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('X-Gateway-Ignored')).toBe('top_k, prediction')
   })
 
   it('refuses audio and file parts and names them', async () => {

@@ -160,8 +160,10 @@ describe('POST /v1/responses translates the request', () => {
     expect(error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_parameter', param })
   })
 
-  it('refuses a field the Responses API does not have, and reports schema issues at the caller’s path', async () => {
-    expect(await errorOf(await create({ model: 'demo', input: 'hi', top_k: 3 }))).toMatchObject({ param: 'top_k' })
+  it('ignores and names a field it does not know, and reports schema issues at the caller’s path', async () => {
+    const unknown = await create({ model: 'demo', input: 'hi', top_k: 3 })
+    expect(unknown.status).toBe(200)
+    expect(unknown.headers.get('X-Gateway-Ignored')).toBe('top_k')
     const error = await errorOf(
       await create({
         model: 'demo',

@@ -16,8 +16,17 @@ const encoder = new TextEncoder()
 export function demoAdapter(config: DemoModelConfig): ProviderAdapter {
   return {
     async open(request, { signal }) {
-      // It answers with the same prose whatever it is asked: a tool or a JSON format would be ignored.
-      if (request.tools) throw unsupportedParameter('tools', 'the demo model cannot call tools.')
+      // It answers in prose whatever it is asked. Tools are offered, never required, so an answer
+      // in text is a true one (agents such as Claude Code always send theirs); a JSON format or a
+      // required tool call is a promise the prose would break.
+      if (
+        request.tools?.length &&
+        request.tool_choice !== undefined &&
+        request.tool_choice !== 'none' &&
+        request.tool_choice !== 'auto'
+      ) {
+        throw unsupportedParameter('tool_choice', 'the demo model answers in text and never calls a tool.')
+      }
       if (request.response_format && request.response_format.type !== 'text') {
         throw unsupportedParameter('response_format', 'the demo model answers only in prose.')
       }

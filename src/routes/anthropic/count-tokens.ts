@@ -6,6 +6,7 @@ import { countRequest } from '../../access/rate-limit'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import { countUpstreamTokens } from '../../pipeline/count-tokens'
+import { noteIgnored } from '../shared/ignored-fields'
 import { jsonBody } from '../shared/json-body'
 import { fromMessagesRequest } from './request'
 import { validateMessagesRequest } from './validate'
@@ -19,7 +20,9 @@ import { validateMessagesRequest } from './validate'
 export async function countTokens(c: Context<AppEnv>): Promise<Response> {
   const { config } = c.var
   await countRequest(c) // counted by the route's `rateLimited()` already: a backstop, never twice
-  const request = validateMessagesRequest(fromMessagesRequest(await jsonBody(c), config, { maxTokens: false }), config)
+  const translated = fromMessagesRequest(await jsonBody(c), config, { maxTokens: false })
+  noteIgnored(c, translated.ignored)
+  const request = validateMessagesRequest(translated, config)
   const model = request.model ?? config.defaultModel
   const principal = await principalOf(c)
   if (!Object.hasOwn(config.models, model)) {

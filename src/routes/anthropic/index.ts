@@ -9,6 +9,7 @@ import { limitBody } from '../../middleware/limit-body'
 import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
+import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
 import { jsonBody } from '../shared/json-body'
 import { wholeAnswer } from '../shared/whole-answer'
 import { countTokens } from './count-tokens'
@@ -21,14 +22,16 @@ import { inCallerTerms, validateMessagesRequest } from './validate'
  * Anthropic's Messages API (`/v1/messages`): the Anthropic SDKs, `@ai-sdk/anthropic` and tools
  * that take `ANTHROPIC_BASE_URL` (Claude Code) work unchanged, for every configured model,
  * whichever provider serves it. `x-api-key` authenticates as `Authorization: Bearer` does;
- * `anthropic-version` and `anthropic-beta` are accepted and change nothing.
+ * `anthropic-version` and `anthropic-beta` are accepted and change nothing. Fields the gateway
+ * drops are named in `X-Gateway-Ignored` (see `../shared/dialect-fields.ts`).
  */
 export const anthropicMessages = new Hono<AppEnv>()
 
-anthropicMessages.use(requestId())
+anthropicMessages.use(requestId(), reportIgnored())
 
 anthropicMessages.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
   const translated = fromMessagesRequest(await jsonBody(c), c.var.config)
+  noteIgnored(c, translated.ignored)
   const admission = await admitAnswer(c, validateMessagesRequest(translated, c.var.config))
   const opened = await openAdmittedAnswer(c, admission).catch((error: unknown) => {
     // An adapter's refusal names a path in the translated request: name the caller's instead.

@@ -29,7 +29,16 @@ export async function message(
 ): Promise<Response> {
   const { model, upstream } = opened
   const ended = (summary: AnswerSummary) =>
-    inBackground(c, endAnswer(c.env, c.var.config, lease, { route: c.req.path, model, upstream, summary }))
+    inBackground(
+      c,
+      endAnswer(c.env, c.var.config, lease, {
+        route: c.req.path,
+        model,
+        upstream,
+        summary,
+        ignoredFields: c.var.ignoredFields,
+      }),
+    )
   const startedAt = Date.now()
   const { config } = c.var
   try {

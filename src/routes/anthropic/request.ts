@@ -1,43 +1,25 @@
 import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
 import { MAX_PARTS, MAX_TOOLS, type ChatRequestLimits } from '../../request/chat-request'
 import { isObject, overLength, typeName } from '../../request/json-shape'
+import { sortFields, withoutIdleToolFields } from '../shared/dialect-fields'
 
 /**
- * What the gateway does with each part of Anthropic's Messages request. Everything it carries
- * goes through the gateway's own request schema next (the same checks and limits as every
- * surface); anything it cannot carry is refused with a 400 naming it, never dropped, except
- * hints that change nothing about the answer (`metadata`, `cache_control`, `service_tier`).
+ * Anthropic's Messages request in the gateway's terms. Which top-level fields are carried,
+ * mapped, ignored or refused is `FIELD_RULES` (shared by every translated surface); everything
+ * carried goes through the gateway's own request schema next (the same checks and limits as
+ * every surface). Inside messages and tools, a field the translation does not know is dropped and
+ * named (`cache_control`, `citations`, a tool's `defer_loading`), and a block it cannot carry (a
+ * document, a server tool's result) is refused: dropping it would leave the model blind to it.
  */
 
-/** Carried to the model. */
-const CARRIED = new Set([
-  'model',
-  'max_tokens',
-  'system',
-  'messages',
-  'tools',
-  'tool_choice',
-  'stop_sequences',
-  'temperature',
-  'top_p',
-  'top_k',
-  'thinking',
-  'stream',
-])
+/** Anthropic's `output_config.effort` as the gateway's `reasoning_effort` (`max` is the most there is). */
+const EFFORTS: Record<string, string> = { low: 'low', medium: 'medium', high: 'high', xhigh: 'xhigh', max: 'xhigh' }
 
-/** Dropped: an end user's id for Anthropic's abuse checks, and a billing tier. */
-const IGNORED = new Set(['metadata', 'service_tier'])
-
-/** Anthropic's own features that run on its side, which no other model has and the gateway does not carry. */
-const NOT_CARRIED: Record<string, string> = {
-  container: 'code execution containers are not carried.',
-  mcp_servers: 'MCP servers run at Anthropic and are not carried; give the tools as client tools.',
-  context_management: 'context management is not carried.',
-  output_format: 'structured output is not carried; define a tool instead.',
+/** What a translation found besides the request: refusals, and what it dropped. */
+interface Found {
+  issues: ErrorIssue[]
+  ignored: string[]
 }
-
-/** Block fields that are hints about caching or citing, with no bearing on what the model is asked. */
-const HINTS = new Set(['cache_control', 'citations'])
 
 /** The Messages request, translated: our chat request (unchecked, see below) and how to answer. */
 export interface TranslatedRequest {
@@ -49,6 +31,8 @@ export interface TranslatedRequest {
    * message of parts, which of the caller's blocks each part was: for a 400's paths.
    */
   origins: Origin[]
+  /** Fields dropped on the way, for `X-Gateway-Ignored` and the log line. */
+  ignored: string[]
 }
 
 export interface Origin {
@@ -74,15 +58,8 @@ export function fromMessagesRequest(
     overLength(body.system, maxMessages, 'system') ??
     overLength(body.tools, MAX_TOOLS, 'tools')
   if (tooLong) throw refusal([tooLong])
-  const issues: ErrorIssue[] = []
-  for (const field of Object.keys(body)) {
-    if (CARRIED.has(field) || IGNORED.has(field)) continue
-    issues.push({
-      path: field,
-      message:
-        (Object.hasOwn(NOT_CARRIED, field) && NOT_CARRIED[field]) || 'is not a Messages field the gateway carries.',
-    })
-  }
+  const { ignored, refused: issues } = sortFields('messages', body)
+  const found: Found = { issues, ignored }
   if (typeof body.model !== 'string') issues.push({ path: 'model', message: 'Field required' })
   if (maxTokens && body.max_tokens === undefined) issues.push({ path: 'max_tokens', message: 'Field required' })
   else if (!maxTokens && body.max_tokens !== undefined) {
@@ -106,7 +83,7 @@ export function fromMessagesRequest(
       const path = `system.${b}`
       if (!isObject(block) || block.type !== 'text') issues.push({ path, message: 'must be a text block' })
       else {
-        checkFields(block, ['type', 'text'], path, issues)
+        checkFields(block, ['type', 'text'], found)
         push(messages, origins, path, { role: 'system', content: block.text })
       }
     }
@@ -114,14 +91,15 @@ export function fromMessagesRequest(
 
   if (!Array.isArray(body.messages)) issues.push({ path: 'messages', message: 'must be an array of messages' })
   else {
-    for (const [m, message] of body.messages.entries()) fromMessage(message, `messages.${m}`, messages, origins, issues)
+    for (const [m, message] of body.messages.entries()) fromMessage(message, `messages.${m}`, messages, origins, found)
   }
 
-  const tools = fromTools(body.tools, issues)
-  const toolChoice = fromToolChoice(body.tool_choice, issues)
+  const tools = fromTools(body.tools, found)
+  const toolChoice = fromToolChoice(body.tool_choice, found)
+  const reasoning = fromReasoning(body.thinking, body.output_config, found)
   if (issues.length) throw refusal(issues)
-  return {
-    chat: {
+  const chat = withoutIdleToolFields(
+    {
       model: body.model,
       messages,
       max_tokens: body.max_tokens,
@@ -129,13 +107,13 @@ export function fromMessagesRequest(
       top_p: body.top_p,
       top_k: body.top_k,
       stop: body.stop_sequences,
-      thinking: body.thinking,
+      ...reasoning,
       ...tools,
       ...toolChoice,
     },
-    stream: body.stream === true,
-    origins,
-  }
+    ignored,
+  )
+  return { chat, stream: body.stream === true, origins, ignored: [...new Set(ignored)] }
 }
 
 /** A 400 naming every field it cannot carry; the first one in its message, as Anthropic's do. */
@@ -149,57 +127,115 @@ function push(messages: unknown[], origins: Origin[], path: string, message: unk
   origins.push(parts ? { path, parts } : { path })
 }
 
-/** Refuses fields of a block beyond `known` (and the hints, which are dropped). */
-function checkFields(block: Record<string, unknown>, known: string[], path: string, issues: ErrorIssue[]): void {
-  for (const field of Object.keys(block)) {
-    if (!known.includes(field) && !HINTS.has(field)) {
-      issues.push({ path: `${path}.${field}`, message: 'is not carried.' })
-    }
-  }
+/**
+ * Drops and names the fields of a block, message or tool beyond `known`: hints about caching and
+ * citing (`cache_control`, `citations`) and whatever Anthropic adds next. Named by the field's
+ * own name, once, however many blocks had it (Claude Code marks several for caching).
+ */
+function checkFields(block: Record<string, unknown>, known: string[], found: Found): void {
+  for (const field of Object.keys(block)) if (!known.includes(field)) found.ignored.push(field)
 }
 
-function fromMessage(message: unknown, path: string, messages: unknown[], origins: Origin[], issues: ErrorIssue[]) {
-  if (!isObject(message) || (message.role !== 'user' && message.role !== 'assistant')) {
-    issues.push({ path: `${path}.role`, message: "must be 'user' or 'assistant'" })
+/**
+ * `thinking` and `output_config` as the gateway's: `enabled` with its budget and `disabled` are
+ * carried; `adaptive` (the model decides how much to think) leaves it to the model, at the effort
+ * `output_config.effort` asks, mapped to `reasoning_effort`. `output_config.format` (structured
+ * output) is refused: dropped, the answer would not be in the format asked for.
+ */
+function fromReasoning(thinking: unknown, config: unknown, found: Found) {
+  const mapped: { thinking?: unknown; reasoning_effort?: string } = {}
+  if (isObject(thinking) && (thinking.type === 'enabled' || thinking.type === 'disabled')) {
+    const { type, budget_tokens, ...rest } = thinking
+    mapped.thinking = type === 'enabled' ? { type, budget_tokens } : { type }
+    for (const field of Object.keys(rest)) found.ignored.push(`thinking.${field}`)
+  } else if (isObject(thinking) && thinking.type === 'adaptive') {
+    // Adaptive is how the model thinks by default; `display` only shapes what Anthropic returns.
+    if (thinking.display !== undefined) found.ignored.push('thinking.display')
+  } else if (thinking !== undefined) mapped.thinking = thinking // the schema names what is wrong with it
+  if (config === undefined) return mapped
+  if (!isObject(config)) {
+    found.issues.push({ path: 'output_config', message: 'must be an object' })
+    return mapped
+  }
+  for (const [field, value] of Object.entries(config)) {
+    if (field === 'effort' && typeof value === 'string' && Object.hasOwn(EFFORTS, value)) {
+      mapped.reasoning_effort = EFFORTS[value]
+    } else if (field === 'format' && value != null) {
+      found.issues.push({
+        path: 'output_config.format',
+        message: 'structured output is not carried; define a tool instead.',
+      })
+    } else found.ignored.push(`output_config.${field}`)
+  }
+  return mapped
+}
+
+function fromMessage(message: unknown, path: string, messages: unknown[], origins: Origin[], found: Found) {
+  const role = isObject(message) ? message.role : undefined
+  if (!isObject(message) || (role !== 'user' && role !== 'assistant' && role !== 'system')) {
+    found.issues.push({ path: `${path}.role`, message: "must be 'user', 'assistant' or 'system'" })
     return
   }
-  checkFields(message, ['role', 'content'], path, issues)
-  const { role, content } = message
+  checkFields(message, ['role', 'content'], found)
+  const { content } = message
+  if (role === 'system') {
+    // A system message mid-conversation (Claude Code sends one): the upstream's system message, where it stands.
+    fromSystemMessage(content, path, messages, origins, found)
+    return
+  }
   if (typeof content === 'string') {
     push(messages, origins, path, { role, content })
     return
   }
   if (!Array.isArray(content)) {
-    issues.push({ path: `${path}.content`, message: 'must be a string or an array of blocks' })
+    found.issues.push({ path: `${path}.content`, message: 'must be a string or an array of blocks' })
     return
   }
   const tooLong = overLength(content, MAX_PARTS, `${path}.content`)
-  if (tooLong) return void issues.push(tooLong)
-  if (role === 'user') fromUserBlocks(content, path, messages, origins, issues)
-  else fromAssistantBlocks(content, path, messages, origins, issues)
+  if (tooLong) return void found.issues.push(tooLong)
+  if (role === 'user') fromUserBlocks(content, path, messages, origins, found)
+  else fromAssistantBlocks(content, path, messages, origins, found)
 }
 
-function fromUserBlocks(
-  blocks: unknown[],
-  path: string,
-  messages: unknown[],
-  origins: Origin[],
-  issues: ErrorIssue[],
-): void {
+/** A system message's content, a string or text blocks, as our system message of text parts. */
+function fromSystemMessage(content: unknown, path: string, messages: unknown[], origins: Origin[], found: Found) {
+  if (typeof content === 'string') {
+    push(messages, origins, path, { role: 'system', content })
+    return
+  }
+  if (!Array.isArray(content)) {
+    found.issues.push({ path: `${path}.content`, message: 'must be a string or text blocks' })
+    return
+  }
+  const parts: unknown[] = []
+  const partOrigins: number[] = []
+  for (const [b, block] of content.entries()) {
+    if (!isObject(block) || block.type !== 'text') {
+      found.issues.push({ path: `${path}.content.${b}`, message: 'must be a text block' })
+    } else {
+      checkFields(block, ['type', 'text'], found)
+      parts.push({ type: 'text', text: block.text })
+      partOrigins.push(b)
+    }
+  }
+  push(messages, origins, path, { role: 'system', content: parts }, partOrigins)
+}
+
+function fromUserBlocks(blocks: unknown[], path: string, messages: unknown[], origins: Origin[], found: Found): void {
   const parts: unknown[] = []
   const partOrigins: number[] = []
   for (const [b, block] of blocks.entries()) {
     const at = `${path}.content.${b}`
     if (isObject(block) && block.type === 'tool_result') {
-      checkFields(block, ['type', 'tool_use_id', 'content', 'is_error'], at, issues)
+      checkFields(block, ['type', 'tool_use_id', 'content', 'is_error'], found)
       push(messages, origins, at, {
         role: 'tool',
         tool_call_id: block.tool_use_id,
-        content: toolResultContent(block.content, `${at}.content`, issues),
+        content: toolResultContent(block.content, `${at}.content`, found),
         ...(block.is_error === true && { is_error: true }),
       })
     } else {
-      const part = fromContentBlock(block, at, issues)
+      const part = fromContentBlock(block, at, found)
       if (part) {
         parts.push(part)
         partOrigins.push(b)
@@ -210,13 +246,13 @@ function fromUserBlocks(
 }
 
 /** A tool result's content as ours: a string, text blocks joined, or with images, parts. */
-function toolResultContent(content: unknown, path: string, issues: ErrorIssue[]): unknown {
+function toolResultContent(content: unknown, path: string, found: Found): unknown {
   if (content === undefined) return ''
   if (!Array.isArray(content)) return content
   const parts = content.map((block, b) => {
     if (isObject(block) && (block.type === 'text' || block.type === 'image'))
-      return fromContentBlock(block, `${path}.${b}`, issues)
-    issues.push({ path: `${path}.${b}`, message: 'only text and images are carried in a tool result.' })
+      return fromContentBlock(block, `${path}.${b}`, found)
+    found.issues.push({ path: `${path}.${b}`, message: 'only text and images are carried in a tool result.' })
     return undefined
   })
   if (parts.some((part) => isObject(part) && part.type === 'image_url')) return parts
@@ -224,35 +260,35 @@ function toolResultContent(content: unknown, path: string, issues: ErrorIssue[])
 }
 
 /** A user turn's text or image block as our content part. */
-function fromContentBlock(block: unknown, path: string, issues: ErrorIssue[]): unknown {
+function fromContentBlock(block: unknown, path: string, found: Found): unknown {
   if (!isObject(block)) {
-    issues.push({ path, message: 'must be a content block' })
+    found.issues.push({ path, message: 'must be a content block' })
     return undefined
   }
   if (block.type === 'text') {
-    checkFields(block, ['type', 'text'], path, issues)
+    checkFields(block, ['type', 'text'], found)
     return { type: 'text', text: block.text }
   }
   if (block.type === 'image') {
-    checkFields(block, ['type', 'source'], path, issues)
+    checkFields(block, ['type', 'source'], found)
     const source = isObject(block.source) ? block.source : {}
     if (source.type === 'base64') {
-      checkFields(source, ['type', 'media_type', 'data'], `${path}.source`, issues)
+      checkFields(source, ['type', 'media_type', 'data'], found)
       const { media_type: mediaType, data } = source
       if (typeof mediaType !== 'string' || typeof data !== 'string') {
-        issues.push({ path: `${path}.source`, message: 'media_type and data must be strings.' })
+        found.issues.push({ path: `${path}.source`, message: 'media_type and data must be strings.' })
         return undefined
       }
       return { type: 'image_url', image_url: { url: `data:${mediaType};base64,${data}` } }
     }
     if (source.type === 'url') {
-      checkFields(source, ['type', 'url'], `${path}.source`, issues)
+      checkFields(source, ['type', 'url'], found)
       return { type: 'image_url', image_url: { url: source.url } }
     }
-    issues.push({ path: `${path}.source`, message: 'only base64 and url image sources are carried.' })
+    found.issues.push({ path: `${path}.source`, message: 'only base64 and url image sources are carried.' })
     return undefined
   }
-  issues.push({ path, message: `${describe(block.type)} blocks are not carried.` })
+  found.issues.push({ path, message: `${describe(block.type)} blocks are not carried.` })
   return undefined
 }
 
@@ -261,7 +297,7 @@ function fromAssistantBlocks(
   path: string,
   messages: unknown[],
   origins: Origin[],
-  issues: ErrorIssue[],
+  found: Found,
 ): void {
   const text: unknown[] = []
   const textOrigins: number[] = []
@@ -270,26 +306,26 @@ function fromAssistantBlocks(
   for (const [b, block] of blocks.entries()) {
     const at = `${path}.content.${b}`
     if (!isObject(block)) {
-      issues.push({ path: at, message: 'must be a content block' })
+      found.issues.push({ path: at, message: 'must be a content block' })
     } else if (block.type === 'text') {
-      checkFields(block, ['type', 'text'], at, issues)
+      checkFields(block, ['type', 'text'], found)
       text.push({ type: 'text', text: block.text })
       textOrigins.push(b)
     } else if (block.type === 'tool_use') {
-      checkFields(block, ['type', 'id', 'name', 'input'], at, issues)
+      checkFields(block, ['type', 'id', 'name', 'input'], found)
       toolCalls.push({
         id: block.id,
         type: 'function',
         function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) },
       })
     } else if (block.type === 'thinking') {
-      checkFields(block, ['type', 'thinking', 'signature'], at, issues)
+      checkFields(block, ['type', 'thinking', 'signature'], found)
       thinking.push({ type: 'thinking', thinking: block.thinking, signature: block.signature ?? '' })
     } else if (block.type === 'redacted_thinking') {
-      checkFields(block, ['type', 'data'], at, issues)
+      checkFields(block, ['type', 'data'], found)
       thinking.push({ type: 'redacted_thinking', data: block.data })
     } else {
-      issues.push({ path: at, message: `${describe(block.type)} blocks are not carried.` })
+      found.issues.push({ path: at, message: `${describe(block.type)} blocks are not carried.` })
     }
   }
   push(
@@ -306,8 +342,11 @@ function fromAssistantBlocks(
   )
 }
 
-/** Client tools as our function tools; Anthropic's server tools (web search, bash, computer…) are refused. */
-function fromTools(tools: unknown, issues: ErrorIssue[]) {
+/**
+ * Client tools as our function tools. Anthropic's server tools (web search, code execution…) are
+ * refused: they run at Anthropic, and dropped, the model would answer as if it had searched.
+ */
+function fromTools(tools: unknown, found: Found) {
   if (tools === undefined) return {}
   if (!Array.isArray(tools)) return { tools }
   return {
@@ -315,26 +354,34 @@ function fromTools(tools: unknown, issues: ErrorIssue[]) {
       const path = `tools.${t}`
       if (!isObject(tool)) return tool
       if (tool.type !== undefined && tool.type !== 'custom') {
-        issues.push({ path: `${path}.type`, message: `${describe(tool.type)} is a server tool, which is not carried.` })
+        found.issues.push({
+          path: `${path}.type`,
+          message: `${describe(tool.type)} is a server tool, which only Anthropic runs; it is not carried.`,
+        })
         return tool
       }
-      checkFields(tool, ['type', 'name', 'description', 'input_schema'], path, issues)
+      checkFields(tool, ['type', 'name', 'description', 'input_schema', 'strict'], found)
       return {
         type: 'function',
-        function: { name: tool.name, description: tool.description, parameters: tool.input_schema },
+        function: {
+          name: tool.name,
+          description: tool.description,
+          parameters: tool.input_schema,
+          strict: tool.strict,
+        },
       }
     }),
   }
 }
 
 /** Anthropic's `tool_choice` as OpenAI's `tool_choice` and `parallel_tool_calls`. */
-function fromToolChoice(choice: unknown, issues: ErrorIssue[]) {
+function fromToolChoice(choice: unknown, found: Found) {
   if (choice === undefined) return {}
   if (!isObject(choice)) {
-    issues.push({ path: 'tool_choice', message: 'must be an object' })
+    found.issues.push({ path: 'tool_choice', message: 'must be an object' })
     return {}
   }
-  checkFields(choice, ['type', 'name', 'disable_parallel_tool_use'], 'tool_choice', issues)
+  checkFields(choice, ['type', 'name', 'disable_parallel_tool_use'], found)
   const serial = choice.disable_parallel_tool_use === true ? { parallel_tool_calls: false } : {}
   switch (choice.type) {
     case 'auto':
@@ -346,7 +393,7 @@ function fromToolChoice(choice: unknown, issues: ErrorIssue[]) {
     case 'tool':
       return { tool_choice: { type: 'function', function: { name: choice.name } }, ...serial }
     default:
-      issues.push({ path: 'tool_choice.type', message: "must be 'auto', 'any', 'tool' or 'none'" })
+      found.issues.push({ path: 'tool_choice.type', message: "must be 'auto', 'any', 'tool' or 'none'" })
       return {}
   }
 }

@@ -10,6 +10,7 @@ import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { validateChatRequest } from '../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
+import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
 import { jsonBody } from '../shared/json-body'
 import { wholeAnswer } from '../shared/whole-answer'
 import { completion } from './completion'
@@ -22,6 +23,8 @@ import { responses } from './responses'
  * unchanged for every configured model, whichever provider serves it.
  */
 export const openAI = new Hono<AppEnv>()
+
+openAI.use(reportIgnored())
 
 const modelObject = (id: string) => ({ id, object: 'model', created: 0, owned_by: 'gateway' })
 
@@ -48,7 +51,8 @@ openAI.get('/models/:id{.+}', identifyCaller(), (c) => {
 })
 
 openAI.post('/chat/completions', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
-  const { chat, stream, includeUsage } = fromOpenAIRequest(await jsonBody(c), c.var.config)
+  const { chat, stream, includeUsage, ignored } = fromOpenAIRequest(await jsonBody(c), c.var.config)
+  noteIgnored(c, ignored)
   const admission = await admitAnswer(c, validateChatRequest(chat, c.var.config))
   const { lease } = admission
   const opened = await openAdmittedAnswer(c, admission)

@@ -79,6 +79,7 @@ export async function beginStoredAnswer(
       fallbacks,
       attachment,
       owner,
+      ignoredFields: c.var.ignoredFields,
     })
   } catch (error) {
     // The object failed rather than refused (or the call never reached it): no answer started,

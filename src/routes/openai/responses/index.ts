@@ -14,6 +14,7 @@ import { jsonChars } from '../../../request/json-limits'
 import { validateChatRequest } from '../../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../../shared/answer'
 import { inBackground } from '../../shared/background'
+import { noteIgnored } from '../../shared/ignored-fields'
 import { jsonBody } from '../../shared/json-body'
 import { beginStoredAnswer, clientClosed, readOptions } from '../../shared/stored-answer'
 import { wholeAnswer } from '../../shared/whole-answer'
@@ -44,6 +45,7 @@ const FORMAT = 'openai-responses'
 
 responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
   const request = fromResponsesRequest(await jsonBody(c), c.var.config)
+  noteIgnored(c, request.ignored)
   const principal = await principalOf(c)
   if (request.background) {
     await storingPrincipal(c, 'background')

@@ -1,58 +1,25 @@
 import { GatewayError, invalidRequest, unsupportedParameter, type ErrorIssue } from '../../../errors'
 import { MAX_PARTS, MAX_TOOLS, type ChatRequestLimits } from '../../../request/chat-request'
 import { isObject, overLength, typeName } from '../../../request/json-shape'
+import { sortFields, withoutIdleToolFields } from '../../shared/dialect-fields'
 
 /**
- * What the gateway does with each field of OpenAI's Responses request (`POST /v1/responses`).
- * As on Chat Completions, nothing a caller relies on is dropped: a field the gateway cannot carry
- * is a 400 naming it, unless it holds its harmless default; only bookkeeping is ignored.
+ * OpenAI's Responses request (`POST /v1/responses`) in the gateway's terms. Which fields are
+ * carried, ignored (and named in `X-Gateway-Ignored`) or refused is `FIELD_RULES`, shared by
+ * every translated surface; `store` and `background` are the route's. Hosted tools (`web_search`,
+ * `file_search`, …) are refused: dropped, the model would answer as if it had searched.
  */
 
-/** Carried, through the gateway's own request schema, or handled by the route (`store`, `background`). */
-const CARRIED = new Set([
-  'model',
-  'input',
-  'instructions',
-  'tools',
-  'tool_choice',
-  'parallel_tool_calls',
-  'max_output_tokens',
-  'temperature',
-  'top_p',
-  'text',
-  'reasoning',
-  'stream',
-  'store',
-  'background',
-  'previous_response_id',
+/** OpenAI's tools that run on its side, refused by name. */
+const HOSTED_TOOLS = new Set([
+  'web_search',
+  'web_search_preview',
+  'file_search',
+  'code_interpreter',
+  'image_generation',
+  'computer_use_preview',
+  'mcp',
 ])
-
-/**
- * Dropped: bookkeeping for OpenAI's platform (`metadata` is repeated back, as OpenAI does),
- * caching keys, a billing tier, `include` (it asks for extra fields, such as encrypted reasoning,
- * that a response here never has) and `stream_options.include_obfuscation` (padding against
- * length side channels that no client needs to read).
- */
-const IGNORED = new Set([
-  'metadata',
-  'user',
-  'safety_identifier',
-  'prompt_cache_key',
-  'prompt_cache_retention',
-  'service_tier',
-  'include',
-  'stream_options',
-])
-
-/** Refused unless they hold their default, each with why. */
-const UNSUPPORTED: Record<string, { harmless: (value: unknown) => boolean; reason: string }> = {
-  truncation: { harmless: (v) => v == null || v === 'disabled', reason: 'only "disabled" is carried.' },
-  conversation: { harmless: (v) => v == null, reason: 'conversations are not kept; use previous_response_id.' },
-  prompt: { harmless: (v) => v == null, reason: 'prompt templates are not carried.' },
-  max_tool_calls: { harmless: (v) => v == null, reason: 'a limit on tool calls is not carried.' },
-  top_logprobs: { harmless: (v) => v == null || v === 0, reason: 'log probabilities are not carried.' },
-  context_management: { harmless: (v) => v == null, reason: 'context management is not carried.' },
-}
 
 /** `role`s of message items, in the gateway's terms. */
 const ROLES: Record<string, string> = { user: 'user', assistant: 'assistant', system: 'system', developer: 'system' }
@@ -83,6 +50,8 @@ export interface ResponsesRequest {
   previousResponseId?: string
   /** The request's settings a response repeats back. */
   echo: Record<string, unknown>
+  /** Fields dropped on the way, for `X-Gateway-Ignored` and the log line. */
+  ignored: string[]
 }
 
 /**
@@ -99,17 +68,8 @@ export function fromResponsesRequest(
   if (!isObject(body)) throw invalidRequest('Responses', [{ path: '(body)', message: 'must be a JSON object' }])
   const tooManyTools = overLength(body.tools, MAX_TOOLS, 'tools')
   if (tooManyTools) throw invalidRequest('Responses', [tooManyTools])
-  const unsupported: ErrorIssue[] = []
+  const { ignored, refused: unsupported } = sortFields('responses', body)
   const unknown: ErrorIssue[] = []
-  for (const [field, value] of Object.entries(body)) {
-    // Own keys only: a field named `constructor` or `__proto__` is unknown, not a rule.
-    const rule = Object.hasOwn(UNSUPPORTED, field) ? UNSUPPORTED[field] : undefined
-    if (rule) {
-      if (!rule.harmless(value)) unsupported.push({ path: field, message: rule.reason })
-    } else if (!CARRIED.has(field) && !IGNORED.has(field)) {
-      unknown.push({ path: field, message: 'is not a Responses field' })
-    }
-  }
   if (typeof body.model !== 'string') unknown.unshift({ path: 'model', message: 'is required' })
   if (body.input === undefined && body.previous_response_id == null) {
     unknown.push({ path: 'input', message: 'is required' })
@@ -126,19 +86,22 @@ export function fromResponsesRequest(
     throw unsupportedParameter('instructions', 'only a string is carried.')
   }
   const instructions = (body.instructions as string | null | undefined) ?? undefined
-  const chat = {
-    model: body.model,
-    messages: input.messages,
-    temperature: body.temperature ?? undefined,
-    top_p: body.top_p ?? undefined,
-    max_tokens: body.max_output_tokens ?? undefined,
-    tools,
-    tool_choice: toolChoice,
-    parallel_tool_calls: body.parallel_tool_calls ?? undefined,
-    response_format: responseFormatOf(text.format),
-    reasoning_effort: reasoning.effort ?? undefined,
-    verbosity: text.verbosity ?? undefined,
-  }
+  const chat = withoutIdleToolFields(
+    {
+      model: body.model,
+      messages: input.messages,
+      temperature: body.temperature ?? undefined,
+      top_p: body.top_p ?? undefined,
+      max_tokens: body.max_output_tokens ?? undefined,
+      tools,
+      tool_choice: toolChoice,
+      parallel_tool_calls: body.parallel_tool_calls ?? undefined,
+      response_format: responseFormatOf(text.format),
+      reasoning_effort: reasoning.effort ?? undefined,
+      verbosity: text.verbosity ?? undefined,
+    },
+    ignored,
+  )
   const store = body.store !== false
   const background = body.background === true
   const echo = {
@@ -165,6 +128,7 @@ export function fromResponsesRequest(
     background,
     previousResponseId: typeof body.previous_response_id === 'string' ? body.previous_response_id : undefined,
     echo,
+    ignored: [...new Set(ignored)],
   }
 }
 
@@ -183,7 +147,7 @@ function toolsOf(tools: unknown, unsupported: ErrorIssue[]): unknown {
     if (tool.type !== 'function') {
       unsupported.push({
         path: `tools.${i}.type`,
-        message: `${typeName(tool.type)} tools are not carried; only function tools are.`,
+        message: `${typeName(tool.type)} tools are not carried; only function tools are.${HOSTED_TOOLS.has(typeName(tool.type)) ? ' It is a hosted tool that runs at OpenAI: dropped, the model would answer as if it had used it.' : ''}`,
       })
       return tool
     }

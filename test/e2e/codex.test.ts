@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateApiKey, hashApiKey } from '../../src/access/api-key'
+import { TestUpstream, testModels } from './upstream-server'
+import { startWranglerDev, type WranglerDev } from './wrangler-dev'
+
+/**
+ * The real Codex CLI (`@openai/codex`, `codex exec`), unchanged, with a `model_providers` entry at
+ * the gateway's `/v1` (`wire_api = "responses"`) and a gateway key: on the demo model, and on an
+ * OpenAI-compatible loopback upstream through a whole tool loop (a shell command's output in its
+ * answer). Its hosted `web_search` tool and its `namespace` tools (sub-agents) are switched off in
+ * its config, as docs/responses-api.md tells users to: the gateway refuses both by name.
+ */
+
+const CODEX = new URL('../../node_modules/.bin/codex', import.meta.url).pathname
+const run = promisify(execFile)
+
+let upstream: TestUpstream
+let gateway: WranglerDev
+let apiKey: string
+let folder: string
+
+beforeAll(async () => {
+  upstream = new TestUpstream()
+  const upstreamUrl = await upstream.start()
+  apiKey = generateApiKey()
+  gateway = await startWranglerDev({
+    DEFAULT_MODEL: 'demo',
+    MODELS: testModels(upstreamUrl),
+    API_KEYS: JSON.stringify({ agent: { sha256: await hashApiKey(apiKey), models: ['*'] } }),
+  })
+  folder = mkdtempSync(join(tmpdir(), 'codex-e2e-'))
+})
+
+afterAll(async () => {
+  await gateway?.stop()
+  await upstream?.stop()
+  if (folder) rmSync(folder, { recursive: true, force: true })
+})
+
+/** `codex exec <prompt>` on `model` in the temporary folder, with only the settings docs/ give; its output. */
+async function codex(prompt: string, model: string): Promise<string> {
+  const home = mkdtempSync(join(tmpdir(), 'codex-home-'))
+  writeFileSync(
+    join(home, 'config.toml'),
+    [
+      `model = "${model}"`,
+      'model_provider = "gateway"',
+      'web_search = "disabled"',
+      '',
+      '[features]',
+      'multi_agent = false',
+      '',
+      '[model_providers.gateway]',
+      'name = "gateway"',
+      `base_url = "${gateway.url}/v1"`,
+      'env_key = "GATEWAY_KEY"',
+      'wire_api = "responses"',
+      '',
+    ].join('\n'),
+  )
+  try {
+    const running = run(CODEX, ['exec', '--skip-git-repo-check', prompt], {
+      cwd: folder,
+      timeout: 90_000,
+      env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, GATEWAY_KEY: apiKey },
+    })
+    // `codex exec` reads more of its prompt from a stdin that is not a terminal, until it ends.
+    running.child.stdin?.end()
+    const { stdout } = await running
+    return stdout
+  } finally {
+    rmSync(home, { recursive: true, force: true })
+  }
+}
+
+describe('Codex through /v1/responses', () => {
+  it('gives a plain answer on the demo model', { timeout: 120_000 }, async () => {
+    expect(await codex('say hello', 'demo')).toContain("I am the gateway's built-in demo model")
+  })
+
+  it(
+    'completes a tool loop on an OpenAI-compatible model: a shell command, then its output in the answer',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      writeFileSync(join(folder, 'note.txt'), 'pelican-42\n')
+      upstream.requests.length = 0
+      const answer = await codex('run-command:cat note.txt', 'upstream')
+      expect(answer).toContain('tool said:')
+      expect(answer).toContain('pelican-42')
+      const [first] = upstream.requests.map((r) => r.body)
+      expect((first!.tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toContain(
+        'exec_command',
+      )
+      // Codex's bookkeeping for OpenAI's service, named in the log line rather than sent on.
+      expect(first).not.toHaveProperty('client_metadata')
+      expect(gateway.logs()).toMatch(/"ignoredFields":\[[^\]]*"client_metadata"/)
+    },
+  )
+})
