@@ -17,6 +17,8 @@ export interface AnswerEnd {
   status?: number
   /** The stored answer's id, for one kept in a Durable Object. */
   streamId?: string
+  /** Upstream requests the answer took, retries and fallbacks included (`OpenedAnswer.attempts`). */
+  attempts?: number
 }
 
 /**

@@ -43,6 +43,12 @@ export interface UsageRecord {
    * an answer lives. The field keeps its name so that records already queued still validate.
    */
   streamId: string | null
+  /**
+   * Upstream requests the answer took, across retries and fallbacks: 1 on the happy path, 0 for
+   * one refused before any request went (every model's circuit open). Absent from records queued
+   * before the column existed; the ledger reads those as 1.
+   */
+  attempts?: number
 }
 
 /** What the place where an answer ends knows about it. */
@@ -57,6 +63,7 @@ export interface EndedAnswer {
   /** Admission's estimate of the prompt, used when the upstream reports no usage. */
   estimatedPromptTokens: number
   streamId?: string
+  attempts?: number
 }
 
 /**
@@ -90,5 +97,6 @@ export function usageRecord(
     ttftMs: summary.firstTextMs ?? null,
     durationMs: summary.durationMs,
     streamId: answer.streamId === undefined ? null : idTag(answer.streamId),
+    attempts: answer.attempts ?? 1,
   }
 }

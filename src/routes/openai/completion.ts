@@ -21,9 +21,9 @@ export async function completion(
   lease: Lease,
   left: AbortSignal,
 ): Promise<Response> {
-  const { model, upstream } = opened
+  const { model, upstream, attempts } = opened
   const ended = (summary: AnswerSummary) =>
-    inBackground(c, endAnswer(c.env, c.var.config, lease, { route: c.req.path, model, upstream, summary }))
+    inBackground(c, endAnswer(c.env, c.var.config, lease, { route: c.req.path, model, upstream, summary, attempts }))
 
   const startedAt = Date.now()
   const { config } = c.var

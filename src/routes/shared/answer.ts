@@ -6,9 +6,12 @@ import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
 import type { WireFormat } from '../../formats/types'
 import { chatEventStream } from '../../pipeline/chat-event-stream'
-import { openAnswer, type OpenedAnswer } from '../../pipeline/open-answer'
+import { attemptsOf, openAnswer, type OpenedAnswer } from '../../pipeline/open-answer'
 import { endAnswer } from '../../usage/end-answer'
 import { inBackground } from './background'
+
+/** The response header that says how many upstream requests an answer took. */
+export const ATTEMPTS_HEADER = 'X-Gateway-Attempts'
 
 /**
  * Opens the upstream for an admitted answer, for as long as the request's client waits (see
@@ -42,7 +45,7 @@ export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission,
     durationMs: Date.now() - startedAt,
   }
   const status = left ? 499 : (refusal?.status ?? 500)
-  const end = { route: c.req.path, model: request.model, upstream: request.model, summary, status }
+  const end = { route: c.req.path, model: request.model, upstream: request.model, summary, status, attempts: attemptsOf(error) }
   inBackground(c, endAnswer(c.env, c.var.config, lease, end))
 }
 
@@ -60,7 +63,7 @@ export function streamAnswer<Options extends object>(
   { startId = `chat_${crypto.randomUUID()}` }: { startId?: string } = {},
 ): Response {
   const { config } = c.var
-  const { model, upstream } = answer
+  const { model, upstream, attempts } = answer
   const stream = chatEventStream(answer.stream, {
     start: { id: startId, model, upstream, created: Math.floor(Date.now() / 1000) },
     encoder: format.live({ ...options, retryMs: config.retryMs }),
@@ -68,7 +71,10 @@ export function streamAnswer<Options extends object>(
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
     onEnd: (summary) =>
-      inBackground(c, endAnswer(c.env, config, lease, { route: c.req.path, model, upstream, summary })),
+      inBackground(c, endAnswer(c.env, config, lease, { route: c.req.path, model, upstream, summary, attempts })),
   })
-  return new Response(stream, { headers: format.headers })
+  // How many upstream requests it took to get here (retries and fallbacks are otherwise invisible).
+  const headers = new Headers(format.headers)
+  headers.set(ATTEMPTS_HEADER, String(attempts))
+  return new Response(stream, { headers })
 }
