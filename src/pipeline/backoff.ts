@@ -22,7 +22,8 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
   if (value === undefined || value.trim() === '') return undefined
   const trimmed = value.trim()
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
-  const at = Date.parse(trimmed)
+  // HTTP dates end in GMT (IMF-fixdate, RFC 850); Date.parse alone reads far too much as a date.
+  const at = /GMT$/.test(trimmed) ? Date.parse(trimmed) : NaN
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
