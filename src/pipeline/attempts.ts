@@ -67,11 +67,17 @@ export async function attemptModel(
       else breaker.failed(Date.now())
       last = error
       if (retry >= model.retries) throw error
-      const delay =
-        rested && hasAwakeKey(name, keys) ? 0 : retryDelayMs(retry, retryAfter, model.max_retry_after_ms)
+      const delay = rested && hasAwakeKey(name, keys) ? 0 : retryDelayMs(retry, retryAfter, model.max_retry_after_ms)
       // The upstream asks for a longer rest than we would wait: the fallbacks may answer now.
       if (delay === undefined) throw error
-      log.warn('upstream failed, retrying', { model: name, code: error.code, attempt: tally.attempts, delayMs: delay })
+      // The key's secret name (never the key), so an operator sees which of a pool is limited.
+      log.warn('upstream failed, retrying', {
+        model: name,
+        key: keySecret,
+        code: error.code,
+        attempt: tally.attempts,
+        delayMs: delay,
+      })
       await sleep(delay, signal).catch(() => {
         throw clientClosed()
       })

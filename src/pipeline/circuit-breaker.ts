@@ -13,9 +13,7 @@ export interface BreakerSettings {
  *   until it succeeds (closed) or fails (open again, for another cooldown).
  */
 export type BreakerState =
-  | { state: 'closed'; failures: number }
-  | { state: 'open'; until: number }
-  | { state: 'trial'; since: number }
+  { state: 'closed'; failures: number } | { state: 'open'; until: number } | { state: 'trial'; since: number }
 
 /**
  * One upstream's circuit breaker, as a plain state machine with the clock passed in: every

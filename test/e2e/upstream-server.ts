@@ -275,19 +275,33 @@ export class TestUpstream extends EventEmitter {
 }
 
 /**
+ * One attempt per answer and a circuit that never opens: the tests that use `testModels` check
+ * what one upstream failure becomes, and share one upstream model, which a circuit opened by one
+ * test would take from the next. Retries and circuit breaking have their own (resilience.test.ts).
+ */
+const SINGLE_ATTEMPT = { retries: 0, circuit_breaker: { failures: 1_000_000 } }
+
+/**
  * The gateway's MODELS for a test run: `upstream` served by this upstream, and the demo model.
  * `apiKeySecret` names the secret the upstream model's key is read from, when the test sets one;
  * `anthropicKeySecret`, when given, adds `claude`, this upstream speaking Anthropic's API.
  */
 export function testModels(upstreamUrl: string, apiKeySecret?: string, anthropicKeySecret?: string): string {
   return JSON.stringify({
-    upstream: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'test-model', api_key_secret: apiKeySecret },
+    upstream: {
+      adapter: 'openai',
+      base_url: upstreamUrl,
+      upstream_model: 'test-model',
+      api_key_secret: apiKeySecret,
+      ...SINGLE_ATTEMPT,
+    },
     ...(anthropicKeySecret && {
       claude: {
         adapter: 'anthropic',
         base_url: upstreamUrl,
         upstream_model: 'claude-upstream',
         api_key_secret: anthropicKeySecret,
+        ...SINGLE_ATTEMPT,
       },
     }),
     demo: { adapter: 'demo', token_delay_ms: 1 },

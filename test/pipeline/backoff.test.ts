@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffMs, retryAfterMs, retryDelayMs, sleep } from '../../src/pipeline/backoff'
+import {
+  BACKOFF_BASE_MS,
+  BACKOFF_CAP_MS,
+  backoffMs,
+  retryAfterMs,
+  retryDelayMs,
+  sleep,
+} from '../../src/pipeline/backoff'
 
 describe('backoffMs (full jitter)', () => {
   it('draws between 0 and a ceiling that doubles with each retry, up to the cap', () => {

@@ -45,7 +45,14 @@ export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission,
     durationMs: Date.now() - startedAt,
   }
   const status = left ? 499 : (refusal?.status ?? 500)
-  const end = { route: c.req.path, model: request.model, upstream: request.model, summary, status, attempts: attemptsOf(error) }
+  const end = {
+    route: c.req.path,
+    model: request.model,
+    upstream: request.model,
+    summary,
+    status,
+    attempts: attemptsOf(error),
+  }
   inBackground(c, endAnswer(c.env, c.var.config, lease, end))
 }
 
