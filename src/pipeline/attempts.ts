@@ -6,7 +6,7 @@ import { adapterFor } from '../providers'
 import type { UpstreamStream } from '../providers/types'
 import type { ChatRequest } from '../request/chat-request'
 import { retryAfterMs, retryDelayMs, sleep } from './backoff'
-import { breakerFor } from './circuit-breaker'
+import { breakerFor } from './shared-breaker'
 import { awaitFirstEvent } from './first-event'
 import { hasAwakeKey, pickKey, restKey } from './key-pool'
 import { clientClosed, openUpstream } from './open-upstream'
@@ -18,6 +18,8 @@ export interface AttemptContext {
   signal: AbortSignal
   /** Attempts made for this answer so far, across its models; each upstream request adds one. */
   tally: { attempts: number }
+  /** Keeps a report to the shared circuit going after the answer has moved on (`waitUntil`). */
+  waitUntil?: ((promise: Promise<unknown>) => void) | undefined
 }
 
 /** A model that answered: its stream (its first event already read) and the key that served it. */
@@ -45,18 +47,23 @@ export async function attemptModel(
   request: ChatRequest,
 ): Promise<Served> {
   const { config, env, signal, tally } = context
-  const breaker = breakerFor(name, model.circuit_breaker)
+  const breaker = breakerFor(name, model.circuit_breaker, env)
+  const background = (report: Promise<void> | undefined) => {
+    if (report) context.waitUntil?.(report)
+  }
   const keys = keySecretsOf(model)
   let last: GatewayError | undefined
   for (let retry = 0; ; retry++) {
-    if (!breaker.allows(Date.now())) throw last ?? circuitOpen(name)
+    // Synchronous while the circuit is closed: only a cooldown's end asks the shared object.
+    const allowed = breaker.allows(Date.now())
+    if (allowed !== true && !(await allowed)) throw last ?? circuitOpen(name)
     const keySecret = pickKey(name, keys)
     tally.attempts++
     try {
       const adapter = adapterFor(name, model, env, keySecret)
       const opened = await openUpstream(adapter, request, { headersTimeoutMs: config.upstreamHeadersTimeoutMs, signal })
       const stream = await awaitFirstEvent(opened, { timeoutMs: config.upstreamIdleTimeoutMs, signal })
-      breaker.succeeded()
+      background(breaker.succeeded())
       return keySecret === undefined ? { stream } : { stream, keySecret }
     } catch (error) {
       if (!(error instanceof GatewayError) || !error.retryable || signal.aborted) throw error
@@ -64,7 +71,7 @@ export async function attemptModel(
       // A pool's rate limit is the key's, not the upstream's: the key rests, the circuit is untouched.
       const rested = error.status === 429 && keySecret !== undefined && keys.length > 1
       if (rested) restKey(name, keySecret, retryAfterMs(retryAfter) ?? keyRestMsOf(model))
-      else breaker.failed(Date.now())
+      else background(breaker.failed(Date.now()))
       last = error
       if (retry >= model.retries) throw error
       const delay = rested && hasAwakeKey(name, keys) ? 0 : retryDelayMs(retry, retryAfter, model.max_retry_after_ms)

@@ -7,20 +7,25 @@ export interface BreakerSettings {
 }
 
 /**
- * - `closed`: requests go; consecutive failures are counted.
+ * - `closed`: requests go; consecutive failures are counted (`last`: when the latest came).
  * - `open`: requests are skipped until `until`.
  * - `trial`: the cooldown has passed and one request has been let through; others are skipped
  *   until it succeeds (closed) or fails (open again, for another cooldown).
  */
 export type BreakerState =
-  { state: 'closed'; failures: number } | { state: 'open'; until: number } | { state: 'trial'; since: number }
+  | { state: 'closed'; failures: number; last?: number }
+  | { state: 'open'; until: number }
+  | { state: 'trial'; since: number }
 
 /**
  * One upstream's circuit breaker, as a plain state machine with the clock passed in: every
  * decision is synchronous, so the happy path (a closed circuit) costs a field read.
  *
  * A trial that never reports (its isolate died mid-request) must not keep the circuit shut for
- * ever: after another cooldown, the next request is let through as a new trial.
+ * ever: after another cooldown, the next request is let through as a new trial. And failures
+ * more than a cooldown apart are not "in a row": an isolate that has seen no failure does not
+ * report its successes (that would cost a call per request), so the shared count could otherwise
+ * add up failures from hours apart.
  */
 export class CircuitBreaker {
   #state: BreakerState = { state: 'closed', failures: 0 }
@@ -46,28 +51,27 @@ export class CircuitBreaker {
     if (this.#state.state !== 'closed' || this.#state.failures) this.#state = { state: 'closed', failures: 0 }
   }
 
+  /**
+   * Takes the state every isolate shares (`UpstreamHealth`). Another isolate's trial is, for this
+   * one, an open circuit until that trial could have timed out.
+   */
+  adopt(shared: BreakerState): void {
+    this.#state = shared.state === 'trial' ? { state: 'open', until: shared.since + this.settings.cooldown_ms } : shared
+  }
+
+  /** Whether nothing has failed since the last success: the state an isolate need not report. */
+  get healthy(): boolean {
+    return this.#state.state === 'closed' && this.#state.failures === 0
+  }
+
   /** The upstream failed in a way that says it is unwell (not a request it found wrong). */
   failed(now: number): void {
     const s = this.#state
-    const failures = s.state === 'closed' ? s.failures + 1 : this.settings.failures
+    const recent = s.state === 'closed' && s.last !== undefined && now - s.last < this.settings.cooldown_ms
+    const failures = s.state !== 'closed' ? this.settings.failures : recent ? s.failures + 1 : 1
     this.#state =
       failures >= this.settings.failures
         ? { state: 'open', until: now + this.settings.cooldown_ms }
-        : { state: 'closed', failures }
+        : { state: 'closed', failures, last: now }
   }
-}
-
-/**
- * The breakers of this isolate, one per model name. Module memory lives as long as the isolate,
- * which serves many requests; a new isolate starts with every circuit closed.
- */
-const breakers = new Map<string, { breaker: CircuitBreaker; settings: BreakerSettings }>()
-
-/** The breaker for `upstream`; a fresh one if its settings changed (a new config). */
-export function breakerFor(upstream: string, settings: BreakerSettings): CircuitBreaker {
-  const found = breakers.get(upstream)
-  if (found && found.settings === settings) return found.breaker
-  const breaker = new CircuitBreaker(settings)
-  breakers.set(upstream, { breaker, settings })
-  return breaker
 }

@@ -27,6 +27,12 @@ export interface AnswerScope {
   env: Env
   /** Aborts when whoever waits for the answer goes away. */
   signal: AbortSignal
+  /**
+   * Keeps work going after the answer has moved on: the reports to the upstreams' shared circuit
+   * (`shared-breaker.ts`). A route's `waitUntil`, or the answer's object's; without one, they run
+   * as long as the isolate does.
+   */
+  waitUntil?: (promise: Promise<unknown>) => void
 }
 
 /**
@@ -46,7 +52,7 @@ export interface AnswerScope {
  * principal's models); the pipeline knows no principal, so it is told rather than asks.
  */
 export async function openAnswer(
-  { config, env, signal }: AnswerScope,
+  { config, env, signal, waitUntil }: AnswerScope,
   request: ChatRequest & { model: string },
   fallbacks: readonly string[],
 ): Promise<OpenedAnswer> {
@@ -54,7 +60,7 @@ export async function openAnswer(
   const model = config.models[name]
   // Admission has checked the name; an unknown one here is the gateway's own mistake.
   if (!model) throw new Error(`openAnswer: model "${name}" is not configured`)
-  const context = { config, env, signal, tally: { attempts: 0 } }
+  const context = { config, env, signal, waitUntil, tally: { attempts: 0 } }
   const refusals: GatewayError[] = []
   try {
     for (const candidate of [name, ...fallbacks]) {

@@ -163,7 +163,12 @@ export class AnswerStream extends DurableObject<Env> {
     if (this.#log.meta) return { ok: false, refusal: refusal(new GatewayError(409, 'stream_exists', 'Id in use.')) }
     const { config } = settings
     // Nothing aborts the opening: the answer belongs to this object, not to whoever asked for it.
-    const scope = { config, env: this.env, signal: new AbortController().signal }
+    const scope = {
+      config,
+      env: this.env,
+      signal: new AbortController().signal,
+      waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p),
+    }
     let opened
     try {
       opened = await openAnswer(scope, request, settings.fallbacks)

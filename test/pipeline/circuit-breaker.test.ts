@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CircuitBreaker, breakerFor } from '../../src/pipeline/circuit-breaker'
+import { CircuitBreaker } from '../../src/pipeline/circuit-breaker'
 
 const settings = { failures: 3, cooldown_ms: 1000 }
 
@@ -23,7 +23,16 @@ describe('CircuitBreaker', () => {
     breaker.failed(2)
     breaker.failed(3)
     expect(breaker.allows(4)).toBe(true)
-    expect(breaker.state).toEqual({ state: 'closed', failures: 2 })
+    expect(breaker.state).toEqual({ state: 'closed', failures: 2, last: 3 })
+  })
+
+  it('forgets failures more than a cooldown apart: they are not in a row', () => {
+    const breaker = new CircuitBreaker(settings)
+    breaker.failed(0)
+    breaker.failed(600)
+    expect(breaker.state).toEqual({ state: 'closed', failures: 2, last: 600 })
+    breaker.failed(1700)
+    expect(breaker.state).toEqual({ state: 'closed', failures: 1, last: 1700 })
   })
 
   it('after the cooldown lets exactly one trial through; its success closes the circuit', () => {
@@ -56,11 +65,15 @@ describe('CircuitBreaker', () => {
   })
 })
 
-describe('breakerFor', () => {
-  it('keeps one breaker per upstream for the isolate, and a new one when its settings change', () => {
-    const a = breakerFor('model-a', settings)
-    expect(breakerFor('model-a', settings)).toBe(a)
-    expect(breakerFor('model-b', settings)).not.toBe(a)
-    expect(breakerFor('model-a', { ...settings })).not.toBe(a)
+describe('CircuitBreaker.adopt', () => {
+  it('takes the shared state; another isolate’s trial is an open circuit here until it could have timed out', () => {
+    const breaker = new CircuitBreaker(settings)
+    breaker.adopt({ state: 'trial', since: 5000 })
+    expect(breaker.allows(5999)).toBe(false)
+    expect(breaker.allows(6000)).toBe(true)
+    breaker.adopt({ state: 'closed', failures: 2, last: 6500 })
+    expect(breaker.healthy).toBe(false)
+    breaker.failed(7000)
+    expect(breaker.state.state).toBe('open')
   })
 })

@@ -21,7 +21,13 @@ export async function openAdmittedAnswer(c: Context<AppEnv>, admission: Admissio
   const startedAt = Date.now()
   const { request, fallbacks } = admission
   try {
-    return await openAnswer({ config: c.var.config, env: c.env, signal: c.req.raw.signal }, request, fallbacks)
+    const scope = {
+      config: c.var.config,
+      env: c.env,
+      signal: c.req.raw.signal,
+      waitUntil: (p: Promise<unknown>) => inBackground(c, p),
+    }
+    return await openAnswer(scope, request, fallbacks)
   } catch (error) {
     recordRefusal(c, admission, error, startedAt)
     throw error
