@@ -92,9 +92,12 @@ export async function openAnswer(
 /** How many upstream requests an answer that never began had made, by the error it failed with. */
 const attemptsBefore = new WeakMap<Error, number>()
 
-/** The attempts `openAnswer` made before failing with `error` (0 when it did not fail there). */
-export function attemptsOf(error: unknown): number {
-  return (error instanceof Error && attemptsBefore.get(error)) || 0
+/**
+ * The attempts `openAnswer` made before failing with `error`; undefined for an error it did not
+ * throw (one rebuilt from a Durable Object's refusal, say).
+ */
+export function attemptsOf(error: unknown): number | undefined {
+  return error instanceof Error ? attemptsBefore.get(error) : undefined
 }
 
 function hasImages(request: ChatRequest): boolean {

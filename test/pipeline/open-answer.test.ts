@@ -65,7 +65,7 @@ const refusal = (status: number, headers: Record<string, string> = {}) =>
 
 afterEach(() => void vi.restoreAllMocks())
 
-function post(model: string) {
+function post(model: string, signal?: AbortSignal) {
   const env = asEnv({
     DEFAULT_MODEL: 'gpt',
     MODELS,
@@ -74,7 +74,8 @@ function post(model: string) {
     KEY_B: 'sk-b',
   })
   const body = JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] })
-  return app.request('/api/chat', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body }, env)
+  const init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body, signal }
+  return app.request('/api/chat', init, env)
 }
 
 describe('openAnswer’s attempts', () => {
@@ -134,5 +135,16 @@ describe('openAnswer’s attempts', () => {
     provider(refusal(429, { 'Retry-After': '60' }))
     for (let i = 0; i < 3; i++) expect((await post('pooled')).status).toBe(200)
     expect(keysSent).toEqual(['Bearer sk-a', 'Bearer sk-b', 'Bearer sk-b', 'Bearer sk-b'])
+  })
+
+  it('stops retrying at once when the client leaves during a wait', async () => {
+    provider(refusal(503, { 'Retry-After': '5' }))
+    const client = new AbortController()
+    const response = post('gpt', client.signal)
+    await vi.waitFor(() => expect(keysSent).toHaveLength(1))
+    client.abort()
+    // At once: waiting out the 5 s Retry-After would outlast the test's own timeout.
+    expect((await response).status).toBe(499)
+    expect(keysSent).toHaveLength(1)
   })
 })
