@@ -179,7 +179,7 @@ export class AnswerStream extends DurableObject<Env> {
       log.error('answer failed to start', { error: String(error) })
       return { ok: false, refusal: refusal(internalError()) }
     }
-    const { model, upstream, attempts } = opened
+    const { model, upstream, attempts, keySecret } = opened
     const createdAt = Date.now()
     this.#flushMs = settings.flushMs ?? DEFAULT_FLUSH_MS
     this.#log.create({
@@ -204,7 +204,8 @@ export class AnswerStream extends DurableObject<Env> {
       deadlineMs: config.streamDeadlineMs,
       // The answer outlives the request that admitted it, so the object ends it.
       onEnd: (summary) => {
-        const end = { route: settings.path, model, upstream, summary, streamId: settings.streamId, attempts }
+        const { streamId, path: route } = settings
+        const end = { route, model, upstream, summary, streamId, attempts, keySecret }
         this.ctx.waitUntil(endAnswer(this.env, config, settings.lease, end))
       },
     })

@@ -19,6 +19,8 @@ export interface AnswerEnd {
   streamId?: string
   /** Upstream requests the answer took, retries and fallbacks included (`OpenedAnswer.attempts`). */
   attempts?: number
+  /** The name of the secret whose key served it (`OpenedAnswer.keySecret`), for the log line. */
+  keySecret?: string
 }
 
 /**

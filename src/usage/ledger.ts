@@ -19,7 +19,7 @@ export function recordAnswer(
   tokens?: AnswerTokens,
 ): Promise<void> {
   const record = usageRecord(config, answer, tokens)
-  logAnswer(record, config.models[record.upstream]?.adapter)
+  logAnswer(record, config.models[record.upstream]?.adapter, answer.keySecret)
   return sendRecord(env, record)
 }
 

@@ -64,6 +64,8 @@ export interface EndedAnswer {
   estimatedPromptTokens: number
   streamId?: string
   attempts?: number
+  /** The name (never the value) of the secret whose key served it: logged, not kept in the ledger. */
+  keySecret?: string
 }
 
 /**

@@ -134,6 +134,9 @@ describe('a key pool', () => {
     expect(keys.filter((k) => k === `Bearer ${KEY_A}`)).toHaveLength(1)
     expect(keys.filter((k) => k === `Bearer ${KEY_B}`)).toHaveLength(3)
     expect(keys.indexOf(`Bearer ${KEY_A}`)).toBe(0)
+    // The first answer's log line: two attempts, served by the pool's second key (its name, never the key).
+    await expect.poll(() => gateway.logs()).toMatch(/"msg":"answer ended".*"attempts":2,"key":"KEY_B"/)
+    expect(gateway.logs()).not.toContain(KEY_B)
   })
 })
 

@@ -27,9 +27,12 @@ export async function message(
   lease: Lease,
   left: AbortSignal,
 ): Promise<Response> {
-  const { model, upstream, attempts } = opened
+  const { model, upstream, attempts, keySecret } = opened
   const ended = (summary: AnswerSummary) =>
-    inBackground(c, endAnswer(c.env, c.var.config, lease, { route: c.req.path, model, upstream, summary, attempts }))
+    inBackground(
+      c,
+      endAnswer(c.env, c.var.config, lease, { route: c.req.path, model, upstream, summary, attempts, keySecret }),
+    )
   const startedAt = Date.now()
   const { config } = c.var
   try {

@@ -76,7 +76,7 @@ export function streamAnswer<Options extends object>(
   { startId = `chat_${crypto.randomUUID()}` }: { startId?: string } = {},
 ): Response {
   const { config } = c.var
-  const { model, upstream, attempts } = answer
+  const { model, upstream, attempts, keySecret } = answer
   const stream = chatEventStream(answer.stream, {
     start: { id: startId, model, upstream, created: Math.floor(Date.now() / 1000) },
     encoder: format.live({ ...options, retryMs: config.retryMs }),
@@ -84,7 +84,10 @@ export function streamAnswer<Options extends object>(
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
     onEnd: (summary) =>
-      inBackground(c, endAnswer(c.env, config, lease, { route: c.req.path, model, upstream, summary, attempts })),
+      inBackground(
+        c,
+        endAnswer(c.env, config, lease, { route: c.req.path, model, upstream, summary, attempts, keySecret }),
+      ),
   })
   // How many upstream requests it took to get here (retries and fallbacks are otherwise invisible).
   const headers = new Headers(format.headers)
