@@ -59,3 +59,4 @@ export default {
 export { PrincipalLimits } from './access/principal-limits'
 export { AnswerStream } from './streams/answer-stream'
 export { ChatIndex } from './streams/chat-index'
+export { UpstreamHealth } from './pipeline/upstream-health'

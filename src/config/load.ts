@@ -3,7 +3,7 @@ import { configInvalid, GatewayError } from '../errors'
 import { log } from '../log'
 import { accessConfig, accessSettings, type AccessConfig } from './access'
 import { optionalBinding } from './bindings'
-import { modelConfig, type ModelConfig } from './models'
+import { keySecretsOf, modelConfig, type ModelConfig } from './models'
 import { nonEmpty } from './parts'
 
 /** A whole number of milliseconds or a count, given as a string var (the way wrangler passes vars). */
@@ -129,6 +129,8 @@ function parseConfig(env: Env): GatewayConfig | GatewayError {
         problems.push(`MODELS.${name}.fallbacks: "${fallback}" is not one of MODELS`)
       if (fallback === name) problems.push(`MODELS.${name}.fallbacks: a model cannot be its own fallback`)
     }
+    if ((model.adapter === 'anthropic' || model.adapter === 'gemini') && !keySecretsOf(model).length)
+      problems.push(`MODELS.${name}: needs api_key_secret or api_key_secrets`)
     if (model.adapter === 'anthropic' && (model.thinking_budget_tokens ?? 0) >= model.max_tokens)
       problems.push(`MODELS.${name}.thinking_budget_tokens: must be below max_tokens (${model.max_tokens})`)
   }

@@ -24,6 +24,41 @@ const everyModel = {
   price: v.optional(
     v.strictObject({ input: usdPerMillion(), output: usdPerMillion(), reasoning: v.optional(usdPerMillion()) }),
   ),
+  /**
+   * Extra attempts at this model, after a failure that can succeed on retry (unreachable, header
+   * timeout, 408, 409, 429, 5xx, a stream that ends before its first event), before its fallbacks.
+   */
+  retries: v.optional(v.pipe(wholeNumber(), v.maxValue(10)), 2),
+  /**
+   * The longest an upstream's `Retry-After` is waited for before a retry; one that asks for
+   * longer sends the request straight to the fallbacks.
+   */
+  max_retry_after_ms: v.optional(v.pipe(wholeNumber(), v.maxValue(60_000)), 5_000),
+  /**
+   * After `failures` consecutive failures the model is skipped (straight to its fallbacks) for
+   * `cooldown_ms`; then one trial request decides whether it serves again.
+   */
+  circuit_breaker: v.optional(
+    v.strictObject({
+      failures: v.optional(wholeNumber(1), 3),
+      cooldown_ms: v.optional(v.pipe(wholeNumber(1), v.maxValue(3_600_000)), 30_000),
+    }),
+    () => ({ failures: 3, cooldown_ms: 30_000 }),
+  ),
+}
+
+/** `key_rest_ms` unless set: a minute, the window most providers count their rate limits in. */
+const DEFAULT_KEY_REST_MS = 60_000
+
+/**
+ * An API key, or a pool of them: requests spread across `api_key_secrets`, and a key the
+ * upstream answered 429 rests (its `Retry-After`, else `key_rest_ms`) while the others serve.
+ */
+const apiKeys = {
+  /** Names of secrets holding keys for the same account or others; used beside `api_key_secret`. */
+  api_key_secrets: v.optional(v.pipe(v.array(nonEmpty()), v.minLength(1))),
+  /** How long a key rests after a 429 that gave no `Retry-After`. */
+  key_rest_ms: v.optional(v.pipe(wholeNumber(1), v.maxValue(3_600_000)), DEFAULT_KEY_REST_MS),
 }
 
 const demoModel = v.strictObject({
@@ -45,6 +80,7 @@ const openAIModel = v.strictObject({
   upstream_model: nonEmpty(),
   /** Name of the secret holding the key; omit for keyless upstreams (a local Ollama or vLLM). */
   api_key_secret: v.optional(nonEmpty()),
+  ...apiKeys,
 })
 
 const anthropicModel = v.strictObject({
@@ -52,7 +88,9 @@ const anthropicModel = v.strictObject({
   adapter: v.literal('anthropic'),
   base_url: v.optional(httpUrl(), 'https://api.anthropic.com/v1'),
   upstream_model: nonEmpty(),
-  api_key_secret: nonEmpty(),
+  /** Name of the secret holding the key (or only `api_key_secrets`, a pool). */
+  api_key_secret: v.optional(nonEmpty()),
+  ...apiKeys,
   /** Anthropic requires a limit on every request; this applies when the client sets none. */
   max_tokens: v.optional(wholeNumber(1), 4096),
   /** Turns on extended thinking with this budget (at least 1024, below `max_tokens`); off when unset. */
@@ -64,7 +102,9 @@ const geminiModel = v.strictObject({
   adapter: v.literal('gemini'),
   base_url: v.optional(httpUrl(), 'https://generativelanguage.googleapis.com/v1beta'),
   upstream_model: nonEmpty(),
-  api_key_secret: nonEmpty(),
+  /** Name of the secret holding the key (or only `api_key_secrets`, a pool). */
+  api_key_secret: v.optional(nonEmpty()),
+  ...apiKeys,
   /** Asks a thinking model for its thought summaries, streamed as `reasoning`. */
   include_thoughts: v.optional(v.boolean(), false),
   /** The model's thinking budget in tokens (0 turns thinking off where the model allows); its default when unset. */
@@ -96,4 +136,16 @@ export function withinCeiling(maxTokens: number | undefined, model: ModelConfig)
   const ceiling = model.max_tokens_ceiling
   if (ceiling === undefined) return maxTokens
   return Math.min(maxTokens ?? ceiling, ceiling)
+}
+
+/** The names of the secrets a model's requests may use, in order: `api_key_secret`, then the pool. */
+export function keySecretsOf(model: ModelConfig): string[] {
+  if (!('api_key_secret' in model) && !('api_key_secrets' in model)) return []
+  const names = [...(model.api_key_secret ? [model.api_key_secret] : []), ...(model.api_key_secrets ?? [])]
+  return [...new Set(names)]
+}
+
+/** How long one of the model's keys rests after a 429 without `Retry-After`. */
+export function keyRestMsOf(model: ModelConfig): number {
+  return 'key_rest_ms' in model ? model.key_rest_ms : DEFAULT_KEY_REST_MS
 }

@@ -12,8 +12,8 @@ const ALLOWED_HEADERS = [
   'x-api-key, anthropic-version, anthropic-beta, anthropic-dangerous-direct-browser-access',
 ].join(', ')
 const PREFLIGHT_MAX_AGE_SECONDS = '600'
-/** Response headers a page may read beyond the safelisted ones: when to retry, how to authenticate, which request, which fields were dropped. */
-const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate, request-id, X-Gateway-Ignored'
+/** Response headers a page may read beyond the safelisted ones: when to retry, how to authenticate, which request, which fields were dropped, how many attempts it took. */
+const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate, request-id, X-Gateway-Ignored, X-Gateway-Attempts'
 
 /**
  * CORS for an allowlist of origins (`CORS_ALLOWED_ORIGINS`). The Worker's own pages need no

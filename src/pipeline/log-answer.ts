@@ -17,10 +17,17 @@ const PROVIDER_NAMES: Record<string, string> = {
  * rest are the gateway's own. `partial` marks counts of an answer that was cancelled or failed,
  * `estimated` counts the gateway made because the upstream reported none. `principal` is who
  * asked: a key's name, a token's `sub`, or `anonymous`; never a credential. `streamHash` is the
- * stored answer's tag (`idTag`), never its id: the id is the capability to read and stop it. `ignoredFields`
- * names the request's fields the gateway dropped, as the `X-Gateway-Ignored` header did.
+ * stored answer's tag (`idTag`), never its id: the id is the capability to read and stop it.
+ * `attempts` is how many upstream requests the answer took (retries and fallbacks included),
+ * `gen_ai.response.model` the model that served it, and `key` the name of the secret whose key
+ * served it (a pool's member; never the key itself). `ignoredFields` names the request's fields
+ * the gateway dropped, as the `X-Gateway-Ignored` header did.
  */
-export function logAnswer(record: UsageRecord, adapter: string | undefined, ignoredFields?: string[]): void {
+export function logAnswer(
+  record: UsageRecord,
+  adapter: string | undefined,
+  { keySecret, ignoredFields }: { keySecret?: string; ignoredFields?: string[] } = {},
+): void {
   log.info('answer ended', {
     path: record.route,
     status: record.status,
@@ -29,6 +36,8 @@ export function logAnswer(record: UsageRecord, adapter: string | undefined, igno
     'gen_ai.provider.name': PROVIDER_NAMES[adapter ?? ''] ?? adapter,
     'gen_ai.request.model': record.model,
     'gen_ai.response.model': record.upstream,
+    attempts: record.attempts,
+    key: keySecret,
     'gen_ai.response.finish_reasons': record.finishReason ? [record.finishReason] : undefined,
     'gen_ai.usage.input_tokens': record.promptTokens,
     'gen_ai.usage.output_tokens': record.completionTokens,

@@ -2,10 +2,9 @@ import type { GatewayConfig } from '../config/load'
 import { withinCeiling } from '../config/models'
 import { GatewayError, unsupportedParameter } from '../errors'
 import { log } from '../log'
-import { adapterFor } from '../providers'
 import type { UpstreamStream } from '../providers/types'
 import { imagesOf, type ChatRequest } from '../request/chat-request'
-import { openUpstream } from './open-upstream'
+import { attemptModel } from './attempts'
 
 /** An upstream that has started answering, and which model it serves. */
 export interface OpenedAnswer {
@@ -13,7 +12,12 @@ export interface OpenedAnswer {
   model: string
   /** The model answering: `model`, or the fallback that stood in for it. */
   upstream: string
+  /** Its first real event already read (`first-event.ts`), and handed back first. */
   stream: UpstreamStream
+  /** Upstream requests made for this answer, across retries and fallbacks (1 on the happy path). */
+  attempts: number
+  /** The name of the secret whose key served it (never the key); none for a keyless model. */
+  keySecret?: string
 }
 
 /** Where an answer is opened: a request's context, or a Durable Object that owns the answer. */
@@ -23,20 +27,32 @@ export interface AnswerScope {
   env: Env
   /** Aborts when whoever waits for the answer goes away. */
   signal: AbortSignal
+  /**
+   * Keeps work going after the answer has moved on: the reports to the upstreams' shared circuit
+   * (`shared-breaker.ts`). A route's `waitUntil`, or the answer's object's; without one, they run
+   * as long as the isolate does.
+   */
+  waitUntil?: (promise: Promise<unknown>) => void
 }
 
 /**
- * Opens the upstream for a validated request, bounded by the header timeout. When it fails
- * before answering in a way another upstream might not (unreachable, 429, 5xx, header timeout),
- * the model's fallbacks are tried in order. A failure that says the request itself is wrong (4xx)
- * is final. Once an upstream has answered, there is no going back: text from two answers must
- * never be spliced together.
+ * Opens the upstream for a validated request and waits for its first real event. Each model is
+ * tried up to `1 + retries` times when it fails in a way a second try might not (unreachable,
+ * 408, 409, 429, 5xx, header timeout, a stream that ends before its first event), with backoff,
+ * on the next key of its pool after a 429, and not at all while its circuit is open
+ * (`attempts.ts`); then the model's fallbacks, in order, the same way. A failure that says the
+ * request itself is wrong (400, 401, 403, 404) is final. The client leaving stops it all at once.
+ *
+ * Nothing reaches the client before the first event, so every retry and fallback is invisible:
+ * one status, one set of headers, one stream. After it there is no going back: text from two
+ * answers must never be spliced together. The wait for it is bounded by the header timeout plus
+ * the idle timeout; no heartbeat goes out meanwhile, since the client's response has not begun.
  *
  * `fallbacks` are the ones the caller may use (admission filters the model's list by the
  * principal's models); the pipeline knows no principal, so it is told rather than asks.
  */
 export async function openAnswer(
-  { config, env, signal }: AnswerScope,
+  { config, env, signal, waitUntil }: AnswerScope,
   request: ChatRequest & { model: string },
   fallbacks: readonly string[],
 ): Promise<OpenedAnswer> {
@@ -44,30 +60,44 @@ export async function openAnswer(
   const model = config.models[name]
   // Admission has checked the name; an unknown one here is the gateway's own mistake.
   if (!model) throw new Error(`openAnswer: model "${name}" is not configured`)
+  const context = { config, env, signal, waitUntil, tally: { attempts: 0 } }
   const refusals: GatewayError[] = []
-  for (const candidate of [name, ...fallbacks]) {
-    if (!config.models[candidate]!.vision && hasImages(request)) {
-      // The model asked for is refused plainly; a fallback that cannot see the images is passed over.
-      if (candidate === name) refuseImages(request, candidate)
-      continue
+  try {
+    for (const candidate of [name, ...fallbacks]) {
+      if (!config.models[candidate]!.vision && hasImages(request)) {
+        // The model asked for is refused plainly; a fallback that cannot see the images is passed over.
+        if (candidate === name) refuseImages(request, candidate)
+        continue
+      }
+      try {
+        const candidateModel = config.models[candidate]!
+        // A fallback may allow fewer tokens than the model asked for: its own ceiling holds too.
+        const maxTokens = withinCeiling(request.max_tokens, candidateModel)
+        const candidateRequest = maxTokens === request.max_tokens ? request : { ...request, max_tokens: maxTokens }
+        const served = await attemptModel(context, candidate, candidateModel, candidateRequest)
+        return { model: name, upstream: candidate, attempts: context.tally.attempts, ...served }
+      } catch (error) {
+        if (!(error instanceof GatewayError) || !error.retryable || signal.aborted) throw error
+        log.warn('upstream refused, trying the next', { model: candidate, code: error.code })
+        refusals.push(error)
+      }
     }
-    try {
-      const candidateModel = config.models[candidate]!
-      // A fallback may allow fewer tokens than the model asked for: its own ceiling holds too.
-      const maxTokens = withinCeiling(request.max_tokens, candidateModel)
-      const candidateRequest = maxTokens === request.max_tokens ? request : { ...request, max_tokens: maxTokens }
-      const stream = await openUpstream(adapterFor(candidate, candidateModel, env), candidateRequest, {
-        headersTimeoutMs: config.upstreamHeadersTimeoutMs,
-        signal,
-      })
-      return { model: name, upstream: candidate, stream }
-    } catch (error) {
-      if (!(error instanceof GatewayError) || !error.retryable || signal.aborted) throw error
-      log.warn('upstream refused, trying the next', { model: candidate, code: error.code })
-      refusals.push(error)
-    }
+    throw lastRefusal(refusals)
+  } catch (error) {
+    if (error instanceof Error) attemptsBefore.set(error, context.tally.attempts)
+    throw error
   }
-  throw lastRefusal(refusals)
+}
+
+/** How many upstream requests an answer that never began had made, by the error it failed with. */
+const attemptsBefore = new WeakMap<Error, number>()
+
+/**
+ * The attempts `openAnswer` made before failing with `error`; undefined for an error it did not
+ * throw (one rebuilt from a Durable Object's refusal, say).
+ */
+export function attemptsOf(error: unknown): number | undefined {
+  return error instanceof Error ? attemptsBefore.get(error) : undefined
 }
 
 function hasImages(request: ChatRequest): boolean {

@@ -12,6 +12,11 @@ export interface OpenUpstreamOptions {
 /** 499: nginx's "client closed request". Nobody reads it; it keeps logs honest. */
 const CLIENT_CLOSED = 499
 
+/** What opening an answer fails with when the one waiting for it has gone. */
+export function clientClosed(): GatewayError {
+  return new GatewayError(CLIENT_CLOSED, 'client_closed', 'The client closed the request.')
+}
+
 /**
  * Opens the upstream for a request, giving up with a 504 when it does not answer with headers in
  * time, and abandoning it at once when the client leaves before it has answered.
@@ -22,8 +27,7 @@ export async function openUpstream(
   { headersTimeoutMs, signal }: OpenUpstreamOptions,
 ): Promise<UpstreamStream> {
   const upstream = new AbortController()
-  const clientLeft = () =>
-    upstream.abort(new GatewayError(CLIENT_CLOSED, 'client_closed', 'The client closed the request.'))
+  const clientLeft = () => upstream.abort(clientClosed())
   if (signal.aborted) clientLeft()
   signal.addEventListener('abort', clientLeft, { once: true })
   const timer = setTimeout(

@@ -1,5 +1,5 @@
 import { optionalBinding, secret } from '../config/bindings'
-import type { ModelConfig } from '../config/models'
+import { keySecretsOf, type ModelConfig } from '../config/models'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 import { anthropicAdapter } from './anthropic'
@@ -9,17 +9,22 @@ import { openAIAdapter } from './openai'
 import { workersAIAdapter, type AiBinding } from './workers-ai'
 import type { ProviderAdapter } from './types'
 
-/** The adapter that serves a configured model, with its secret read from the Worker's bindings. */
-export function adapterFor(name: string, model: ModelConfig, env: Env): ProviderAdapter {
+/**
+ * The adapter that serves a configured model, with its secret read from the Worker's bindings.
+ * `keySecret` names the secret to use for this attempt (a key pool's choice, `pipeline/key-pool.ts`);
+ * without it, the model's first key.
+ */
+export function adapterFor(name: string, model: ModelConfig, env: Env, keySecret?: string): ProviderAdapter {
+  const secretName = keySecret ?? keySecretsOf(model)[0]
   switch (model.adapter) {
     case 'demo':
       return demoAdapter(model)
     case 'openai':
-      return openAIAdapter(model, model.api_key_secret ? apiKey(env, name, model.api_key_secret) : undefined)
+      return openAIAdapter(model, secretName ? apiKey(env, name, secretName) : undefined)
     case 'anthropic':
-      return anthropicAdapter(model, apiKey(env, name, model.api_key_secret))
+      return anthropicAdapter(model, apiKey(env, name, secretName))
     case 'gemini':
-      return geminiAdapter(model, apiKey(env, name, model.api_key_secret))
+      return geminiAdapter(model, apiKey(env, name, secretName))
     case 'workers-ai':
       return workersAIAdapter(model, aiBinding(env, name, model.binding))
   }
@@ -31,7 +36,9 @@ function aiBinding(env: Env, model: string, bindingName: string): AiBinding {
   throw unavailable(model, 'its AI binding', { binding: bindingName })
 }
 
-function apiKey(env: Env, model: string, secretName: string): string {
+function apiKey(env: Env, model: string, secretName: string | undefined): string {
+  // Config validation requires a key for these adapters; its absence here is a setup gap, reported as one.
+  if (!secretName) throw unavailable(model, 'its API key', {})
   const value = secret(env, secretName)
   if (value) return value
   throw unavailable(model, 'its API key', { secret: secretName })

@@ -165,7 +165,12 @@ export class AnswerStream extends DurableObject<Env> {
     if (this.#log.meta) return { ok: false, refusal: refusal(new GatewayError(409, 'stream_exists', 'Id in use.')) }
     const { config } = settings
     // Nothing aborts the opening: the answer belongs to this object, not to whoever asked for it.
-    const scope = { config, env: this.env, signal: new AbortController().signal }
+    const scope = {
+      config,
+      env: this.env,
+      signal: new AbortController().signal,
+      waitUntil: (p: Promise<unknown>) => this.ctx.waitUntil(p),
+    }
     let opened
     try {
       opened = await openAnswer(scope, request, settings.fallbacks)
@@ -176,7 +181,7 @@ export class AnswerStream extends DurableObject<Env> {
       log.error('answer failed to start', { error: String(error) })
       return { ok: false, refusal: refusal(internalError()) }
     }
-    const { model, upstream } = opened
+    const { model, upstream, attempts, keySecret } = opened
     const createdAt = Date.now()
     this.#flushMs = settings.flushMs ?? DEFAULT_FLUSH_MS
     this.#log.create({
@@ -201,14 +206,8 @@ export class AnswerStream extends DurableObject<Env> {
       deadlineMs: config.streamDeadlineMs,
       // The answer outlives the request that admitted it, so the object ends it.
       onEnd: (summary) => {
-        const end = {
-          route: settings.path,
-          model,
-          upstream,
-          summary,
-          streamId: settings.streamId,
-          ignoredFields: settings.ignoredFields,
-        }
+        const { streamId, path: route, ignoredFields } = settings
+        const end = { route, model, upstream, summary, streamId, attempts, keySecret, ignoredFields }
         this.ctx.waitUntil(endAnswer(this.env, config, settings.lease, end))
       },
     })

@@ -4,7 +4,7 @@ import type { UsageRecord } from './record'
 
 const INSERT = `INSERT OR IGNORE INTO usage_records (id, ts, day, route, status, principal_kind, principal, model, upstream,
   outcome, finish_reason, error_code, prompt_tokens, completion_tokens, reasoning_tokens, estimated, cost_usd,
-  ttft_ms, duration_ms, stream_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  ttft_ms, duration_ms, stream_id, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 /** How long a batch that D1 refused waits before it is delivered again. */
 const RETRY_DELAY_SECONDS = 30
@@ -64,6 +64,7 @@ function insertRecord(db: D1Database, r: UsageRecord): D1PreparedStatement {
       r.ttftMs,
       r.durationMs,
       r.streamId,
+      r.attempts ?? 1,
     )
 }
 
@@ -88,6 +89,7 @@ function isUsageRecord(body: unknown): body is UsageRecord {
     (r.ttftMs === null || typeof r.ttftMs === 'number') &&
     (r.finishReason === null || typeof r.finishReason === 'string') &&
     (r.errorCode === null || typeof r.errorCode === 'string') &&
-    (r.streamId === null || typeof r.streamId === 'string')
+    (r.streamId === null || typeof r.streamId === 'string') &&
+    (r.attempts === undefined || (typeof r.attempts === 'number' && Number.isInteger(r.attempts)))
   )
 }

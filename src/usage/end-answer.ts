@@ -19,6 +19,10 @@ export interface AnswerEnd {
   streamId?: string
   /** Request fields the surface's translation dropped, for the log line (`X-Gateway-Ignored`). */
   ignoredFields?: string[]
+  /** Upstream requests the answer took, retries and fallbacks included (`OpenedAnswer.attempts`). */
+  attempts?: number
+  /** The name of the secret whose key served it (`OpenedAnswer.keySecret`), for the log line. */
+  keySecret?: string
 }
 
 /**

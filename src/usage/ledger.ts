@@ -19,7 +19,10 @@ export function recordAnswer(
   tokens?: AnswerTokens,
 ): Promise<void> {
   const record = usageRecord(config, answer, tokens)
-  logAnswer(record, config.models[record.upstream]?.adapter, answer.ignoredFields)
+  logAnswer(record, config.models[record.upstream]?.adapter, {
+    keySecret: answer.keySecret,
+    ignoredFields: answer.ignoredFields,
+  })
   return sendRecord(env, record)
 }
 

@@ -43,6 +43,12 @@ export interface UsageRecord {
    * an answer lives. The field keeps its name so that records already queued still validate.
    */
   streamId: string | null
+  /**
+   * Upstream requests the answer took, across retries and fallbacks: 1 on the happy path, 0 for
+   * one refused before any request went (every model's circuit open). Absent from records queued
+   * before the column existed; the ledger reads those as 1.
+   */
+  attempts?: number
 }
 
 /** What the place where an answer ends knows about it. */
@@ -59,6 +65,9 @@ export interface EndedAnswer {
   streamId?: string
   /** Request fields the surface's translation dropped: named in the log line, not kept in the ledger. */
   ignoredFields?: string[]
+  attempts?: number
+  /** The name (never the value) of the secret whose key served it: logged, not kept in the ledger. */
+  keySecret?: string
 }
 
 /**
@@ -92,5 +101,6 @@ export function usageRecord(
     ttftMs: summary.firstTextMs ?? null,
     durationMs: summary.durationMs,
     streamId: answer.streamId === undefined ? null : idTag(answer.streamId),
+    attempts: answer.attempts ?? 1,
   }
 }

@@ -56,6 +56,8 @@ type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_u
 
 export interface RecordedRequest {
   headers: IncomingMessage['headers']
+  /** When it arrived (`Date.now()`). */
+  at: number
   body: { model: string; messages: Array<{ role: string; content: string | ContentPart[] }>; [key: string]: unknown }
 }
 
@@ -67,8 +69,11 @@ export interface RecordedRequest {
  * token, then a reset once the gate opens), "stall", "reset", "truncate", "malformed",
  * "status:<code>", "no-headers", "html", "canned:<name>", "tokens:<count>"; "read-file:<path>"
  * anywhere in the text asks for Claude Code's `Read` tool on that path, "run-command:<cmd>" for
- * Codex's `exec_command` with that command), and it counts its open
- * connections and answers, so a
+ * Codex's `exec_command` with that command; "flaky:<how>:<times>" (the first <times> answers to
+ * this exact message fail: "429" with `Retry-After: 1`, "500", "reset" before any byte, "empty":
+ * headers, then the end before any event; then it answers), "key-429:<key>" (429 with
+ * `Retry-After: 30` to that key, an answer to any other)), and it counts its open connections
+ * and answers, so a
  * test can see when the gateway lets go of one.
  */
 export class TestUpstream extends EventEmitter {
@@ -80,6 +85,8 @@ export class TestUpstream extends EventEmitter {
   /** When the last "tokens:<count>" answer wrote its last byte (`Date.now()`). */
   lastByteAt = 0
   readonly #sockets = new Set<Socket>()
+  /** How often each "flaky:" message has failed so far. */
+  readonly #failures = new Map<string, number>()
   #gate: { promise: Promise<void>; release: () => void } = deferred()
   readonly #server = createServer((req, res) => void this.#handle(req, res))
 
@@ -122,7 +129,7 @@ export class TestUpstream extends EventEmitter {
     let raw = ''
     for await (const piece of req) raw += piece
     const body = JSON.parse(raw) as RecordedRequest['body']
-    this.requests.push({ headers: req.headers, body })
+    this.requests.push({ headers: req.headers, body, at: Date.now() })
     this.openAnswers++
     this.emit('change')
     res.on('close', () => {
@@ -222,7 +229,7 @@ export class TestUpstream extends EventEmitter {
         res.write(text('Fine so far') + 'data: {"choices": [oops\n\n')
         return void res.end()
       case 'status': {
-        const status = Number(argument)
+        const status = Number.parseInt(argument!, 10)
         const headers: Record<string, string> = { 'Content-Type': 'application/json' }
         if (status === 429 || status === 503) headers['Retry-After'] = '12'
         res.writeHead(status, headers)
@@ -245,6 +252,33 @@ export class TestUpstream extends EventEmitter {
         res.end(finish + usage + 'data: [DONE]\n\n', () => (this.lastByteAt = Date.now()))
         return
       }
+      case 'flaky': {
+        const [, how, times] = scenario.split(':') as [string, string, string]
+        const failed = this.#failures.get(scenario) ?? 0
+        if (failed < Number.parseInt(times, 10)) {
+          this.#failures.set(scenario, failed + 1)
+          if (how === 'reset') return void req.socket.resetAndDestroy()
+          if (how === 'empty') {
+            stream()
+            return void res.end()
+          }
+          const headers: Record<string, string> = { 'Content-Type': 'application/json' }
+          if (how === '429') headers['Retry-After'] = '1'
+          res.writeHead(Number(how), headers)
+          return void res.end(JSON.stringify({ error: { message: `flaky upstream says ${how}`, type: 'test' } }))
+        }
+        stream()
+        res.write(text(`echo: ${scenario}`) + finish + usage + 'data: [DONE]\n\n')
+        return void res.end()
+      }
+      case 'key-429':
+        if (req.headers.authorization === `Bearer ${argument}`) {
+          res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '30' })
+          return void res.end(JSON.stringify({ error: { message: 'this key is rate limited', type: 'test' } }))
+        }
+        stream()
+        res.write(text(`echo: ${scenario}`) + finish + usage + 'data: [DONE]\n\n')
+        return void res.end()
       case 'no-headers':
         return // never answers
       case 'html':
@@ -259,19 +293,33 @@ export class TestUpstream extends EventEmitter {
 }
 
 /**
+ * One attempt per answer and a circuit that never opens: the tests that use `testModels` check
+ * what one upstream failure becomes, and share one upstream model, which a circuit opened by one
+ * test would take from the next. Retries and circuit breaking have their own (resilience.test.ts).
+ */
+const SINGLE_ATTEMPT = { retries: 0, circuit_breaker: { failures: 1_000_000 } }
+
+/**
  * The gateway's MODELS for a test run: `upstream` served by this upstream, and the demo model.
  * `apiKeySecret` names the secret the upstream model's key is read from, when the test sets one;
  * `anthropicKeySecret`, when given, adds `claude`, this upstream speaking Anthropic's API.
  */
 export function testModels(upstreamUrl: string, apiKeySecret?: string, anthropicKeySecret?: string): string {
   return JSON.stringify({
-    upstream: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'test-model', api_key_secret: apiKeySecret },
+    upstream: {
+      adapter: 'openai',
+      base_url: upstreamUrl,
+      upstream_model: 'test-model',
+      api_key_secret: apiKeySecret,
+      ...SINGLE_ATTEMPT,
+    },
     ...(anthropicKeySecret && {
       claude: {
         adapter: 'anthropic',
         base_url: upstreamUrl,
         upstream_model: 'claude-upstream',
         api_key_secret: anthropicKeySecret,
+        ...SINGLE_ATTEMPT,
       },
     }),
     demo: { adapter: 'demo', token_delay_ms: 1 },

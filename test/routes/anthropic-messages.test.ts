@@ -212,7 +212,12 @@ describe('the Messages request, as each provider gets it', () => {
       type: 'invalid_request_error',
       message: expect.stringMatching(/^top_k: /),
     })
-    provider(stream(''))
+    // An answer that starts: an empty body is an upstream that died before answering, and is retried.
+    provider(
+      stream(
+        `data: ${JSON.stringify({ candidates: [{ content: { parts: [{ text: 'ok' }] }, finishReason: 'STOP' }] })}\n\n`,
+      ),
+    )
     // Without disable_parallel_tool_use, which Gemini cannot carry.
     expect((await post({ ...toolLoop, tool_choice: { type: 'auto' }, model: 'gemini', top_k: 40 })).status).toBe(200)
     expect(sent[0]!.body).toMatchObject({

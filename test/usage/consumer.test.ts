@@ -50,6 +50,7 @@ describe('the usage queue consumer', () => {
       ttft_ms: 100,
       duration_ms: 900,
       stream_id: null,
+      attempts: 1,
     })
     expect(results[1]).toMatchObject({
       outcome: 'error',
@@ -58,6 +59,15 @@ describe('the usage queue consumer', () => {
       stream_id: 'abc',
     })
     expect(results[2]).toMatchObject({ estimated: 1, reasoning_tokens: 5 })
+  })
+
+  it('keeps how many upstream requests each answer took, and reads a record from before the column as 1', async () => {
+    const retried = { ...record(), attempts: 3 }
+    const older = record()
+    await deliver([retried, older])
+    const byId = new Map((await rows()).results.map((row) => [row.id, row.attempts]))
+    expect(byId.get(retried.id)).toBe(3)
+    expect(byId.get(older.id)).toBe(1)
   })
 
   it('ignores a record delivered twice (the queue delivers at least once)', async () => {

@@ -49,6 +49,7 @@ describe('recordAnswer', () => {
       'gen_ai.provider.name': 'openai',
       'gen_ai.request.model': 'mini',
       'gen_ai.response.model': 'mini',
+      attempts: 1,
       'gen_ai.response.finish_reasons': ['stop'],
       'gen_ai.usage.input_tokens': 100,
       'gen_ai.usage.output_tokens': 50,

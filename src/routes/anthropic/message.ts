@@ -27,7 +27,7 @@ export async function message(
   lease: Lease,
   left: AbortSignal,
 ): Promise<Response> {
-  const { model, upstream } = opened
+  const { model, upstream, attempts, keySecret } = opened
   const ended = (summary: AnswerSummary) =>
     inBackground(
       c,
@@ -37,6 +37,8 @@ export async function message(
         upstream,
         summary,
         ignoredFields: c.var.ignoredFields,
+        attempts,
+        keySecret,
       }),
     )
   const startedAt = Date.now()

@@ -21,7 +21,7 @@ export async function completion(
   lease: Lease,
   left: AbortSignal,
 ): Promise<Response> {
-  const { model, upstream } = opened
+  const { model, upstream, attempts, keySecret } = opened
   const ended = (summary: AnswerSummary) =>
     inBackground(
       c,
@@ -31,6 +31,8 @@ export async function completion(
         upstream,
         summary,
         ignoredFields: c.var.ignoredFields,
+        attempts,
+        keySecret,
       }),
     )
 

@@ -6,9 +6,12 @@ import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
 import type { WireFormat } from '../../formats/types'
 import { chatEventStream } from '../../pipeline/chat-event-stream'
-import { openAnswer, type OpenedAnswer } from '../../pipeline/open-answer'
+import { attemptsOf, openAnswer, type OpenedAnswer } from '../../pipeline/open-answer'
 import { endAnswer } from '../../usage/end-answer'
 import { inBackground } from './background'
+
+/** The response header that says how many upstream requests an answer took. */
+export const ATTEMPTS_HEADER = 'X-Gateway-Attempts'
 
 /**
  * Opens the upstream for an admitted answer, for as long as the request's client waits (see
@@ -18,7 +21,13 @@ export async function openAdmittedAnswer(c: Context<AppEnv>, admission: Admissio
   const startedAt = Date.now()
   const { request, fallbacks } = admission
   try {
-    return await openAnswer({ config: c.var.config, env: c.env, signal: c.req.raw.signal }, request, fallbacks)
+    const scope = {
+      config: c.var.config,
+      env: c.env,
+      signal: c.req.raw.signal,
+      waitUntil: (p: Promise<unknown>) => inBackground(c, p),
+    }
+    return await openAnswer(scope, request, fallbacks)
   } catch (error) {
     recordRefusal(c, admission, error, startedAt)
     throw error
@@ -49,6 +58,7 @@ export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission,
     summary,
     status,
     ignoredFields: c.var.ignoredFields,
+    attempts: attemptsOf(error),
   }
   inBackground(c, endAnswer(c.env, c.var.config, lease, end))
 }
@@ -67,7 +77,7 @@ export function streamAnswer<Options extends object>(
   { startId = `chat_${crypto.randomUUID()}` }: { startId?: string } = {},
 ): Response {
   const { config } = c.var
-  const { model, upstream } = answer
+  const { model, upstream, attempts, keySecret } = answer
   const stream = chatEventStream(answer.stream, {
     start: { id: startId, model, upstream, created: Math.floor(Date.now() / 1000) },
     encoder: format.live({ ...options, retryMs: config.retryMs }),
@@ -83,8 +93,13 @@ export function streamAnswer<Options extends object>(
           upstream,
           summary,
           ignoredFields: c.var.ignoredFields,
+          attempts,
+          keySecret,
         }),
       ),
   })
-  return new Response(stream, { headers: format.headers })
+  // How many upstream requests it took to get here (retries and fallbacks are otherwise invisible).
+  const headers = new Headers(format.headers)
+  headers.set(ATTEMPTS_HEADER, String(attempts))
+  return new Response(stream, { headers })
 }
