@@ -1,5 +1,6 @@
 import type { Principal } from './access/principal'
 import type { GatewayConfig } from './config/load'
+import type { CacheStatus } from './events/answer-summary'
 
 /** Hono's type parameters for this app: the Worker's bindings and what middleware sets. */
 export interface AppEnv {
@@ -8,6 +9,8 @@ export interface AppEnv {
    * `principal`: who is calling, once checked (`principalOf` in src/access/authenticate.ts).
    * `rateCounted`: this request has been counted against the caller's rate limit (`countRequest`
    * in src/access/rate-limit.ts), so nothing counts it twice.
+   * `cacheStatus`: what the response cache did for this answer, where the model has one
+   * (src/routes/shared/cached-answer.ts); sent as `X-Gateway-Cache` and kept in the ledger.
    */
-  Variables: { config: GatewayConfig; principal?: Principal; rateCounted?: true }
+  Variables: { config: GatewayConfig; principal?: Principal; rateCounted?: true; cacheStatus?: CacheStatus }
 }

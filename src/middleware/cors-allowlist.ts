@@ -13,7 +13,7 @@ const ALLOWED_HEADERS = [
 ].join(', ')
 const PREFLIGHT_MAX_AGE_SECONDS = '600'
 /** Response headers a page may read beyond the safelisted ones: when to retry, how to authenticate, which request. */
-const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate, request-id'
+const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate, request-id, X-Gateway-Cache'
 
 /**
  * CORS for an allowlist of origins (`CORS_ALLOWED_ORIGINS`). The Worker's own pages need no

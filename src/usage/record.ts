@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '../config/load'
-import type { AnswerSummary } from '../events/answer-summary'
+import type { AnswerSummary, CacheStatus } from '../events/answer-summary'
 import { idTag } from '../log'
 import { answerTokens, costUsd, type AnswerTokens } from './cost'
 
@@ -43,6 +43,10 @@ export interface UsageRecord {
    * an answer lives. The field keeps its name so that records already queued still validate.
    */
   streamId: string | null
+  /** What the response cache did (docs/cache.md); null for a model without one. */
+  cacheStatus: CacheStatus | null
+  /** What a cache hit or join saved: the cost of the answer it was served from; 0 otherwise. */
+  savedUsd: number
 }
 
 /** What the place where an answer ends knows about it. */
@@ -57,6 +61,16 @@ export interface EndedAnswer {
   /** Admission's estimate of the prompt, used when the upstream reports no usage. */
   estimatedPromptTokens: number
   streamId?: string
+  cache?: CacheStatus
+  /** The answer a hit or join was served from, priced as it was: what it saved. */
+  saved?: SavedAnswer
+}
+
+/** The answer a cache hit or join was served from, as its own record was priced. */
+export interface SavedAnswer {
+  upstream: string
+  summary: AnswerSummary
+  estimatedPromptTokens: number
 }
 
 /**
@@ -90,5 +104,13 @@ export function usageRecord(
     ttftMs: summary.firstTextMs ?? null,
     durationMs: summary.durationMs,
     streamId: answer.streamId === undefined ? null : idTag(answer.streamId),
+    cacheStatus: answer.cache ?? null,
+    savedUsd: savedUsd(config, answer.saved),
   }
+}
+
+/** What serving a saved answer again saved: that answer's cost, priced as its own record was. */
+function savedUsd(config: GatewayConfig, saved: SavedAnswer | undefined): number {
+  if (!saved) return 0
+  return costUsd(config.models[saved.upstream]?.price, answerTokens(saved.summary, saved.estimatedPromptTokens))
 }

@@ -42,7 +42,14 @@ export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission,
     durationMs: Date.now() - startedAt,
   }
   const status = left ? 499 : (refusal?.status ?? 500)
-  const end = { route: c.req.path, model: request.model, upstream: request.model, summary, status }
+  const end = {
+    route: c.req.path,
+    model: request.model,
+    upstream: request.model,
+    summary,
+    status,
+    cache: c.var.cacheStatus,
+  }
   inBackground(c, endAnswer(c.env, c.var.config, lease, end))
 }
 
@@ -68,7 +75,10 @@ export function streamAnswer<Options extends object>(
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
     onEnd: (summary) =>
-      inBackground(c, endAnswer(c.env, config, lease, { route: c.req.path, model, upstream, summary })),
+      inBackground(
+        c,
+        endAnswer(c.env, config, lease, { route: c.req.path, model, upstream, summary, cache: c.var.cacheStatus }),
+      ),
   })
   return new Response(stream, { headers: format.headers })
 }
