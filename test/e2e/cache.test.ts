@@ -77,17 +77,27 @@ function post(path: string, body: object, key = alice, headers: Record<string, s
   })
 }
 
+/** What a piece of answer looks like in each format: the fields that carry text. */
+interface StreamedPiece {
+  text?: string
+  object?: string
+  choices?: Array<{ delta?: { content?: string } }>
+  type?: string
+  delta?: string | { type: string; text: string }
+}
+
 /** The answer's text from a stream in any of the gateway's formats. */
 function streamedText(body: string): string {
   let text = ''
   const parser = createParser({
     onEvent({ event, data }) {
       if (data === '[DONE]') return
-      const json = JSON.parse(data) as Record<string, any>
+      const json = JSON.parse(data) as StreamedPiece
+      const { delta } = json
       if (event === 'delta') text += json.text
-      else if (json.object === 'chat.completion.chunk') text += json.choices[0]?.delta?.content ?? ''
-      else if (json.type === 'content_block_delta' && json.delta.type === 'text_delta') text += json.delta.text
-      else if (json.type === 'response.output_text.delta' || json.type === 'text-delta') text += json.delta
+      else if (json.object === 'chat.completion.chunk') text += json.choices?.[0]?.delta?.content ?? ''
+      else if (typeof delta === 'object' && delta.type === 'text_delta') text += delta.text
+      else if (json.type === 'response.output_text.delta' || json.type === 'text-delta') text += delta as string
     },
   })
   parser.feed(body)
@@ -108,7 +118,8 @@ const SURFACES: Record<string, { ask: (prompt: string) => Promise<Response>; tex
     },
     '/v1/chat/completions, stream: false': {
       ask: (prompt) => post('/v1/chat/completions', { model: 'cached', messages: [{ role: 'user', content: prompt }] }),
-      text: async (r) => ((await r.json()) as any).choices[0].message.content,
+      text: async (r) =>
+        ((await r.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content,
     },
     '/v1/messages': {
       ask: (prompt) =>
@@ -123,7 +134,7 @@ const SURFACES: Record<string, { ask: (prompt: string) => Promise<Response>; tex
     '/v1/messages, stream: false': {
       ask: (prompt) =>
         post('/v1/messages', { model: 'cached', max_tokens: 100, messages: [{ role: 'user', content: prompt }] }),
-      text: async (r) => ((await r.json()) as any).content[0].text,
+      text: async (r) => ((await r.json()) as { content: Array<{ text: string }> }).content[0]!.text,
     },
     '/v1/responses': {
       ask: (prompt) => post('/v1/responses', { model: 'cached', input: prompt, store: false, stream: true }),
@@ -131,7 +142,8 @@ const SURFACES: Record<string, { ask: (prompt: string) => Promise<Response>; tex
     },
     '/v1/responses, stream: false': {
       ask: (prompt) => post('/v1/responses', { model: 'cached', input: prompt, store: false }),
-      text: async (r) => ((await r.json()) as any).output[0].content[0].text,
+      text: async (r) =>
+        ((await r.json()) as { output: Array<{ content: Array<{ text: string }> }> }).output[0]!.content[0]!.text,
     },
     '/api/ui/chat': {
       ask: (prompt) =>
