@@ -1,9 +1,12 @@
 import type { Context } from 'hono'
 import type { Admission } from '../../access/admission'
+import { releaseAnswer } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { FormatChoice } from '../../formats'
+import type { CachedResult } from '../../streams/answer-stream'
 import { recordRefusal } from './answer'
+import { inBackground } from './background'
 import { cacheKey } from './cache-key'
 import { answerStream, readOptions } from './stored-answer'
 
@@ -55,12 +58,19 @@ export async function answerFromCache(
     owner: scope,
   }
   const options = readOptions(c, format, { owner: scope })
-  const result = await answerStream(c, 'cache', key).cached(
-    admission.request,
-    settings,
-    options,
-    !directives.has('no-cache'),
-  )
+  let result: CachedResult
+  try {
+    result = await answerStream(c, 'cache', key).cached(
+      admission.request,
+      settings,
+      options,
+      !directives.has('no-cache'),
+    )
+  } catch (error) {
+    // The object failed rather than answered: the caller's slot and reservation go back now.
+    inBackground(c, releaseAnswer(c.env, admission.lease))
+    throw error
+  }
   if (result.ok === 'busy') {
     c.set('cacheStatus', 'MISS')
     return null
