@@ -26,6 +26,11 @@ export interface Contender {
    * not kept) and measure replaying it with `starting_after`.
    */
   responsesReplay?: { apiKey: string }
+  /**
+   * The response cache is on: also measure hits on the burst's answer. Its idle streams, all
+   * asking the same, would join one answer, so it has no memory figure.
+   */
+  cacheHit?: boolean
 }
 
 function events(body: string) {
@@ -212,6 +217,20 @@ export const contenders: Contender[] = [
       body: (content) => ({ model: 'bench', input: content, stream: true }),
     },
     responsesReplay: { apiKey: responsesKey },
+  },
+  {
+    // `ours` with the response cache on: after the first, every burst is a hit, streamed from the
+    // stored answer at once; paced answers (each asked once) run through the answer's object.
+    name: 'ours-cache-hit',
+    config: apiOnlyConfig(),
+    vars: (upstreamUrl) => ({
+      ...oursVars(upstreamUrl),
+      MODELS: JSON.stringify({
+        bench: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'bench', cache_ttl_s: 3600 },
+      }),
+    }),
+    read: readOurEvents,
+    cacheHit: true,
   },
   { name: 'ours+page', config: asDeployedConfig(), vars: oursVars, read: readOurEvents },
   {

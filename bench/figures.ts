@@ -20,6 +20,11 @@ export interface Figures {
   rowsWrittenPer1kAt50: number
   /** Responses only: a stored response replayed with `starting_after` its last text delta but one. */
   replayAfterFirstEventP99: number
+  /** The response cache only: a cached answer asked for again (a hit), to its first event and to its end. */
+  cacheHitFirstEventP50: number
+  cacheHitFirstEventP99: number
+  cacheHitWholeP50: number
+  cacheHitWholeP99: number
 }
 export type Figure = keyof Figures
 

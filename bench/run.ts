@@ -81,7 +81,7 @@ if (chosen.length) {
   for (let round = 0; round < size.memoryRounds; round++) {
     process.stderr.write(`memory round ${round + 1} of ${size.memoryRounds}...\n`)
     for (const c of rotated(chosen, round)) {
-      if (failed.has(c.name)) continue
+      if (failed.has(c.name) || c.cacheHit) continue
       const idle = await serve(c)
         .then((served) => idleStreams(c, served, upstream, size).finally(() => served.stop()))
         .catch((e) => `failed: ${e}`)

@@ -2,6 +2,7 @@
  * One round of a contender's streaming figures (CPU per 1,000 tokens, burst wall time, added
  * latency per event), on a contender already running, after checking its answer is right.
  */
+import { measureCacheHit } from './cache-hit.ts'
 import { ask } from './client.ts'
 import type { Contender } from './contenders.ts'
 import type { Figures } from './figures.ts'
@@ -78,5 +79,6 @@ export async function streamingRound(
     ...(contender.resumable &&
       (await measureResumable(contender, served, answer.headers.location as string | undefined, size))),
     ...(contender.responsesReplay && (await measureResponsesReplay(contender.responsesReplay.apiKey, served, size))),
+    ...(contender.cacheHit && (await measureCacheHit(contender, served, size))),
   }
 }

@@ -24,6 +24,10 @@ function rows(size: Size): Array<[Figure, string]> {
       'replayAfterFirstEventP99',
       `Replay of a ${size.tokens}-token response from starting_after (its last delta): first event p99 (ms)`,
     ],
+    ['cacheHitFirstEventP50', `Cache hit on a ${size.tokens}-token answer: first event p50 (ms)`],
+    ['cacheHitFirstEventP99', `Cache hit on a ${size.tokens}-token answer: first event p99 (ms)`],
+    ['cacheHitWholeP50', `Cache hit on a ${size.tokens}-token answer: whole p50 (ms)`],
+    ['cacheHitWholeP99', `Cache hit on a ${size.tokens}-token answer: whole p99 (ms)`],
   ]
 }
 

@@ -2,6 +2,7 @@ import { Hono } from 'hono/tiny'
 import type { AppEnv } from './app-env'
 import { GatewayError } from './errors'
 import { log } from './log'
+import { cacheStatusHeader } from './middleware/cache-status-header'
 import { corsAllowlist } from './middleware/cors-allowlist'
 import { withConfig } from './middleware/load-config'
 import { admin } from './routes/admin'
@@ -21,6 +22,7 @@ const app = new Hono<AppEnv>()
 app.use(withConfig())
 app.use('/api/*', corsAllowlist())
 app.use('/v1/*', corsAllowlist())
+app.use(cacheStatusHeader())
 app.route('/api/chat', chat)
 app.route('/api/models', models)
 app.route('/api/streams', streams)

@@ -45,6 +45,16 @@ const everyModel = {
     }),
     () => ({ failures: 3, cooldown_ms: 30_000 }),
   ),
+  /**
+   * How long a complete answer is kept to answer identical requests again (`docs/cache.md`), in
+   * seconds from its end. Unset or 0: no cache, and the model's answers stream straight through.
+   */
+  cache_ttl_s: v.optional(wholeNumber(), 0),
+  /**
+   * Whose identical requests share a cached answer: each principal's only (the default; one key's
+   * answers are never served to another), or everyone allowed to use the model (`shared`).
+   */
+  cache_scope: v.optional(v.picklist(['principal', 'shared']), 'principal'),
 }
 
 /** `key_rest_ms` unless set: a minute, the window most providers count their rate limits in. */

@@ -25,3 +25,10 @@ export interface AnswerSummary {
 export function streamedChars(summary: AnswerSummary): number {
   return (summary.textChars ?? 0) + (summary.reasoningChars ?? 0) + (summary.toolCallChars ?? 0)
 }
+
+/**
+ * What the response cache did for an answer (docs/cache.md): served it from a complete stored
+ * answer (`HIT`), had a twin still being answered stream it live (`JOINED`), asked the upstream
+ * and kept the answer for later (`MISS`), or was told by the request to stay out (`BYPASS`).
+ */
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'JOINED'

@@ -12,8 +12,13 @@ const ALLOWED_HEADERS = [
   'x-api-key, anthropic-version, anthropic-beta, anthropic-dangerous-direct-browser-access',
 ].join(', ')
 const PREFLIGHT_MAX_AGE_SECONDS = '600'
-/** Response headers a page may read beyond the safelisted ones: when to retry, how to authenticate, which request, which fields were dropped, how many attempts it took. */
-const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate, request-id, X-Gateway-Ignored, X-Gateway-Attempts'
+/**
+ * Response headers a page may read beyond the safelisted ones: when to retry, how to
+ * authenticate, which request, which fields were dropped, how many attempts it took, and what
+ * the cache did.
+ */
+const EXPOSED_HEADERS =
+  'Retry-After, WWW-Authenticate, request-id, X-Gateway-Ignored, X-Gateway-Attempts, X-Gateway-Cache'
 
 /**
  * CORS for an allowlist of origins (`CORS_ALLOWED_ORIGINS`). The Worker's own pages need no

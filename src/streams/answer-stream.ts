@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers'
 import type { Lease } from '../access/leases'
 import { loadConfig, type GatewayConfig } from '../config/load'
 import { GatewayError, type GatewayErrorOptions } from '../errors'
-import type { AnswerSummary } from '../events/answer-summary'
+import type { AnswerSummary, CacheStatus } from '../events/answer-summary'
 import type { ErrorEventData, StartEventData } from '../events/chat-events'
 import { isTerminal, type EventRecord, type StoredEvent } from '../events/stored-event'
 import { replayEncoder, type FormatChoice } from '../formats'
@@ -12,6 +12,7 @@ import { openAnswer } from '../pipeline/open-answer'
 import type { ChatRequest } from '../request/chat-request'
 import { endAnswer } from '../usage/end-answer'
 import { Attachment } from './attachment'
+import { cacheEntry } from './cache-entry'
 import { EventLog, type StreamMeta } from './event-log'
 import { eventRecordFormat, parseRecords } from './record-format'
 import { StreamReader } from './stream-reader'
@@ -48,6 +49,8 @@ export interface StreamSettings {
   owner?: string
   /** Request fields the surface dropped, for the answer's log line. */
   ignoredFields?: string[]
+  /** What the response cache did: a cached answer's own record says `MISS`. */
+  cache?: CacheStatus
 }
 
 /** A refusal before the answer started, as plain data (RPC carries no error subclasses). */
@@ -59,6 +62,16 @@ export interface Refusal {
 }
 
 export type BeginResult = { ok: true; createdAt: number } | { ok: false; refusal: Refusal }
+
+/**
+ * What a cached read found (see `AnswerStream.cached`): the answer to read and how it was found;
+ * a refusal before it began; or `busy`: the object is taken by an answer this request may not
+ * read (`no-cache` while one runs) nor replace (someone still reads the one to be forgotten).
+ */
+export type CachedResult =
+  | { ok: true; cache: Exclude<CacheStatus, 'BYPASS'>; read: ReadResult }
+  | { ok: false; refusal: Refusal }
+  | { ok: 'busy' }
 
 export interface ReadOptions {
   heartbeatMs: number
@@ -116,7 +129,7 @@ const SEND_WINDOW_MS = 2
  *   (`deleteAll()`, which since 2026-02-24 also removes the alarm).
  */
 export class AnswerStream extends DurableObject<Env> {
-  readonly #log: EventLog
+  #log: EventLog
   readonly #attachment: Attachment
   readonly #readers = new Set<StreamReader>()
   /** The running pipeline's output, while the answer is being generated in this instance. */
@@ -131,6 +144,8 @@ export class AnswerStream extends DurableObject<Env> {
   #flushTimer: ReturnType<typeof setTimeout> | undefined
   #sendTimer: ReturnType<typeof setTimeout> | undefined
   #lastSentAt = 0
+  /** A cached answer being opened: identical requests wait for it, then join (`cached`). */
+  #opening: Promise<BeginResult> | undefined
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -206,8 +221,10 @@ export class AnswerStream extends DurableObject<Env> {
       deadlineMs: config.streamDeadlineMs,
       // The answer outlives the request that admitted it, so the object ends it.
       onEnd: (summary) => {
-        const { streamId, path: route, ignoredFields } = settings
-        const end = { route, model, upstream, summary, streamId, attempts, keySecret, ignoredFields }
+        // Kept with the answer: what a cache hit on it saved.
+        if (this.#log.meta) this.#log.update({ ...this.#log.meta, summary })
+        const { streamId, path: route, ignoredFields, cache } = settings
+        const end = { route, model, upstream, summary, streamId, attempts, keySecret, ignoredFields, cache }
         this.ctx.waitUntil(endAnswer(this.env, config, settings.lease, end))
       },
     })
@@ -218,7 +235,95 @@ export class AnswerStream extends DurableObject<Env> {
   }
 
   /** A reader for every event after `afterId`, live until the terminal event, in the format it asks for. */
-  read(afterId: number, { heartbeatMs, retryMs, format, unlessReadToEnd = false, owner }: ReadOptions): ReadResult {
+  read(afterId: number, options: ReadOptions): ReadResult {
+    return this.#read(afterId, options)
+  }
+
+  /**
+   * The response cache's way in (docs/cache.md): this object is named by the request's cache key,
+   * so an identical request finds it. A running answer is joined (`JOINED`), from its first event,
+   * live; a complete answer within its time to live is read again (`HIT`); anything else (no
+   * answer, a failed or expired one, or `lookup` false: `Cache-Control: no-cache`) starts a new
+   * answer here (`MISS`), which replaces what was kept. Requests that come while it is being
+   * opened wait for it and join it: one upstream call, whoever asks.
+   *
+   * `settings.lease` is this request's: a miss's answer settles it as any answer does; a hit or
+   * a join settles it for nothing once its reader is done, and records what it saved.
+   */
+  async cached(
+    request: ChatRequest & { model: string },
+    settings: StreamSettings,
+    options: ReadOptions,
+    lookup: boolean,
+  ): Promise<CachedResult> {
+    const opening = this.#opening
+    if (opening) {
+      if (!lookup) return { ok: 'busy' }
+      const begun = await opening
+      return begun.ok ? this.#served('JOINED', settings, options) : begun
+    }
+    const meta = this.#log.meta
+    const entry = meta && cacheEntry(meta, Date.now())
+    if (entry === 'running') return lookup ? this.#served('JOINED', settings, options) : { ok: 'busy' }
+    if (entry === 'fresh' && lookup) return this.#served('HIT', settings, options)
+    // Forgetting an answer someone is still reading would cut them off: they keep it, this request goes uncached.
+    if (meta && this.#readers.size) return { ok: 'busy' }
+    const begin = async () => {
+      if (meta) await this.ctx.storage.deleteAll()
+      // A log of its own for the new answer: whatever an alarm cleared or this forgot is gone for good.
+      this.#log = new EventLog(this.ctx.storage, () => this.#release())
+      this.#bytes = 0
+      this.#released = 0
+      return this.begin(request, { ...settings, cache: 'MISS' })
+    }
+    this.#opening = begin()
+    let begun: BeginResult
+    try {
+      begun = await this.#opening
+    } finally {
+      this.#opening = undefined
+    }
+    if (!begun.ok) return begun
+    return { ok: true, cache: 'MISS', read: this.#read(0, options) }
+  }
+
+  /** A hit or a join: this request's reader, and its usage record (nothing used) once it is done. */
+  #served(cache: 'HIT' | 'JOINED', settings: StreamSettings, options: ReadOptions): CachedResult {
+    const startedAt = Date.now()
+    const read = this.#read(0, options, (reader) => {
+      const meta = this.#log.meta
+      if (!meta) return
+      const whole = reader.readToEnd && meta.endedWith === 'done'
+      const outcome = whole ? 'done' : reader.readToEnd ? 'error' : 'cancelled'
+      const original = meta.summary
+      const summary: AnswerSummary = {
+        outcome,
+        durationMs: Date.now() - startedAt,
+        ...(whole && { finishReason: original?.finishReason }),
+        ...(outcome === 'error' && { errorCode: original?.errorCode ?? 'internal_error' }),
+      }
+      // Only a whole answer saved anything: one its reader left went on (or not) regardless.
+      const saved =
+        whole && original
+          ? { upstream: meta.upstream, summary: original, estimatedPromptTokens: meta.lease.promptTokens }
+          : undefined
+      const end = { route: settings.path, model: meta.model, upstream: meta.upstream, summary, cache, saved }
+      this.ctx.waitUntil(endAnswer(this.env, settings.config, settings.lease, end))
+    })
+    if (read.status !== 200) {
+      // Nothing to read after all (it cannot be: the entry was there): the caller's slot goes back.
+      const summary: AnswerSummary = { outcome: 'error', errorCode: 'internal_error', durationMs: 0 }
+      const end = { route: settings.path, model: settings.lease.model, upstream: settings.lease.model, summary, cache }
+      this.ctx.waitUntil(endAnswer(this.env, settings.config, settings.lease, end))
+    }
+    return { ok: true, cache, read }
+  }
+
+  #read(
+    afterId: number,
+    { heartbeatMs, retryMs, format, unlessReadToEnd = false, owner }: ReadOptions,
+    onDone?: (reader: StreamReader) => void,
+  ): ReadResult {
     const meta = this.#ownedMeta(owner)
     if (!meta) return { status: 404 }
     const lastId = this.#log.lastId
@@ -237,6 +342,7 @@ export class AnswerStream extends DurableObject<Env> {
         this.#readers.delete(closed)
         if (closed.readToEnd) this.#endRead()
         this.#scheduleAbandon()
+        onDone?.(closed)
       },
     })
     // It may have read an ended stream to its end, and closed, already.
@@ -369,7 +475,7 @@ export class AnswerStream extends DurableObject<Env> {
     this.#log.append(records)
     if (isTerminal(records.at(-1)!.event)) {
       void this.#flush()
-      this.#ended()
+      this.#ended(records.at(-1)!.event === 'done' ? 'done' : 'error')
       // The events before the terminal one go out now; the terminal one once it is durable.
       return this.#release()
     }
@@ -411,18 +517,18 @@ export class AnswerStream extends DurableObject<Env> {
     // What the pipeline produced before this comes first; the error is stored with it, in one row.
     this.#log.append([{ event: 'error', data: JSON.stringify(error) }])
     const durable = this.#flush()
-    this.#ended()
+    this.#ended('error')
     this.#release()
     // Cancelling the pipeline cancels the upstream request: nobody pays for the rest.
     pipeline?.cancel().catch(() => {})
     return durable
   }
 
-  #ended(): void {
+  #ended(endedWith: 'done' | 'error'): void {
     const meta = this.#log.meta!
     const endedAt = Date.now()
     clearTimeout(this.#flushTimer)
-    this.#log.update({ ...meta, state: 'ended', endedAt })
+    this.#log.update({ ...meta, state: 'ended', endedAt, endedWith })
     // What the stream cost in storage (Cloudflare bills SQLite rows written); never its content.
     log.info('stream stored', { events: this.#log.lastId, bytes: this.#bytes, rowsWritten: this.#log.rowsWritten })
     this.#pipeline = undefined

@@ -29,6 +29,10 @@ export interface StreamMeta {
   endRead?: boolean
   /** The ids reserved before the first chunk is written (see `EventLog`). */
   reserved?: number
+  /** The terminal event the stream ended with: only an answer that ended `done` is served from a cache. */
+  endedWith?: 'done' | 'error'
+  /** How the answer ended, as its usage record has it: what a cache hit on it saved. */
+  summary?: AnswerSummary
 }
 
 /**

@@ -4,7 +4,8 @@ import type { UsageRecord } from './record'
 
 const INSERT = `INSERT OR IGNORE INTO usage_records (id, ts, day, route, status, principal_kind, principal, model, upstream,
   outcome, finish_reason, error_code, prompt_tokens, completion_tokens, reasoning_tokens, estimated, cost_usd,
-  ttft_ms, duration_ms, stream_id, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  ttft_ms, duration_ms, stream_id, attempts, cache_status, saved_usd)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 /** How long a batch that D1 refused waits before it is delivered again. */
 const RETRY_DELAY_SECONDS = 30
@@ -41,31 +42,32 @@ export async function writeUsageBatch(batch: MessageBatch<unknown>, env: Env): P
 }
 
 function insertRecord(db: D1Database, r: UsageRecord): D1PreparedStatement {
-  return db
-    .prepare(INSERT)
-    .bind(
-      r.id,
-      r.ts,
-      new Date(r.ts).toISOString().slice(0, 10),
-      r.route,
-      r.status,
-      r.principalKind,
-      r.principal,
-      r.model,
-      r.upstream,
-      r.outcome,
-      r.finishReason,
-      r.errorCode,
-      r.promptTokens,
-      r.completionTokens,
-      r.reasoningTokens,
-      r.estimated ? 1 : 0,
-      r.costUsd,
-      r.ttftMs,
-      r.durationMs,
-      r.streamId,
-      r.attempts ?? 1,
-    )
+  return db.prepare(INSERT).bind(
+    r.id,
+    r.ts,
+    new Date(r.ts).toISOString().slice(0, 10),
+    r.route,
+    r.status,
+    r.principalKind,
+    r.principal,
+    r.model,
+    r.upstream,
+    r.outcome,
+    r.finishReason,
+    r.errorCode,
+    r.promptTokens,
+    r.completionTokens,
+    r.reasoningTokens,
+    r.estimated ? 1 : 0,
+    r.costUsd,
+    r.ttftMs,
+    r.durationMs,
+    r.streamId,
+    r.attempts ?? 1,
+    // Records queued before the cache existed have neither field.
+    r.cacheStatus ?? '',
+    r.savedUsd ?? 0,
+  )
 }
 
 /** Enough of a check that a bad message cannot make D1 refuse the whole batch. */
@@ -90,6 +92,8 @@ function isUsageRecord(body: unknown): body is UsageRecord {
     (r.finishReason === null || typeof r.finishReason === 'string') &&
     (r.errorCode === null || typeof r.errorCode === 'string') &&
     (r.streamId === null || typeof r.streamId === 'string') &&
-    (r.attempts === undefined || (typeof r.attempts === 'number' && Number.isInteger(r.attempts)))
+    (r.attempts === undefined || (typeof r.attempts === 'number' && Number.isInteger(r.attempts))) &&
+    (r.cacheStatus === undefined || r.cacheStatus === null || typeof r.cacheStatus === 'string') &&
+    (r.savedUsd === undefined || (typeof r.savedUsd === 'number' && Number.isFinite(r.savedUsd)))
   )
 }

@@ -1,8 +1,9 @@
 import { settleLease, type Lease } from '../access/leases'
 import type { GatewayConfig } from '../config/load'
-import type { AnswerSummary } from '../events/answer-summary'
-import { answerTokens } from './cost'
+import type { AnswerSummary, CacheStatus } from '../events/answer-summary'
+import { answerTokens, type AnswerTokens } from './cost'
 import { recordAnswer } from './ledger'
+import type { SavedAnswer } from './record'
 
 /** How an admitted answer ended, as the place where it ended knows it. */
 export interface AnswerEnd {
@@ -23,14 +24,22 @@ export interface AnswerEnd {
   attempts?: number
   /** The name of the secret whose key served it (`OpenedAnswer.keySecret`), for the log line. */
   keySecret?: string
+  /** What the response cache did, for a model that has one (docs/cache.md). */
+  cache?: CacheStatus
+  /** For a hit or a join that got the whole answer: the answer it was served from. */
+  saved?: SavedAnswer
 }
+
+/** A hit or a join asked nothing of the upstream: it uses, and costs, nothing. */
+const NOTHING: AnswerTokens = { prompt: 0, completion: 0, reasoning: 0, estimated: false }
 
 /**
  * Where every admitted answer ends, however it ends (finished, stopped, failed, refused before it
  * began, cut by a restart), on every surface and in the answer's object: one token estimate
  * (`answerTokens`: the upstream's usage, else the prompt and everything streamed, reasoning
  * counted as reasoning), charged to the caller's budget and recorded in the ledger, so the two
- * never disagree. Hand the promise to `waitUntil`; it never throws.
+ * never disagree. A cache hit or join is charged nothing, and its record says what it saved
+ * (docs/cache.md). Hand the promise to `waitUntil`; it never throws.
  *
  * It lives in `usage/` because it is the one place that needs both halves: the ledger, and lease
  * accounting (`access/leases.ts`, which runs in Durable Objects and pulls in no request-time
@@ -46,7 +55,8 @@ export async function endAnswer(
   lease: Lease,
   end: AnswerEnd,
 ): Promise<void> {
-  const tokens = answerTokens(end.summary, lease.promptTokens)
+  const served = end.cache === 'HIT' || end.cache === 'JOINED'
+  const tokens = served ? NOTHING : answerTokens(end.summary, lease.promptTokens)
   const settlement = {
     tokens: tokens.prompt + tokens.completion,
     estimated: tokens.estimated,

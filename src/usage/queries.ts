@@ -11,12 +11,14 @@ export interface UsageTotals {
   completion_tokens: number
   reasoning_tokens: number
   cost_usd: number
+  /** What cache hits and joins saved: the cost of the answers they were served from. */
+  saved_usd: number
   errors: number
 }
 
 const TOTALS = `SUM(requests) AS requests, SUM(prompt_tokens) AS prompt_tokens,
   SUM(completion_tokens) AS completion_tokens, SUM(reasoning_tokens) AS reasoning_tokens,
-  SUM(cost_usd) AS cost_usd, SUM(CASE WHEN outcome = 'error' THEN requests ELSE 0 END) AS errors`
+  SUM(cost_usd) AS cost_usd, SUM(saved_usd) AS saved_usd, SUM(CASE WHEN outcome = 'error' THEN requests ELSE 0 END) AS errors`
 
 export type PrincipalDay = { date: string; model: string } & UsageTotals
 
@@ -45,6 +47,7 @@ export const GROUP_KEYS = {
   principal: { column: 'principal', as: 'principal' },
   outcome: { column: 'outcome', as: 'outcome' },
   error_code: { column: 'error_code', as: 'error_code' },
+  cache_status: { column: 'cache_status', as: 'cache_status' },
 } as const
 export type GroupKey = keyof typeof GROUP_KEYS
 
@@ -83,7 +86,7 @@ export async function adminRows(db: D1Database, groupBy: GroupKey[], from: strin
            MIN(CASE WHEN rank >= 0.5 * n THEN ttft_ms END) AS ttft_ms_p50,
            MIN(CASE WHEN rank >= 0.95 * n THEN ttft_ms END) AS ttft_ms_p95
          FROM ranked GROUP BY ${keys})
-       SELECT ${selected}, requests, prompt_tokens, completion_tokens, reasoning_tokens, cost_usd, errors,
+       SELECT ${selected}, requests, prompt_tokens, completion_tokens, reasoning_tokens, cost_usd, saved_usd, errors,
          ttft_ms_p50, ttft_ms_p95
        FROM totals LEFT JOIN percentiles USING (${keys})
        ORDER BY ${columns.map((c) => `totals.${c}`).join(', ')}`,
@@ -94,6 +97,6 @@ export async function adminRows(db: D1Database, groupBy: GroupKey[], from: strin
 }
 
 /** Sums of floating-point costs print as 0.30000000000000004: rounded to a millionth of a cent. */
-function roundCost<Row extends { cost_usd: number }>(row: Row): Row {
-  return { ...row, cost_usd: Math.round(row.cost_usd * 1e8) / 1e8 }
+function roundCost<Row extends { cost_usd: number; saved_usd: number }>(row: Row): Row {
+  return { ...row, cost_usd: Math.round(row.cost_usd * 1e8) / 1e8, saved_usd: Math.round(row.saved_usd * 1e8) / 1e8 }
 }

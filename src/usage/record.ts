@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '../config/load'
-import type { AnswerSummary } from '../events/answer-summary'
+import type { AnswerSummary, CacheStatus } from '../events/answer-summary'
 import { idTag } from '../log'
 import { answerTokens, costUsd, type AnswerTokens } from './cost'
 
@@ -49,6 +49,10 @@ export interface UsageRecord {
    * before the column existed; the ledger reads those as 1.
    */
   attempts?: number
+  /** What the response cache did (docs/cache.md); null for a model without one. */
+  cacheStatus: CacheStatus | null
+  /** What a cache hit or join saved: the cost of the answer it was served from; 0 otherwise. */
+  savedUsd: number
 }
 
 /** What the place where an answer ends knows about it. */
@@ -68,6 +72,16 @@ export interface EndedAnswer {
   attempts?: number
   /** The name (never the value) of the secret whose key served it: logged, not kept in the ledger. */
   keySecret?: string
+  cache?: CacheStatus
+  /** The answer a hit or join was served from, priced as it was: what it saved. */
+  saved?: SavedAnswer
+}
+
+/** The answer a cache hit or join was served from, as its own record was priced. */
+export interface SavedAnswer {
+  upstream: string
+  summary: AnswerSummary
+  estimatedPromptTokens: number
 }
 
 /**
@@ -102,5 +116,13 @@ export function usageRecord(
     durationMs: summary.durationMs,
     streamId: answer.streamId === undefined ? null : idTag(answer.streamId),
     attempts: answer.attempts ?? 1,
+    cacheStatus: answer.cache ?? null,
+    savedUsd: savedUsd(config, answer.saved),
   }
+}
+
+/** What serving a saved answer again saved: that answer's cost, priced as its own record was. */
+function savedUsd(config: GatewayConfig, saved: SavedAnswer | undefined): number {
+  if (!saved) return 0
+  return costUsd(config.models[saved.upstream]?.price, answerTokens(saved.summary, saved.estimatedPromptTokens))
 }

@@ -198,6 +198,7 @@ describe('the usage ledger under wrangler dev', () => {
           completion_tokens: 26,
           reasoning_tokens: 17,
           cost_usd: costOf(15, 26, 17),
+          saved_usd: 0,
           errors: 0,
         },
       ],

@@ -25,6 +25,7 @@ describe('the usage queue consumer', () => {
     const records = Array.from({ length: 100 }, (_, i) => record({ ts: Date.parse('2026-11-20T10:00:00Z') + i }))
     records[1] = { ...records[1]!, outcome: 'error', errorCode: 'upstream_error', ttftMs: null, streamId: 'abc' }
     records[2] = { ...records[2]!, estimated: true, reasoningTokens: 5 }
+    records[3] = { ...records[3]!, cacheStatus: 'HIT', costUsd: 0, savedUsd: 0.25 }
     const result = await deliver(records)
     expect(result).toMatchObject({ ackAll: true, retryBatch: { retry: false } })
     const { results } = await rows()
@@ -51,6 +52,8 @@ describe('the usage queue consumer', () => {
       duration_ms: 900,
       stream_id: null,
       attempts: 1,
+      cache_status: '',
+      saved_usd: 0,
     })
     expect(results[1]).toMatchObject({
       outcome: 'error',
@@ -59,6 +62,7 @@ describe('the usage queue consumer', () => {
       stream_id: 'abc',
     })
     expect(results[2]).toMatchObject({ estimated: 1, reasoning_tokens: 5 })
+    expect(results[3]).toMatchObject({ cache_status: 'HIT', cost_usd: 0, saved_usd: 0.25 })
   })
 
   it('keeps how many upstream requests each answer took, and reads a record from before the column as 1', async () => {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { limitsOf, type Lease } from '../../src/access/leases'
 import { loadConfig } from '../../src/config/load'
 import type { AnswerSummary } from '../../src/events/answer-summary'
-import { endAnswer } from '../../src/usage/end-answer'
+import { endAnswer, type AnswerEnd } from '../../src/usage/end-answer'
 import type { UsageRecord } from '../../src/usage/record'
 import { asEnv } from '../helpers/env'
 
@@ -46,7 +46,10 @@ async function admitted(): Promise<Lease> {
 }
 
 /** Ends an answer; returns the ledger's record of it and what the budget was charged. */
-async function end(summary: AnswerSummary): Promise<{ record: UsageRecord; charged: number; estimated: number }> {
+async function end(
+  summary: AnswerSummary,
+  more: Partial<AnswerEnd> = {},
+): Promise<{ record: UsageRecord; charged: number; estimated: number }> {
   vi.spyOn(console, 'log').mockImplementation(() => {})
   const sent: UsageRecord[] = []
   const USAGE_QUEUE = { send: async (record: UsageRecord) => void sent.push(record) } as unknown as Queue
@@ -57,6 +60,7 @@ async function end(summary: AnswerSummary): Promise<{ record: UsageRecord; charg
     model: 'mini',
     upstream: 'mini',
     summary,
+    ...more,
   })
   const usage = await limitsOf(env, lease.principal.id).usage()
   expect(sent).toHaveLength(1)
@@ -92,5 +96,15 @@ describe('endAnswer', () => {
     expect(record).toMatchObject({ promptTokens: 12, completionTokens: 30, reasoningTokens: 20, estimated: false })
     expect(charged).toBe(42)
     expect(estimated).toBe(0)
+  })
+
+  it('a cache hit: nothing charged or used, and the cost of the answer it was served from as its saving', async () => {
+    const usage = { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42 }
+    const original = { outcome: 'done', usage, durationMs: 900 } as const
+    const saved = { upstream: 'mini', summary: original, estimatedPromptTokens: 40 }
+    const { record, charged } = await end({ outcome: 'done', durationMs: 5 }, { cache: 'HIT', saved })
+    expect(record).toMatchObject({ cacheStatus: 'HIT', promptTokens: 0, completionTokens: 0, costUsd: 0 })
+    expect(record.savedUsd).toBe((12 * 1 + 30 * 4) / 1e6)
+    expect(charged).toBe(0)
   })
 })

@@ -46,6 +46,7 @@ describe('a principal’s own usage', () => {
         completion_tokens: 20,
         reasoning_tokens: 0,
         cost_usd: 0.3,
+        saved_usd: 0,
         errors: 1,
       },
       {
@@ -56,6 +57,7 @@ describe('a principal’s own usage', () => {
         completion_tokens: 22,
         reasoning_tokens: 0,
         cost_usd: 0.3,
+        saved_usd: 0,
         errors: 0,
       },
       {
@@ -66,6 +68,7 @@ describe('a principal’s own usage', () => {
         completion_tokens: 20,
         reasoning_tokens: 4,
         cost_usd: 0.001,
+        saved_usd: 0,
         errors: 0,
       },
     ])
@@ -126,6 +129,35 @@ describe('everyone’s usage, for admins', () => {
       ['', 21],
       ['upstream_timeout', 1],
     ])
+  })
+})
+
+describe('the response cache in the ledger', () => {
+  it('groups by cache status, with what hits and joins saved, before and after old days are rolled up', async () => {
+    await write([
+      record({ ts: at('2026-08-01'), cacheStatus: 'MISS', costUsd: 0.25 }),
+      record({ ts: at('2026-08-01', 11), cacheStatus: 'HIT', costUsd: 0, savedUsd: 0.25 }),
+      record({ ts: at('2026-08-01', 12), cacheStatus: 'HIT', costUsd: 0, savedUsd: 0.25 }),
+      record({ ts: at('2026-08-01', 13), cacheStatus: 'JOINED', costUsd: 0, savedUsd: 0.25 }),
+      record({ ts: at('2026-08-01', 14), costUsd: 0.1 }), // a model without a cache
+    ])
+    const byStatus = async () =>
+      (await adminRows(db, ['cache_status'], '2026-08-01', '2026-08-01')).map((r) => [
+        r.cache_status,
+        r.requests,
+        r.cost_usd,
+        r.saved_usd,
+      ])
+    const expected = [
+      ['', 1, 0.1, 0],
+      ['HIT', 2, 0, 0.5],
+      ['JOINED', 1, 0, 0.25],
+      ['MISS', 1, 0.25, 0],
+    ]
+    expect(await byStatus()).toEqual(expected)
+    await rollUpOldRecords(db, 90, at('2026-11-20'))
+    expect((await db.prepare('SELECT COUNT(*) AS n FROM usage_records').first())?.n).toBe(0)
+    expect(await byStatus()).toEqual(expected)
   })
 })
 

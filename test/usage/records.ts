@@ -22,6 +22,8 @@ export function record(overrides: Partial<UsageRecord> = {}): UsageRecord {
     ttftMs: 100,
     durationMs: 900,
     streamId: null,
+    cacheStatus: null,
+    savedUsd: 0,
     ...overrides,
   }
 }

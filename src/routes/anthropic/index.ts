@@ -10,6 +10,8 @@ import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
+import { answerFromCache } from '../shared/cached-answer'
+import { storedAsOpened } from '../shared/stored-events-decoder'
 import { jsonBody } from '../shared/json-body'
 import { wholeAnswer } from '../shared/whole-answer'
 import { countTokens } from './count-tokens'
@@ -33,10 +35,22 @@ anthropicMessages.post('/', identifyCaller(), rateLimited(), requireJson(), limi
   const translated = fromMessagesRequest(await jsonBody(c), c.var.config)
   noteIgnored(c, translated.ignored)
   const admission = await admitAnswer(c, validateMessagesRequest(translated, c.var.config))
-  const opened = await openAdmittedAnswer(c, admission).catch((error: unknown) => {
-    // An adapter's refusal names a path in the translated request: name the caller's instead.
+  // An adapter's refusal names a path in the translated request: name the caller's instead.
+  const inTheirTerms = (error: unknown) => {
     throw inCallerTerms(error, translated.origins)
-  })
+  }
+  const format = translated.stream ? { name: 'anthropic-messages' as const } : { name: 'gateway' as const }
+  const cached = await answerFromCache(c, admission, format, `chat_${crypto.randomUUID()}`).catch(inTheirTerms)
+  if (cached && translated.stream) return new Response(cached, { headers: anthropicMessagesFormat.headers })
+  if (cached) {
+    const fromCache = storedAsOpened(cached, admission.request.model)
+    return wholeAnswer(
+      c,
+      (left) => message(c, fromCache, admission.lease, left, { endedElsewhere: true }),
+      (error) => anthropicError(error, c),
+    )
+  }
+  const opened = await openAdmittedAnswer(c, admission).catch(inTheirTerms)
   if (translated.stream) return streamAnswer(c, opened, admission.lease, anthropicMessagesFormat, {})
   return wholeAnswer(
     c,

@@ -13,28 +13,22 @@ import { clientClosed } from '../shared/stored-answer'
 /**
  * A whole `chat.completion` for a client that asked not to stream: only a complete answer is
  * ever sent as one; any failure is an error response in OpenAI's shape (see `./errors.ts`).
- * `left` aborts when the client has gone (see `wholeAnswer`, which runs this).
+ * `left` aborts when the client has gone (see `wholeAnswer`, which runs this). `endedElsewhere`:
+ * the answer is read from the response cache, whose object ends it.
  */
 export async function completion(
   c: Context<AppEnv>,
   opened: OpenedAnswer,
   lease: Lease,
   left: AbortSignal,
+  { endedElsewhere = false }: { endedElsewhere?: boolean } = {},
 ): Promise<Response> {
   const { model, upstream, attempts, keySecret } = opened
+  const { cacheStatus: cache, ignoredFields } = c.var
+  const end = { route: c.req.path, model, upstream, attempts, keySecret, ignoredFields, cache }
+  // An answer read from the cache is ended (settled, recorded) by its object, not here.
   const ended = (summary: AnswerSummary) =>
-    inBackground(
-      c,
-      endAnswer(c.env, c.var.config, lease, {
-        route: c.req.path,
-        model,
-        upstream,
-        summary,
-        ignoredFields: c.var.ignoredFields,
-        attempts,
-        keySecret,
-      }),
-    )
+    endedElsewhere || inBackground(c, endAnswer(c.env, c.var.config, lease, { ...end, summary }))
 
   const startedAt = Date.now()
   const { config } = c.var

@@ -11,6 +11,8 @@ import { requireJson } from '../../middleware/require-json'
 import { validateChatRequest } from '../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
+import { answerFromCache } from '../shared/cached-answer'
+import { storedAsOpened } from '../shared/stored-events-decoder'
 import { jsonBody } from '../shared/json-body'
 import { wholeAnswer } from '../shared/whole-answer'
 import { completion } from './completion'
@@ -55,8 +57,20 @@ openAI.post('/chat/completions', identifyCaller(), rateLimited(), requireJson(),
   noteIgnored(c, ignored)
   const admission = await admitAnswer(c, validateChatRequest(chat, c.var.config))
   const { lease } = admission
+  const startId = `chat_${crypto.randomUUID()}`
+  const format = stream ? { name: 'openai-chat' as const, options: { includeUsage } } : { name: 'gateway' as const }
+  const cached = await answerFromCache(c, admission, format, startId)
+  if (cached && stream) return new Response(cached, { headers: openAIChatFormat.headers })
+  if (cached) {
+    const fromCache = storedAsOpened(cached, admission.request.model)
+    return wholeAnswer(
+      c,
+      (left) => completion(c, fromCache, lease, left, { endedElsewhere: true }),
+      (error) => openAIError(error, c),
+    )
+  }
   const opened = await openAdmittedAnswer(c, admission)
-  if (stream) return streamAnswer(c, opened, lease, openAIChatFormat, { includeUsage })
+  if (stream) return streamAnswer(c, opened, lease, openAIChatFormat, { includeUsage }, { startId })
   return wholeAnswer(
     c,
     (left) => completion(c, opened, lease, left),

@@ -59,6 +59,7 @@ export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission,
     status,
     ignoredFields: c.var.ignoredFields,
     attempts: attemptsOf(error),
+    cache: c.var.cacheStatus,
   }
   inBackground(c, endAnswer(c.env, c.var.config, lease, end))
 }
@@ -95,6 +96,7 @@ export function streamAnswer<Options extends object>(
           ignoredFields: c.var.ignoredFields,
           attempts,
           keySecret,
+          cache: c.var.cacheStatus,
         }),
       ),
   })

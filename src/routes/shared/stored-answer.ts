@@ -10,8 +10,11 @@ import { newStreamId } from '../../streams/stream-id'
 import { recordRefusal } from './answer'
 import { inBackground } from './background'
 
-/** The surfaces that keep answers, each in its own part of the objects' namespace. */
-export type StoringSurface = 'streams' | 'responses' | 'ui-chat'
+/**
+ * The surfaces that keep answers, each in its own part of the objects' namespace; `cache` holds
+ * the response cache's answers, each named by its cache key (`cached-answer.ts`).
+ */
+export type StoringSurface = 'streams' | 'responses' | 'ui-chat' | 'cache'
 
 /**
  * The Durable Object that owns a stored answer, by its surface and stream id. An id handed out

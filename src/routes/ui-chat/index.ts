@@ -15,6 +15,7 @@ import { newStreamId } from '../../streams/stream-id'
 import { limitBody } from '../../middleware/limit-body'
 import { requireJson } from '../../middleware/require-json'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
+import { answerFromCache } from '../shared/cached-answer'
 import { lastEventId, pastTheEnd } from '../shared/event-ids'
 import { jsonBody } from '../shared/json-body'
 import { answerStream, beginStoredAnswer, clientClosed, readOptions } from '../shared/stored-answer'
@@ -44,6 +45,14 @@ uiChat.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), as
   const owner = resumable ? await chatOwner(c, { issue: true }) : null
   // Refused before any object exists: bad requests, unknown or forbidden models, spent limits.
   const admission = await admitAnswer(c, validateAtUIPaths(chat, c, sourceIndex))
+  // From the response cache, where the model has one: not resumable by the chat's id (the chat
+  // index never learns of it), but asking again joins the answer, or reads it whole, at once.
+  const cached = await answerFromCache(c, admission, UI, `msg_${newStreamId()}`)
+  if (cached) {
+    const response = new Response(cached, { headers: uiMessageStreamFormat.headers })
+    if (owner?.setCookie) response.headers.append('Set-Cookie', owner.setCookie)
+    return response
+  }
   if (!resumable) {
     // Not kept: straight from the pipeline, as /api/chat; the client leaving cancels the model.
     const answer = await openAdmittedAnswer(c, admission)

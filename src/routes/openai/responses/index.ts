@@ -13,6 +13,7 @@ import type { ChatMessage, ChatRequest } from '../../../request/chat-request'
 import { jsonChars } from '../../../request/json-limits'
 import { validateChatRequest } from '../../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../../shared/answer'
+import { answerFromCache } from '../../shared/cached-answer'
 import { inBackground } from '../../shared/background'
 import { noteIgnored } from '../../shared/ignored-fields'
 import { jsonBody } from '../../shared/json-body'
@@ -58,8 +59,12 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
   const echo = { ...request.echo, store }
 
   if (!store) {
-    const opened = await openAdmittedAnswer(c, admission)
     const id = `resp_${crypto.randomUUID().replaceAll('-', '')}`
+    // Only a response that is not stored can come from the cache: a stored one has an id of its own to read back.
+    const cached = await answerFromCache(c, admission, { name: FORMAT, options: { echo } }, id)
+    if (cached && request.stream) return new Response(cached, { headers: openAIResponsesFormat.headers })
+    if (cached) return wholeAnswer(c, (left) => whole(c, cached, left), renderError(c))
+    const opened = await openAdmittedAnswer(c, admission)
     const response = streamAnswer(c, opened, lease, openAIResponsesFormat, { echo }, { startId: id })
     if (request.stream) return response
     // Leaving cancels the stream read here, and with it the upstream.
