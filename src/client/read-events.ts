@@ -12,6 +12,20 @@ export interface ConnectionHints {
   retryMs?: number
 }
 
+/** Reads left after `done` before the body is cancelled: the gateway ends it right away. */
+const READS_AFTER_DONE = 4
+
+/**
+ * Lets a body end on its own after the terminal event. Cancelling it instead would leave every
+ * finished answer as a cancelled request in the browser's network log, as if it had failed.
+ */
+async function letEnd(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  for (let i = 0; i < READS_AFTER_DONE; i++) {
+    const chunk = await reader.read().catch(() => ({ done: true }))
+    if (chunk.done) return
+  }
+}
+
 /**
  * The events of one event-stream response, typed, until `done` (returns) or `error` (throws
  * `upstream`). A body that ends or breaks before either throws `truncated`: the caller decides
@@ -56,7 +70,7 @@ export async function* readEvents(
           throw new ChatStreamError('upstream', data.message, { code: data.code, retryable: data.retryable })
         }
         yield { event, id: Number(message.id), data } as ChatStreamEvent
-        if (event === 'done') return
+        if (event === 'done') return await letEnd(reader)
       }
     }
     throw new ChatStreamError('truncated', 'The stream ended before the answer was complete.')
