@@ -42,8 +42,11 @@ const composerWarning = element<HTMLParagraphElement>('composer-warning')
 
 type AnswerMessage = Extract<StoredMessage, { role: 'assistant' }>
 
-/** The answer being read, if any: its stream, and how to stop reading it (not the answer). */
-let current: { controller: AbortController; generation?: ResumableChat } | undefined
+/**
+ * The answer being read, if any: its stream, and how to stop reading it (not the answer).
+ * `stopped`: the person stopped it before the gateway had accepted it (no stream to stop yet).
+ */
+let current: { controller: AbortController; generation?: ResumableChat; stopped?: boolean } | undefined
 let chat: StoredChat
 
 const showNotice = (message = '') => {
@@ -233,6 +236,7 @@ async function read(
       }
     }
   } catch (error) {
+    if (reading.stopped) view.setState('stopped')
     if (reading.controller.signal.aborted) return
     const [state, detail, retry] = howItEnded(error, model)
     if (!retry) stored.retry = false
@@ -255,7 +259,7 @@ async function read(
       current = undefined
       setBusy(false)
     }
-    if (!reading.controller.signal.aborted) {
+    if (!reading.controller.signal.aborted || reading.stopped) {
       Object.assign(stored, { content: view.text, state: view.state as AnswerState, detail: view.detail })
       if (view.reasoning) stored.reasoning = view.reasoning
       delete stored.streamId
@@ -332,8 +336,15 @@ prompt.addEventListener('keydown', (event) => {
 })
 
 function stop() {
+  if (!current) return
+  if (!current.generation) {
+    // Not accepted yet (the upstream has not answered): dropping the request cancels it; the
+    // gateway passes the abort on to the upstream.
+    current.stopped = true
+    return current.controller.abort()
+  }
   // The answer belongs to the gateway, not to this page's connection: stopping it is a request.
-  current?.generation?.stop().catch((error) => showNotice(`Could not stop the answer: ${String(error)}`))
+  current.generation.stop().catch((error) => showNotice(`Could not stop the answer: ${String(error)}`))
 }
 stopButton.addEventListener('click', stop)
 document.addEventListener('keydown', (event) => {
