@@ -289,6 +289,9 @@ function setBusy(busy: boolean) {
   sendButton.hidden = busy
   stopButton.hidden = !busy
   document.body.toggleAttribute('data-busy', busy)
+  // Editing and regenerating wait for the answer to end; the buttons stay in place (hiding them
+  // would leave an empty row under every question), only unusable for the moment.
+  for (const button of conversation.querySelectorAll<HTMLButtonElement>('.edit, .regenerate')) button.disabled = busy
   // The button pressed has gone; the keyboard user lands back in the composer, not at the top.
   if (busy && document.activeElement === document.body) prompt.focus()
   if (!busy && (stopHadFocus || document.activeElement === document.body)) prompt.focus()
