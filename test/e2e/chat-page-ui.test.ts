@@ -112,7 +112,11 @@ function watchRequests() {
 }
 
 /** The working indicator under the last answer, if shown. */
-const workingText = () => lastAnswer().locator('.working:visible').textContent({ timeout: 100 }).catch(() => null)
+const workingText = () =>
+  lastAnswer()
+    .locator('.working:visible')
+    .textContent({ timeout: 100 })
+    .catch(() => null)
 
 /** Whether the page is wider than the window anywhere (it never should be). */
 const pageOverflow = () => page.evaluate(() => document.documentElement.scrollWidth - innerWidth)

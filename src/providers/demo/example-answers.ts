@@ -4,7 +4,8 @@
  * a person clicking one sees the page render what they asked for, not the same canned reply.
  * Anything else gets the demo's usual answer about the request (reply.ts).
  */
-const NOTE = '_I am the demo model: this answer was written in advance. Point a model at a real upstream for real ones._'
+const NOTE =
+  '_I am the demo model: this answer was written in advance. Point a model at a real upstream for real ones._'
 
 const ANSWERS: Array<{ asks: RegExp; answer: string }> = [
   {
@@ -40,7 +41,7 @@ const ANSWERS: Array<{ asks: RegExp; answer: string }> = [
         '      await response.body?.cancel()',
         '      await sleep(retryAfter > 0 ? retryAfter * 1000 : backoff(attempt, baseDelayMs), init.signal)',
         '    } catch (error) {',
-        "      if (init.signal?.aborted || attempt >= attempts) throw error",
+        '      if (init.signal?.aborted || attempt >= attempts) throw error',
         '      await sleep(backoff(attempt, baseDelayMs), init.signal)',
         '    }',
         '  }',
