@@ -92,6 +92,9 @@ describe('anonymous callers', () => {
     })
     const paid = await post('/api/chat', ask('gpt-4o-mini'), {}, environment)
     expect(paid.status).toBe(401)
+    // Once its secret is set, it is offered (as needing a key) like any other model.
+    const withSecret = await app.request('/api/models', {}, { ...defaults, OPENAI_API_KEY: 'sk-test' })
+    expect(await withSecret.json()).toMatchObject({ locked: ['gpt-4o-mini'], unavailable: [] })
   })
 })
 
