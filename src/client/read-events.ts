@@ -12,6 +12,24 @@ export interface ConnectionHints {
   retryMs?: number
 }
 
+/** How long a body may stay open after `done` before it is cancelled after all. */
+const END_GRACE_MS = 5000
+
+/**
+ * Lets a body end on its own after the terminal event (the gateway ends it right away), reading
+ * in the background so the caller is not kept waiting. Cancelling it at once instead would leave
+ * every finished answer as a cancelled request in the browser's network log, as if it had failed.
+ */
+function letEnd(reader: ReadableStreamDefaultReader<Uint8Array>): void {
+  const timer = setTimeout(() => reader.cancel().catch(() => {}), END_GRACE_MS)
+  const drain = async () => {
+    while (!(await reader.read()).done);
+  }
+  drain()
+    .catch(() => {})
+    .finally(() => clearTimeout(timer))
+}
+
 /**
  * The events of one event-stream response, typed, until `done` (returns) or `error` (throws
  * `upstream`). A body that ends or breaks before either throws `truncated`: the caller decides
@@ -27,6 +45,7 @@ export async function* readEvents(
     throw new ChatStreamError('content_type', `Expected an event stream, got ${response.headers.get('Content-Type')}`)
   }
   const reader = response.body.getReader()
+  let ending = false
   const decoder = new TextDecoder()
   const pending: EventSourceMessage[] = []
   const parser = createParser({
@@ -56,12 +75,16 @@ export async function* readEvents(
           throw new ChatStreamError('upstream', data.message, { code: data.code, retryable: data.retryable })
         }
         yield { event, id: Number(message.id), data } as ChatStreamEvent
-        if (event === 'done') return
+        if (event === 'done') {
+          ending = true
+          letEnd(reader)
+          return
+        }
       }
     }
     throw new ChatStreamError('truncated', 'The stream ended before the answer was complete.')
   } finally {
     signal?.removeEventListener('abort', stopReading)
-    reader.cancel().catch(() => {})
+    if (!ending) reader.cancel().catch(() => {})
   }
 }

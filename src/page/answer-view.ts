@@ -8,6 +8,7 @@
  */
 import { addCopyButtons, handleCopyButtons } from './code-blocks'
 import { createMarkdownRenderer } from './markdown'
+import { createWorkingIndicator } from './working-indicator'
 
 /** What an answer on the page is doing; each state has its own text, so no two can be confused. */
 export type AnswerState =
@@ -15,11 +16,12 @@ export type AnswerState =
 
 /**
  * Shown under the answer. A finished answer needs no label (its Copy and Regenerate buttons say
- * it is done), and a streaming one has the Stop button: each state is shown once, in one place.
- * `refused` is a request the gateway turned down before any answer began: nothing is incomplete.
+ * it is done), a streaming one has the Stop button, and a waiting one the working indicator:
+ * each state is shown once, in one place. `refused` is a request the gateway turned down before
+ * any answer began: nothing is incomplete.
  */
 const STATE_TEXT: Record<AnswerState, string> = {
-  waiting: 'Waiting for the first token…',
+  waiting: '',
   streaming: '',
   reconnecting: 'Connection lost. Reconnecting…',
   finished: '',
@@ -69,7 +71,8 @@ export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerVie
   body.className = 'text markdown'
   const label = document.createElement('p')
   label.className = 'state'
-  item.append(body, label)
+  const working = createWorkingIndicator()
+  item.append(body, working.element, label)
   handleCopyButtons(body)
   const markdown = createMarkdownRenderer(body, (fragment) => {
     addCopyButtons(fragment)
@@ -89,6 +92,7 @@ export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerVie
   let renders = 0
 
   function received() {
+    working.heard()
     if (state === 'waiting' || state === 'reconnecting') setState('streaming')
     frame ||= requestAnimationFrame(render)
   }
@@ -118,6 +122,8 @@ export function createAnswerView(item: HTMLElement, { onStateChange }: AnswerVie
     state = next
     detail = why
     if (state !== 'streaming') thinkingNow = false
+    // Waiting and streaming wait on the model; a reconnecting answer says so in its label instead.
+    working.watch(state === 'waiting' || state === 'streaming')
     render()
     item.dataset.state = state
     label.textContent = [STATE_TEXT[state], detail].filter(Boolean).join(' ')

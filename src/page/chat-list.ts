@@ -66,21 +66,49 @@ export function createChatList(actions: ChatListActions): ChatList {
         const rename = iconButton(`Rename “${title}”`, 'rename', 'M4 20h4L19 9l-4-4L4 16v4zM13 7l4 4')
         rename.addEventListener('click', () => startRenaming(item, chat.id, title))
         const remove = iconButton(`Delete “${title}”`, 'delete', 'M5 7h14M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3')
-        remove.addEventListener('click', () => {
-          if (!confirm(`Delete the chat “${title}”? This cannot be undone.`)) return
-          const next = item.nextElementSibling ?? item.previousElementSibling
-          deleteChat(chat.id)
-          actions.deleted(chat.id)
-          // Focus goes to the chat that took its place in the list, or to "New chat".
-          const nextId = next?.getAttribute('data-id')
-          const target = nextId && list.querySelector<HTMLButtonElement>(`[data-id="${nextId}"] .chat-open`)
-          ;(target || (document.getElementById('new-chat') as HTMLButtonElement)).focus()
-        })
+        remove.addEventListener('click', () => confirmDeleting(item, chat.id, title))
         item.dataset.id = chat.id
         item.append(open, rename, remove)
         return item
       }),
     )
+  }
+
+  /**
+   * Asks in place, in the chat's own row, rather than with the browser's `confirm()`: it looks
+   * like the page, does not block it, and keeps focus where the person is. Cancel has focus, so
+   * a second Enter cannot delete by accident; Escape cancels too.
+   */
+  function confirmDeleting(item: HTMLLIElement, id: string, title: string) {
+    const question = document.createElement('p')
+    question.className = 'confirm-question'
+    question.id = `confirm-${id}`
+    question.textContent = `Delete “${title}”?`
+    const yes = textButton('Delete', 'confirm-delete')
+    const no = textButton('Cancel', 'cancel-delete')
+    for (const button of [yes, no]) button.setAttribute('aria-describedby', question.id)
+    item.classList.add('confirming')
+    item.replaceChildren(question, yes, no)
+    no.focus()
+    const cancel = () => {
+      render(openId)
+      list.querySelector<HTMLButtonElement>(`[data-id="${id}"] .delete`)?.focus()
+    }
+    no.addEventListener('click', cancel)
+    item.addEventListener('keydown', (event) => {
+      if (event.key !== 'Escape') return
+      event.stopPropagation() // cancels the question; does not also close the list or stop the answer
+      cancel()
+    })
+    yes.addEventListener('click', () => {
+      const next = item.nextElementSibling ?? item.previousElementSibling
+      deleteChat(id)
+      actions.deleted(id)
+      // Focus goes to the chat that took its place in the list, or to "New chat".
+      const nextId = next?.getAttribute('data-id')
+      const target = nextId && list.querySelector<HTMLButtonElement>(`[data-id="${nextId}"] .chat-open`)
+      ;(target || (document.getElementById('new-chat') as HTMLButtonElement)).focus()
+    })
   }
 
   function startRenaming(item: HTMLLIElement, id: string, title: string) {
@@ -115,6 +143,14 @@ export function createChatList(actions: ChatListActions): ChatList {
   }
 
   return { render, closeSidebar: () => setSidebar(false) }
+}
+
+function textButton(label: string, className: string): HTMLButtonElement {
+  const button = document.createElement('button')
+  button.type = 'button'
+  button.className = `confirm-button ${className}`
+  button.textContent = label
+  return button
 }
 
 function iconButton(label: string, className: string, path: string): HTMLButtonElement {

@@ -21,8 +21,9 @@ import {
   type StoredMessage,
 } from './chat-store'
 import { createImageAttachment, messageContent, type ContentPart } from './image-attachment'
-import { createAnswerItem, createQuestionItem } from './message-items'
+import { createAnswerItem, createQuestionItem, type AnswerFacts } from './message-items'
 import { createModelPicker } from './model-picker'
+import { describeRefusal, tooLongText } from './refusal-text'
 import { followScroll } from './scroll-follow'
 import { createSettingsDialog } from './settings-dialog'
 
@@ -37,18 +38,25 @@ const prompt = element<HTMLTextAreaElement>('prompt')
 const sendButton = element<HTMLButtonElement>('send')
 const stopButton = element<HTMLButtonElement>('stop')
 const title = element<HTMLHeadingElement>('chat-title')
+const composerWarning = element<HTMLParagraphElement>('composer-warning')
 
 type AnswerMessage = Extract<StoredMessage, { role: 'assistant' }>
 
-/** The answer being read, if any: its stream, and how to stop reading it (not the answer). */
-let current: { controller: AbortController; generation?: ResumableChat } | undefined
+/**
+ * The answer being read, if any: its stream, and how to stop reading it (not the answer).
+ * `stopped`: the person stopped it before the gateway had accepted it (no stream to stop yet).
+ */
+let current: { controller: AbortController; generation?: ResumableChat; stopped?: boolean } | undefined
 let chat: StoredChat
 
 const showNotice = (message = '') => {
   notice.textContent = message
   notice.hidden = !message
 }
-/** Screen readers hear each answer once, when it ends, rather than every token as it arrives. */
+/**
+ * Screen readers hear that the model is working, once, then each answer once, when it ends,
+ * rather than every token as it arrives.
+ */
 const announce = (text: string) => (status.textContent = text)
 
 const attachment = createImageAttachment({
@@ -62,9 +70,12 @@ const picker = createModelPicker(element('model'), (model) => {
   chat.model = model
   saveChat(chat)
 })
-const settings = createSettingsDialog(async () => {
-  const problem = await picker.load()
-  if (!problem) showNotice()
+const settings = createSettingsDialog(async (key) => {
+  const problem = await picker.load(key)
+  if (!problem) {
+    showNotice()
+    chat.model = picker.value
+  }
   return problem
 })
 const chatList = createChatList({
@@ -86,6 +97,7 @@ function showTitle(text: string) {
 /** Shows a chat: its messages, its model, and the answer it is still waiting for, continued. */
 function openChat(next: StoredChat) {
   current?.controller.abort() // stop reading; the answer goes on at the gateway, for later
+  announce('') // the last chat's answer must not linger where a screen reader can still find it
   chat = next
   openChatId.set(chat.id)
   showTitle(chat.title)
@@ -107,7 +119,7 @@ function openChat(next: StoredChat) {
       answer.view.appendText(message.content)
       // An answer left pending by a page closed before it had a stream id never started.
       answer.view.setState(message.state === 'pending' ? 'connection-lost' : message.state, message.detail)
-      showActions(answer)
+      showActions(answer, message)
     }
   })
   showEmptyState()
@@ -139,7 +151,9 @@ function questionItem(content: string | ContentPart[]) {
 function answerItem(live: boolean) {
   const answer = createAnswerItem({
     onStateChange: (state, label) => {
-      if (live && isEnded(state)) announce(state === 'finished' ? `Answer: ${answerText(answer.item)}` : label)
+      if (!live) return
+      if (state === 'waiting') announce('The model is working on the answer.')
+      else if (isEnded(state)) announce(state === 'finished' ? `Answer: ${answerText(answer.item)}` : label)
     },
   })
   conversation.append(answer.item)
@@ -149,16 +163,20 @@ function answerItem(live: boolean) {
 const answerText = (item: HTMLElement) => item.querySelector('.markdown')?.textContent ?? ''
 const reconnecting = (view: AnswerView) => () => view.setState('reconnecting')
 
-/** Copy on every answer that has text; Regenerate (or Try again) on the last. */
-function showActions(answer: ReturnType<typeof createAnswerItem>) {
+/**
+ * Copy on every answer that has text, and what answered with its tokens and time; Regenerate (or
+ * Try again) on the last, unless asking again cannot change the outcome.
+ */
+function showActions(answer: ReturnType<typeof createAnswerItem>, stored: AnswerMessage) {
   const isLast = () => indexOf(answer.item) === chat.messages.length - 1
   for (const item of conversation.querySelectorAll('.message.assistant .regenerate')) item.remove()
   answer.showActions(
-    isLast()
+    isLast() && stored.retry !== false
       ? () => {
           if (!current && isLast()) ask(indexOf(answer.item) - 1)
         }
       : undefined,
+    stored.state === 'finished' ? stored.facts : undefined,
   )
 }
 
@@ -169,7 +187,7 @@ function ask(index: number) {
   const question = chat.messages[index] as Extract<StoredMessage, { role: 'user' }>
   const model = picker.value
   const request = { model, messages: [...historyOf(chat.messages.slice(0, index)), question] }
-  const stored: AnswerMessage = { role: 'assistant', content: '', state: 'pending' }
+  const stored: AnswerMessage = { role: 'assistant', content: '', state: 'pending', sentAt: Date.now() }
   chat.messages.push(stored)
   chat.model = model
   saveChat(chat)
@@ -201,6 +219,7 @@ async function read(
   const owner = chat
   current = reading
   setBusy(true)
+  const facts: AnswerFacts = {}
   try {
     reading.generation = await open(reading.controller.signal)
     stored.streamId = reading.generation.id
@@ -208,13 +227,19 @@ async function read(
     for await (const event of reading.generation) {
       if (event.event === 'delta') view.appendText(event.data.text)
       else if (event.event === 'reasoning') view.appendReasoning(event.data.text)
+      else if (event.event === 'start') facts.model = event.data.upstream
+      else if (event.event === 'usage') facts.tokens = event.data.completion_tokens
       else if (event.event === 'done') {
+        if (stored.sentAt) facts.ms = Date.now() - stored.sentAt
+        stored.facts = facts
         view.setState('finished', event.data.finish_reason === 'length' ? 'Cut at the length limit.' : '')
       }
     }
   } catch (error) {
+    if (reading.stopped) view.setState('stopped')
     if (reading.controller.signal.aborted) return
-    const [state, detail] = howItEnded(error, model)
+    const [state, detail, retry] = howItEnded(error, model)
+    if (!retry) stored.retry = false
     view.setState(state, detail)
     if (error instanceof ChatStreamError && error.status === 401) {
       // Asks for a key, then sends the message again with it, if nothing else was asked meanwhile.
@@ -234,27 +259,29 @@ async function read(
       current = undefined
       setBusy(false)
     }
-    if (!reading.controller.signal.aborted) {
+    if (!reading.controller.signal.aborted || reading.stopped) {
       Object.assign(stored, { content: view.text, state: view.state as AnswerState, detail: view.detail })
       if (view.reasoning) stored.reasoning = view.reasoning
       delete stored.streamId
+      delete stored.sentAt
       saveChat(owner)
-      showActions(answer)
+      showActions(answer, stored)
     }
   }
 }
 
-/** How an answer that threw ended, and what to say about it. */
-function howItEnded(error: unknown, model: string | undefined): [AnswerState, string] {
-  if (!(error instanceof ChatStreamError)) return ['failed', String(error)]
-  if (error.code === 'cancelled') return ['stopped', '']
-  if (error.kind === 'truncated' || error.kind === 'network') return ['connection-lost', '']
+/** How an answer that threw ended, what to say about it, and whether asking again could help. */
+function howItEnded(error: unknown, model: string | undefined): [AnswerState, string, boolean] {
+  if (!(error instanceof ChatStreamError)) return ['failed', String(error), true]
+  if (error.code === 'cancelled') return ['stopped', '', true]
+  if (error.kind === 'truncated' || error.kind === 'network') return ['connection-lost', '', true]
   // Only a new request can be refused; a refusal while resuming (the stream expired) is a lost answer.
   if (error.kind === 'http' && model !== undefined) {
-    const fields = error.issues.map((issue) => `Field ${issue.path}: ${issue.message}.`)
-    return ['refused', [error.message, ...fields].join(' ')]
+    const { text, retry } = describeRefusal(error, model)
+    // A missing or wrong key is asked for in the settings dialog, which sends the message again.
+    return ['refused', text, retry || error.status === 401]
   }
-  return [error.kind === 'http' ? 'connection-lost' : 'failed', error.message]
+  return [error.kind === 'http' ? 'connection-lost' : 'failed', error.message, true]
 }
 
 function setBusy(busy: boolean) {
@@ -262,6 +289,9 @@ function setBusy(busy: boolean) {
   sendButton.hidden = busy
   stopButton.hidden = !busy
   document.body.toggleAttribute('data-busy', busy)
+  // Editing and regenerating wait for the answer to end; the buttons stay in place (hiding them
+  // would leave an empty row under every question), only unusable for the moment.
+  for (const button of conversation.querySelectorAll<HTMLButtonElement>('.edit, .regenerate')) button.disabled = busy
   // The button pressed has gone; the keyboard user lands back in the composer, not at the top.
   if (busy && document.activeElement === document.body) prompt.focus()
   if (!busy && (stopHadFocus || document.activeElement === document.body)) prompt.focus()
@@ -277,12 +307,26 @@ function send(text: string) {
   ask(chat.messages.length - 1)
 }
 
+/** Says, while it is typed, that a message is longer than the gateway takes; true when it is. */
+function warnIfTooLong(): boolean {
+  const length = prompt.value.trim().length
+  const tooLong = length > picker.maxMessageChars
+  composerWarning.textContent = tooLong ? `${tooLongText(length, picker.maxMessageChars)} Shorten it to send it.` : ''
+  composerWarning.hidden = !tooLong
+  if (tooLong) prompt.setAttribute('aria-invalid', 'true')
+  else prompt.removeAttribute('aria-invalid')
+  return tooLong
+}
+prompt.addEventListener('input', warnIfTooLong)
+
 form.addEventListener('submit', (event) => {
   event.preventDefault()
   const text = prompt.value.trim()
   if (!text || current) return
+  if (warnIfTooLong()) return announce(composerWarning.textContent!)
   if (attachment.reading) return showNotice('Still reading the image…')
   prompt.value = ''
+  warnIfTooLong()
   prompt.focus()
   send(text)
 })
@@ -295,8 +339,15 @@ prompt.addEventListener('keydown', (event) => {
 })
 
 function stop() {
+  if (!current) return
+  if (!current.generation) {
+    // Not accepted yet (the upstream has not answered): dropping the request cancels it; the
+    // gateway passes the abort on to the upstream.
+    current.stopped = true
+    return current.controller.abort()
+  }
   // The answer belongs to the gateway, not to this page's connection: stopping it is a request.
-  current?.generation?.stop().catch((error) => showNotice(`Could not stop the answer: ${String(error)}`))
+  current.generation.stop().catch((error) => showNotice(`Could not stop the answer: ${String(error)}`))
 }
 stopButton.addEventListener('click', stop)
 document.addEventListener('keydown', (event) => {
@@ -317,7 +368,12 @@ element('new-chat').addEventListener('click', () => {
 element('open-settings').addEventListener('click', () => settings.open())
 
 openChat(loadChat(openChatId.get() ?? '') ?? newChat(''))
-void picker.load().then((problem) => {
+void picker.load().then(async (problem) => {
+  if (problem && apiKey.get()) {
+    // A key accepted once and revoked since: show what anyone may use, and say why.
+    await picker.load('')
+    problem = 'The gateway no longer accepts the saved API key. Enter another one under “API key”.'
+  }
   showNotice(problem)
   if (!chat.model) chat.model = picker.value
 })

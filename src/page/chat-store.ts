@@ -8,6 +8,7 @@
  */
 import type { ChatMessage } from '../client'
 import type { ContentPart } from './image-attachment'
+import type { AnswerFacts } from './message-items'
 
 /** How an answer ended; `pending` while it is still being written (it has a stream to resume). */
 export type StoredAnswerState = 'pending' | 'finished' | 'stopped' | 'failed' | 'connection-lost' | 'refused'
@@ -23,6 +24,12 @@ export type StoredMessage =
       reasoning?: string
       /** The resumable stream writing it, while `pending`. */
       streamId?: string
+      /** When it was asked (`Date.now()`), to say how long it took, even across a reload. */
+      sentAt?: number
+      /** What answered and what it cost, shown under a finished answer. */
+      facts?: AnswerFacts
+      /** False for a refusal asking again cannot change (a message over the limit): no "Try again". */
+      retry?: boolean
     }
 
 export interface StoredChat {

@@ -18,6 +18,18 @@ function highlightLater(code: HTMLElement, language: string): void {
   )
 }
 
+/**
+ * The demo model's `curl` names the address `npm run dev` serves (it cannot know which origin the
+ * page came from); the page shows its own origin instead, so the command works as copied.
+ */
+const DEV_GATEWAY = 'http://localhost:8787/'
+
+function useOwnOrigin(code: HTMLElement): void {
+  const own = `${location.origin}/`
+  if (own === DEV_GATEWAY || !code.textContent?.includes(`curl -N ${DEV_GATEWAY}`)) return
+  code.textContent = code.textContent.replaceAll(DEV_GATEWAY, own)
+}
+
 /** Wraps every `<pre>` of freshly rendered Markdown in a `.code-block` with a Copy button. */
 export function addCopyButtons(fragment: DocumentFragment): void {
   for (const pre of fragment.querySelectorAll('pre')) {
@@ -39,6 +51,7 @@ export function addCopyButtons(fragment: DocumentFragment): void {
     pre.tabIndex = 0
     pre.replaceWith(wrapper)
     wrapper.append(bar, pre)
+    if (code && language === 'sh') useOwnOrigin(code)
     if (code && language) highlightLater(code, language.toLowerCase())
   }
 }
@@ -48,10 +61,18 @@ export function handleCopyButtons(container: HTMLElement): void {
   container.addEventListener('click', (event) => {
     const button = (event.target as Element).closest<HTMLButtonElement>('button.copy')
     const code = button?.closest('.code-block')?.querySelector('code')
-    if (!button || !code) return
+    if (!button || !code || button.textContent !== 'Copy') return
+    const name = button.getAttribute('aria-label')!
     void copy(code).then((copied) => {
-      button.textContent = copied ? 'Copied' : 'Selected: press Ctrl+C'
-      setTimeout(() => (button.textContent = 'Copy'), FEEDBACK_MS)
+      // The name changes with the text: a name that no longer contains what is shown confuses
+      // people who speak to their computer ("click Copied") and fails WCAG's label-in-name.
+      const said = copied ? 'Copied' : 'Selected: press Ctrl+C'
+      button.textContent = said
+      button.setAttribute('aria-label', said)
+      setTimeout(() => {
+        button.textContent = 'Copy'
+        button.setAttribute('aria-label', name)
+      }, FEEDBACK_MS)
     })
   })
 }

@@ -13,16 +13,17 @@ export interface SettingsDialog {
 }
 
 /**
- * @param onChange called after the key was saved or removed, to load the models it allows
- *   (it resolves to an error message when the gateway did not accept the key)
+ * @param check loads the models a key allows, before it is kept (an empty key: the anonymous
+ *   list); resolves to an error message when the gateway did not accept the key
  */
-export function createSettingsDialog(onChange: () => Promise<string | undefined>): SettingsDialog {
+export function createSettingsDialog(check: (key: string) => Promise<string | undefined>): SettingsDialog {
   const dialog = document.getElementById('settings') as HTMLDialogElement
   const form = document.getElementById('settings-form') as HTMLFormElement
   const field = document.getElementById('api-key') as HTMLInputElement
   const reason = document.getElementById('settings-reason')!
   const error = document.getElementById('settings-error')!
   const keyState = document.getElementById('key-state')!
+  const save = document.getElementById('save-key') as HTMLButtonElement
 
   const showKeyState = () => (keyState.textContent = apiKey.get() ? 'API key: set' : 'API key')
   const showError = (message: string | undefined) => {
@@ -32,15 +33,25 @@ export function createSettingsDialog(onChange: () => Promise<string | undefined>
   showKeyState()
   let afterSave: (() => void) | undefined
 
+  /**
+   * A key is kept only once the gateway has accepted it: a rejected key, saved, would empty the
+   * picker after a reload and make every request fail with a 401.
+   */
   async function apply(value: string) {
-    apiKey.set(value.trim())
+    const key = value.trim()
+    save.disabled = true
+    showError(undefined)
+    const problem = await check(key).finally(() => (save.disabled = false))
+    if (problem) {
+      const kept = apiKey.get() ? ' The key saved before is still in use.' : ''
+      showError(key ? `${problem} It was not saved.${kept}` : problem)
+      return field.focus()
+    }
+    apiKey.set(key)
     showKeyState()
-    const problem = await onChange()
-    showError(problem)
-    if (problem) return field.focus()
     const then = afterSave
     dialog.close()
-    if (apiKey.get()) then?.()
+    if (key) then?.()
   }
 
   form.addEventListener('submit', (event) => {

@@ -30,6 +30,24 @@ export function adapterFor(name: string, model: ModelConfig, env: Env, keySecret
   }
 }
 
+/**
+ * Whether a model's secret or binding is in place: false for one that could only answer 503
+ * `model_unavailable` (an OpenAI model without its API key, say), so a picker can leave it out.
+ */
+export function isSetUp(model: ModelConfig, env: Env): boolean {
+  switch (model.adapter) {
+    case 'demo':
+      return true
+    case 'openai':
+      return !model.api_key_secret || secret(env, model.api_key_secret) !== undefined
+    case 'anthropic':
+    case 'gemini':
+      return secret(env, model.api_key_secret) !== undefined
+    case 'workers-ai':
+      return typeof optionalBinding<Partial<AiBinding>>(env, model.binding)?.run === 'function'
+  }
+}
+
 function aiBinding(env: Env, model: string, bindingName: string): AiBinding {
   const binding = optionalBinding<Partial<AiBinding>>(env, bindingName)
   if (typeof binding?.run === 'function') return binding as AiBinding

@@ -86,9 +86,15 @@ describe('anonymous callers', () => {
       default: 'demo',
       models: ['demo', 'demo-flaky', 'demo-slow'],
       locked: ['gpt-4o-mini'],
+      // Shipped without OPENAI_API_KEY: a picker leaves it out rather than offer a model that fails.
+      unavailable: ['gpt-4o-mini'],
+      max_message_chars: 32768,
     })
     const paid = await post('/api/chat', ask('gpt-4o-mini'), {}, environment)
     expect(paid.status).toBe(401)
+    // Once its secret is set, it is offered (as needing a key) like any other model.
+    const withSecret = await app.request('/api/models', {}, { ...defaults, OPENAI_API_KEY: 'sk-test' })
+    expect(await withSecret.json()).toMatchObject({ locked: ['gpt-4o-mini'], unavailable: [] })
   })
 })
 
@@ -129,13 +135,13 @@ describe('API keys', () => {
     const environment = await testEnv()
     const list = async (path: string, headers = {}) => (await app.request(path, { headers }, environment)).json()
     // The others are named as locked (a picker shows them as needing a key), never as usable.
-    expect(await list('/api/models')).toEqual({ default: 'demo', models: ['demo'], locked: ['paid', 'capped'] })
-    expect(await list('/api/models', bearer(key))).toEqual({
+    expect(await list('/api/models')).toMatchObject({ default: 'demo', models: ['demo'], locked: ['paid', 'capped'] })
+    expect(await list('/api/models', bearer(key))).toMatchObject({
       default: 'demo',
       models: ['demo', 'paid', 'capped'],
       locked: [],
     })
-    expect(await list('/api/models', bearer(demoOnlyKey))).toEqual({
+    expect(await list('/api/models', bearer(demoOnlyKey))).toMatchObject({
       default: 'demo',
       models: ['demo'],
       locked: ['paid', 'capped'],

@@ -77,6 +77,27 @@ describe('streamChat', () => {
     })
   })
 
+  it('returns at done without cancelling the body, which ends on its own: no cancelled request in the log', async () => {
+    const done = 'id: 3\nevent: done\ndata: {"finish_reason":"stop"}\n\n'
+    const state = { cancelled: false, end: () => {} }
+    const fake: typeof fetch = async () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(start + delta + done))
+            state.end = () => controller.close() // the gateway closes just after `done`, in a later chunk
+          },
+          cancel: () => void (state.cancelled = true),
+        }),
+        { headers: { 'Content-Type': 'text/event-stream' } },
+      )
+    const events = await collect(streamChat(hello, { fetch: fake }))
+    expect(events.map((e) => e.event)).toEqual(['start', 'delta', 'done'])
+    state.end()
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(state.cancelled).toBe(false)
+  })
+
   it('stops reading and cancels the connection when the signal aborts', async () => {
     const { fake, state } = streamingFetch(start + delta, { close: false })
     const controller = new AbortController()

@@ -20,6 +20,8 @@ type Viewport = keyof typeof VIEWPORTS
 type Scheme = 'light' | 'dark'
 
 const key = generateApiKey()
+/** A key for the demo model only: the picker marks the others as not available with it. */
+const demoKey = generateApiKey()
 let upstream: TestUpstream
 let gateway: WranglerDev
 let browser: Browser
@@ -38,9 +40,14 @@ beforeAll(async () => {
       upstream: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'test-model' },
       // Configured, but not for anonymous callers: the page must show it as needing a key.
       keyed: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'test-model' },
+      // Its API key is not set on the gateway: it could only fail, so the picker leaves it out.
+      unconfigured: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'x', api_key_secret: 'NOT_SET_KEY' },
     }),
     ANONYMOUS_MODELS: 'demo, demo-flaky, upstream',
-    API_KEYS: JSON.stringify({ 'page-user': { sha256: await hashApiKey(key), models: ['*'] } }),
+    API_KEYS: JSON.stringify({
+      'page-user': { sha256: await hashApiKey(key), models: ['*'] },
+      'demo-user': { sha256: await hashApiKey(demoKey), models: ['demo'] },
+    }),
     HEARTBEAT_MS: '1000',
   })
   browser = await chromium.launch({
@@ -92,6 +99,25 @@ async function seriousViolations(): Promise<string[]> {
 
 const screenshot = (name: string) => page.screenshot({ path: `${SCREENSHOTS}${name}.png` })
 
+/**
+ * Requests that failed or were cancelled, and `/api/streams` POSTs that completed, from now on:
+ * a finished answer must leave nothing failed behind in the network log.
+ */
+function watchRequests() {
+  const failed: string[] = []
+  const finished: string[] = []
+  page.on('requestfailed', (r) => failed.push(`${r.method()} ${new URL(r.url()).pathname}: ${r.failure()?.errorText}`))
+  page.on('requestfinished', (r) => finished.push(`${r.method()} ${new URL(r.url()).pathname}`))
+  return { failed, finished }
+}
+
+/** The working indicator under the last answer, if shown. */
+const workingText = () =>
+  lastAnswer()
+    .locator('.working:visible')
+    .textContent({ timeout: 100 })
+    .catch(() => null)
+
 /** Whether the page is wider than the window anywhere (it never should be). */
 const pageOverflow = () => page.evaluate(() => document.documentElement.scrollWidth - innerWidth)
 const distanceFromEnd = () =>
@@ -101,6 +127,7 @@ describe.each(['phone', 'desktop'] as const)('at %s width', (viewport) => {
   describe.each(['light', 'dark'] as const)('in the %s scheme', (scheme) => {
     it('welcomes with example prompts, renders the demo model’s Markdown, and passes axe-core', async () => {
       await open(viewport, scheme)
+      const requests = watchRequests()
       const examples = page.locator('#empty .examples button')
       expect(await examples.count()).toBeGreaterThanOrEqual(3)
       expect(await seriousViolations()).toEqual([])
@@ -117,7 +144,13 @@ describe.each(['phone', 'desktop'] as const)('at %s width', (viewport) => {
       expect(await answer.locator('table code').first().textContent()).toBe('demo')
       // The curl is highlighted by the lazily loaded chunk: its quoted JSON is a string token.
       await answer.locator('.code-block code .hljs-string').first().waitFor()
-      expect(await answer.locator('.code-block code').textContent()).toContain('curl -N http://localhost:8787/api/chat')
+      // The curl names the origin the page came from, not `npm run dev`'s localhost:8787.
+      expect(await answer.locator('.code-block code').textContent()).toContain(`curl -N ${gateway.url}/api/chat`)
+      // Under the answer: what answered, its tokens and its time, from the stream's start and usage.
+      expect(await lastAnswer().locator('.answer-facts').textContent()).toMatch(/^demo · [\d,]+ tokens · \d+\.\d s$/)
+      // The finished answer's POST completed: nothing cancelled or failed in the network log.
+      await expect.poll(() => requests.finished).toContain('POST /api/streams')
+      expect(requests.failed).toEqual([])
 
       // Long words, URLs, the table and the code block stay inside their own blocks.
       expect(await pageOverflow()).toBeLessThanOrEqual(0)
@@ -132,14 +165,50 @@ describe.each(['phone', 'desktop'] as const)('at %s width', (viewport) => {
       await screenshot(`${viewport}-${scheme}-answer`)
     })
 
-    it('shows a failed answer, a refused request and the key dialog legibly (axe-core)', async () => {
+    it('shows the model working, a failed answer, a refusal in plain words and the key dialog (axe-core)', async () => {
       await open(viewport, scheme)
+      // Through a silence after the first token: "Still working…", with the seconds once they count.
+      await page.selectOption('#model', 'upstream')
+      await say('gated')
+      await expect.poll(workingText, { timeout: 10_000 }).toMatch(/^Still working… \d+ s$/)
+      expect(await page.locator('#status').textContent()).toBe('The model is working on the answer.')
+      expect(await seriousViolations()).toEqual([])
+      await screenshot(`${viewport}-${scheme}-working`)
+      upstream.releaseGate()
+      await ended('finished')
+      expect(await workingText()).toBeNull()
+
       await page.selectOption('#model', 'demo-flaky')
       await say('fail on purpose')
       await ended('failed')
+
+      // The composer says a message is too long before it is sent, and does not send it.
       await page.selectOption('#model', 'demo')
-      await say('x'.repeat(40_000))
+      await page.fill('#prompt', 'x'.repeat(40_000))
+      const warning = page.locator('#composer-warning')
+      expect(await warning.textContent()).toBe(
+        'This message is 40,000 characters; the limit is 32,768. Shorten it to send it.',
+      )
+      expect(await page.getAttribute('#prompt', 'aria-invalid')).toBe('true')
+      const messages = await page.locator('.message').count()
+      await page.keyboard.press('Enter')
+      expect(await page.locator('.message').count()).toBe(messages)
+      expect(await seriousViolations()).toEqual([])
+      await screenshot(`${viewport}-${scheme}-too-long`)
+      await page.fill('#prompt', '')
+      expect(await warning.isHidden()).toBe(true)
+
+      // Edited past the limit, the gateway refuses it: in a sentence, with no "Try again".
+      await say('a short question')
+      await ended('finished')
+      await page.locator('.message.user .edit').last().click()
+      await page.fill('.edit-form textarea', 'x'.repeat(40_000))
+      await page.keyboard.press('Enter')
       await ended('refused')
+      expect(await lastAnswer().locator('.state').textContent()).toBe(
+        'Refused by the gateway; no answer was started. This message is 40,000 characters; the limit is 32,768.',
+      )
+      expect(await lastAnswer().locator('.regenerate').count()).toBe(0)
       // However tall the refused message, the view followed it to the refusal.
       expect(await distanceFromEnd()).toBeLessThanOrEqual(24)
       expect(await page.locator('#jump').isHidden()).toBe(true)
@@ -150,6 +219,35 @@ describe.each(['phone', 'desktop'] as const)('at %s width', (viewport) => {
       await page.locator('#settings[open]').waitFor()
       expect(await seriousViolations()).toEqual([])
       await screenshot(`${viewport}-${scheme}-key-dialog`)
+    })
+
+    it('folds a long message with “Show more”, and shows message actions without hover (axe-core)', async () => {
+      await open(viewport, scheme)
+      await page.selectOption('#model', 'upstream')
+      const long = Array.from({ length: 40 }, (_, i) => `Line ${i + 1} of a pasted log`).join('\n')
+      await say(long)
+      await ended('finished')
+      const question = page.locator('.message.user').last()
+      const text = question.locator('.text')
+      const toggle = question.getByRole('button', { name: 'Show more' })
+      expect(await toggle.getAttribute('aria-expanded')).toBe('false')
+      const folded = (await text.boundingBox())!.height
+      await page.mouse.move(0, 0) // no hover anywhere
+      // Edit and Show more are there without hover (touch has none): opaque, not hidden.
+      for (const button of [toggle, question.locator('.edit')]) {
+        expect(await button.isVisible()).toBe(true)
+        expect(await button.evaluate((b) => getComputedStyle(b.parentElement!).opacity)).toBe('1')
+      }
+      // No empty row under the question: its buttons are all there is below the bubble.
+      const bubble = (await question.locator('.bubble').boundingBox())!
+      const actions = (await question.locator('.actions').boundingBox())!
+      expect(actions.y - (bubble.y + bubble.height)).toBeLessThanOrEqual(8)
+      expect(await seriousViolations()).toEqual([])
+      await screenshot(`${viewport}-${scheme}-folded`)
+      await toggle.click()
+      expect(await question.getByRole('button', { name: 'Show less' }).getAttribute('aria-expanded')).toBe('true')
+      expect((await text.boundingBox())!.height).toBeGreaterThan(folded * 2)
+      expect(await seriousViolations()).toEqual([])
     })
   })
 })
@@ -220,22 +318,49 @@ describe('keyboard and screen readers', () => {
     await say('announce me')
     await ended('finished')
     const announcements = await page.evaluate(() => (window as unknown as { announcements: string[] }).announcements)
-    expect(announcements).toHaveLength(1)
-    expect(announcements[0]).toMatch(/^Answer: You said: “announce me”/)
+    // Once that the model is working (politely: the status is aria-live="polite"), once the answer.
+    expect(announcements).toHaveLength(2)
+    expect(announcements[0]).toBe('The model is working on the answer.')
+    expect(announcements[1]).toMatch(/^Answer: You said: “announce me”/)
+    expect(await page.getAttribute('#status', 'aria-live')).toBe('polite')
+
+    // A new chat leaves nothing of the last one where a screen reader could still find it.
+    await page.click('#new-chat')
+    expect(await page.locator('#status').textContent()).toBe('')
+  })
+
+  it('shows “Working…” from sending until the first token, with the seconds after a few, and Enter on an empty composer does nothing', async () => {
+    await open()
+    // Enter with nothing typed: no message, and no browser "Please fill out this field".
+    await page.focus('#prompt')
+    await page.keyboard.press('Enter')
+    expect(await page.locator('.message').count()).toBe(0)
+    expect(await page.locator('#composer').evaluate((f: HTMLFormElement) => f.checkValidity())).toBe(true)
+
+    await page.selectOption('#model', 'upstream')
+    await say('no-headers') // the upstream never answers: the page waits for the first token
+    await expect.poll(workingText).toBe('Working…')
+    expect(await lastAnswer().getAttribute('data-state')).toBe('waiting')
+    await expect.poll(workingText, { timeout: 10_000 }).toMatch(/^Working… \d+ s$/)
+    // The ticking count is not read out every second: the status said it once.
+    expect(await lastAnswer().locator('.working').getAttribute('aria-hidden')).toBe('true')
+    await page.keyboard.press('Escape')
+    await ended('stopped')
+    expect(await workingText()).toBeNull()
   })
 })
 
 describe('errors', () => {
-  it('shows a refused request as refused, with the gateway’s message and the field at fault', async () => {
+  it('says why a refused request was refused in words, and offers “Try again” only where it could help', async () => {
     await open()
-    await say('x'.repeat(40_000))
+    await page.selectOption('#model', 'upstream')
+    await say('status:429')
     await ended('refused')
-    const label = (await lastAnswer().locator('.state').textContent()) ?? ''
-    expect(label).toContain('Refused')
-    expect(label).toContain('The request does not match the chat request schema.')
-    expect(label).toContain('messages.0.content')
-    expect(label).toContain('32768')
-    expect(label).not.toContain('incomplete')
+    // An upstream's rate limit may pass: asking again is offered.
+    expect(await lastAnswer().locator('.state').textContent()).toBe(
+      'Refused by the gateway; no answer was started. Too many requests just now. Wait a moment, then try again.',
+    )
+    expect(await lastAnswer().locator('.regenerate').textContent()).toBe('Try again')
   })
 
   it('shows a failed stream as failed and incomplete, with the gateway’s message', async () => {
@@ -283,8 +408,26 @@ describe('chats kept in the browser', () => {
       await page.keyboard.press('Enter')
       expect(await page.locator('#chat-title').textContent()).toBe('Lisbon in May')
       await screenshot('desktop-light-chat-list')
-      page.once('dialog', (dialog) => void dialog.accept())
-      await page.getByRole('button', { name: 'Delete “Lisbon in May”' }).click()
+      // Deleting asks in the page, not with the browser's confirm(); Escape keeps the chat.
+      const dialogs: string[] = []
+      page.on('dialog', (dialog) => void dialog.dismiss().then(() => dialogs.push(dialog.message())))
+      const remove = page.getByRole('button', { name: 'Delete “Lisbon in May”' })
+      await remove.click()
+      expect(await page.locator('.confirm-question').textContent()).toBe('Delete “Lisbon in May”?')
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel')
+      expect(await seriousViolations()).toEqual([])
+      await screenshot('desktop-light-confirm-delete')
+      await page.keyboard.press('Escape')
+      expect(await page.locator('#chat-list .chat-open').allTextContents()).toEqual([
+        'Second chat here',
+        'Lisbon in May',
+      ])
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+        'Delete “Lisbon in May”',
+      )
+      await remove.click()
+      await page.getByRole('button', { name: 'Delete', exact: true }).click()
+      expect(dialogs).toEqual([])
       expect(await page.locator('#chat-list .chat-open').allTextContents()).toEqual(['Second chat here'])
       await page.reload()
       expect(await page.locator('#chat-list .chat-open').allTextContents()).toEqual(['Second chat here'])
@@ -336,7 +479,6 @@ describe('chats kept in the browser', () => {
     ])
     expect(await page.locator('.message.assistant').count()).toBe(2)
 
-    await page.locator('.message.user').first().hover()
     await page.locator('.message.user .edit').first().click()
     await page.fill('.edit-form textarea', 'uno')
     await page.keyboard.press('Enter')
@@ -351,6 +493,8 @@ describe('API keys', () => {
   it('a model that needs a key is listed as such, a 401 asks for the key, and the key goes as a bearer token', async () => {
     await open()
     expect(await page.locator('#model option[value="keyed"]').textContent()).toBe('keyed (needs a key)')
+    // A model whose upstream has no API key on the gateway could only fail: it is not offered.
+    expect(await page.locator('#model option[value="unconfigured"]').count()).toBe(0)
     await page.selectOption('#model', 'keyed')
     await say('with a key')
     await page.locator('#settings[open]').waitFor()
@@ -377,18 +521,54 @@ describe('API keys', () => {
     expect(await page.evaluate(() => localStorage.getItem('llm-stream-gateway:api-key'))).toBe(key)
   })
 
-  it('a wrong key is said to be wrong, and the anonymous list stays', async () => {
+  it('a wrong key is checked before it is kept: never saved, said so, and the list stays', async () => {
     await open()
+    const options = await page.locator('#model option').allTextContents()
     await page.click('#open-settings')
     await page.getByLabel('API key', { exact: true }).fill('lsg_wrong')
     await page.click('#save-key')
     await expect
       .poll(() => page.locator('#settings-error').textContent(), { timeout: 10_000 })
-      .toContain('did not accept')
+      .toBe('The gateway did not accept this API key. It was not saved.')
+    expect(await page.evaluate(() => localStorage.getItem('llm-stream-gateway:api-key'))).toBeNull()
+    expect(await page.locator('#key-state').textContent()).toBe('API key')
+    expect(await page.locator('#model option').allTextContents()).toEqual(options)
+    expect(await seriousViolations()).toEqual([])
+    // Nothing was kept, so a reload still lists the models.
+    await page.reload()
+    await expect.poll(() => page.locator('#model option').allTextContents()).toEqual(options)
+  })
+
+  it('with a key, models it does not allow are marked “not available with this key” and cannot be chosen', async () => {
+    await open()
+    await page.click('#open-settings')
+    await page.getByLabel('API key', { exact: true }).fill(demoKey)
+    await page.click('#save-key')
+    await expect.poll(() => page.locator('#settings').evaluate((d: HTMLDialogElement) => d.open)).toBe(false)
+    const keyed = page.locator('#model option[value="keyed"]')
+    expect(await keyed.textContent()).toBe('keyed (not available with this key)')
+    expect(await keyed.isDisabled()).toBe(true)
+    expect(await page.inputValue('#model')).toBe('demo')
+    expect(await page.locator('#model option[value="unconfigured"]').count()).toBe(0)
+    expect(await page.locator('#key-state').textContent()).toBe('API key: set')
   })
 })
 
 describe('the demo model', () => {
+  it('answers each example prompt with what it asks for: a table, a TypeScript function', async () => {
+    await open()
+    await page.getByRole('button', { name: 'Compare SQLite and Postgres in a table' }).click()
+    await ended('finished')
+    expect(await lastAnswer().locator('table th').allTextContents()).toEqual(['', 'SQLite', 'Postgres'])
+    await page.click('#new-chat')
+    await page.getByRole('button', { name: 'Write a TypeScript function that retries a fetch' }).click()
+    await ended('finished')
+    expect(await lastAnswer().locator('.code-bar span').textContent()).toBe('ts')
+    expect(await lastAnswer().locator('.code-block code').textContent()).toContain(
+      'export async function fetchWithRetry(',
+    )
+  })
+
   it('loads the highlighter only once an answer has a code block, within the page’s CSP', async () => {
     await open()
     const violations: string[] = []

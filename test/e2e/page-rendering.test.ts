@@ -245,6 +245,7 @@ describe('answers on the chat page', () => {
     expect(await answer.evaluate((item) => [...item.children].map((child) => child.className))).toEqual([
       'reasoning',
       'text markdown',
+      'working',
       'state',
       'actions',
     ])

@@ -1,4 +1,5 @@
 import { textOf, type ChatMessage } from '../../request/chat-request'
+import { exampleAnswer } from './example-answers'
 
 const MAX_QUOTE_CHARS = 160
 /** Longer messages are cut in the `curl` example: a demo answer should not take minutes to stream. */
@@ -11,13 +12,16 @@ const LOCAL_GATEWAY = 'http://localhost:8787'
  * a person trying the chat page sees their own words come back. It is Markdown on purpose: a
  * heading, a list, a table and a code block, so the page shows everything it can render before
  * any real model is configured. The table gives the request's model and token counts, and the
- * code block the `curl` that asks the same question.
+ * code block the `curl` that asks the same question. The chat page's example prompts get answers
+ * shaped like what they ask for instead (example-answers.ts).
  */
 export function demoReply(messages: ChatMessage[], model = 'demo'): string {
   const userMessages = messages.filter((message) => message.role === 'user')
   const lastMessage = userMessages.at(-1)
   const asked = textOf(lastMessage?.content)
   const last = asked.replace(/\s+/g, ' ').trim()
+  const example = exampleAnswer(last)
+  if (example) return example
   const quote = last.length > MAX_QUOTE_CHARS ? `${last.slice(0, MAX_QUOTE_CHARS)}…` : last
   const opening = quote ? `You said: “${quote}”.` : 'You said nothing at all, which is fine.'
   const images = Array.isArray(lastMessage?.content)
