@@ -39,10 +39,13 @@ export function isSetUp(model: ModelConfig, env: Env): boolean {
     case 'demo':
       return true
     case 'openai':
-      return !model.api_key_secret || secret(env, model.api_key_secret) !== undefined
     case 'anthropic':
-    case 'gemini':
-      return secret(env, model.api_key_secret) !== undefined
+    case 'gemini': {
+      // Set up when any key of its pool is there; an OpenAI-compatible model may need none.
+      const keys = keySecretsOf(model)
+      if (!keys.length) return model.adapter === 'openai'
+      return keys.some((name) => secret(env, name) !== undefined)
+    }
     case 'workers-ai':
       return typeof optionalBinding<Partial<AiBinding>>(env, model.binding)?.run === 'function'
   }

@@ -73,12 +73,34 @@ const MODELS = {
 
 const sent: Array<{ url: string; body: unknown }> = []
 
-/** Stands in for the provider: records the request, answers with an empty but valid stream. */
-function provider(answer = 'data: [DONE]\n\n') {
+/**
+ * A one-token answer in each provider's stream format. One real event, not an empty stream: an
+ * upstream that ends before its first event is retried (the first token decides), and these
+ * tests count the requests sent.
+ */
+const ANSWERS = {
+  openai: 'data: {"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+  anthropic: [
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"usage":{"input_tokens":1,"output_tokens":0}}}\n\n',
+    'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n',
+    'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ok"}}\n\n',
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
+    'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}\n\n',
+    'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+  ].join(''),
+  gemini: 'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP"}]}\n\n',
+}
+
+const answerFor = (url: string) =>
+  url.includes('anthropic') ? ANSWERS.anthropic : url.includes('googleapis') ? ANSWERS.gemini : ANSWERS.openai
+
+/** Stands in for the provider: records the request, answers `answer` (else a one-token stream in its format). */
+function provider(answer?: string) {
   sent.length = 0
   vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
     sent.push({ url: String(input), body: JSON.parse(String(init?.body)) })
-    return new Response(answer, { headers: { 'Content-Type': 'text/event-stream' } })
+    const body = answer ?? answerFor(String(input))
+    return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } })
   })
 }
 
