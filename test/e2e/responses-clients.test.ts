@@ -129,7 +129,13 @@ describe('the OpenAI Agents SDK’s default run()', () => {
 
 describe('LangChain’s ChatOpenAI with useResponsesApi', () => {
   const chat = (model: string) =>
-    new ChatOpenAI({ model, useResponsesApi: true, apiKey, maxRetries: 0, configuration: { baseURL: `${gateway.url}/v1` } })
+    new ChatOpenAI({
+      model,
+      useResponsesApi: true,
+      apiKey,
+      maxRetries: 0,
+      configuration: { baseURL: `${gateway.url}/v1` },
+    })
 
   it('answers, streaming and not', async () => {
     expect((await chat('upstream').invoke('hello langchain')).text).toBe('echo: hello langchain')

@@ -370,8 +370,7 @@ describe('stored responses', () => {
 
 describe('the rest of /v1/responses', () => {
   it('estimates input tokens in OpenAI’s shape, and says it is an estimate', async () => {
-    const count = (body: object) =>
-      call('/v1/responses/input_tokens', { method: 'POST', body: JSON.stringify(body) })
+    const count = (body: object) => call('/v1/responses/input_tokens', { method: 'POST', body: JSON.stringify(body) })
     const short = await count({ model: 'gpt', input: 'Hi' })
     expect(short.status).toBe(200)
     expect(short.headers.get('x-token-count')).toBe('estimate')

@@ -121,7 +121,7 @@ responses.all('/compact', () => {
 })
 
 responses.all('/input_tokens', () => {
-  throw methodNotAllowed('POST', 'Use POST to count a request\'s input tokens.')
+  throw methodNotAllowed('POST', "Use POST to count a request's input tokens.")
 })
 
 responses.get('/:id', identifyCaller(), rateLimited(), async (c) => {
@@ -174,7 +174,7 @@ responses.all('/:id/cancel', (c, next) => {
 
 responses.all('/:id/input_items', (c, next) => {
   if (!isResponseId(c.req.param('id'))) return next()
-  throw methodNotAllowed('GET', 'Use GET to list a response\'s input items.')
+  throw methodNotAllowed('GET', "Use GET to list a response's input items.")
 })
 
 /** What a response id looks like (`resp_…`): any other segment is a path the gateway does not serve. */

@@ -74,7 +74,13 @@ function inputItems(base: string, messages: readonly ChatMessage[]): InputItem[]
         })
       }
     } else {
-      items.push({ id: id('msg'), type: 'message', role: message.role, status: 'completed', content: contentOf(message) })
+      items.push({
+        id: id('msg'),
+        type: 'message',
+        role: message.role,
+        status: 'completed',
+        content: contentOf(message),
+      })
     }
   }
   return items
