@@ -38,8 +38,9 @@ export interface OpenAIResponsesOptions {
  * - each tool call as a `function_call` item: `output_item.added` (with `call_id` and `name`),
  *   `function_call_arguments.delta`s, then `.done` and `output_item.done`;
  * - exactly one end: `response.completed` (with `usage`); `response.incomplete` when the model
- *   stopped at its token limit (`max_output_tokens`) or its content filter; `response.failed`
- *   with `error.code` ours for any failure, and for a stop (`cancelled`), whose response says
+ *   stopped at its token limit (`max_output_tokens`) or its content filter; an `error` event
+ *   (`code`, `message`, as OpenAI's streams send one) then `response.failed` with `error.code`
+ *   ours for any failure, and for a stop (`cancelled`), whose response says
  *   `status: "cancelled"` (OpenAI's stream has no event of its own for a cancelled response:
  *   the `response.cancelled` it documents is a webhook). A cut answer never ends `completed`.
  *
@@ -321,7 +322,11 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
       // Items still open stay as they are, marked incomplete: no `.done` for a cut answer.
       for (const item of output) if (item.status === 'in_progress') item.status = 'incomplete'
       const status = error.code === 'cancelled' ? 'cancelled' : 'failed'
-      return event('response.failed', `,"response":${response(status, { usage, error })}`)
+      // `error` first, as OpenAI's own streams: the `openai` SDKs raise on it (and so LangChain,
+      // which reads only `completed`/`incomplete` and would otherwise return the cut text as whole);
+      // `response.failed` after it, for clients that read the stream to its end.
+      const failure = `,"code":${json(error.code)},"message":${json(error.message)},"param":null`
+      return event('error', failure) + event('response.failed', `,"response":${response(status, { usage, error })}`)
     },
     heartbeat: () => HEARTBEAT,
   }

@@ -1,4 +1,5 @@
 import { createOpenAI } from '@ai-sdk/openai'
+import { ChatOpenAI } from '@langchain/openai'
 import { Agent, run, setDefaultOpenAIClient, setTracingDisabled, tool as agentTool } from '@openai/agents'
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai'
 import OpenAI from 'openai'
@@ -9,7 +10,8 @@ import { startWranglerDev, type WranglerDev } from './wrangler-dev'
 
 /**
  * The clients whose default path is the Responses API, unchanged, against the gateway under
- * `wrangler dev`: the AI SDK's `createOpenAI(...)(model)` and the OpenAI Agents SDK's `run()`.
+ * `wrangler dev`: the AI SDK's `createOpenAI(...)(model)`, the OpenAI Agents SDK's `run()` and
+ * LangChain's `ChatOpenAI` with `useResponsesApi`.
  */
 let upstream: TestUpstream
 let gateway: WranglerDev
@@ -21,7 +23,11 @@ beforeAll(async () => {
   apiKey = generateApiKey()
   gateway = await startWranglerDev({
     DEFAULT_MODEL: 'upstream',
-    MODELS: testModels(upstreamUrl),
+    MODELS: JSON.stringify({
+      ...(JSON.parse(testModels(upstreamUrl)) as object),
+      // As in wrangler.toml: fails after 12 tokens, mid-answer.
+      'demo-flaky': { adapter: 'demo', token_delay_ms: 1, fail_after_tokens: 12 },
+    }),
     API_KEYS: JSON.stringify({ sdk: { sha256: await hashApiKey(apiKey), models: ['*'] } }),
   })
   setDefaultOpenAIClient(new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 }))
@@ -118,5 +124,36 @@ describe('the OpenAI Agents SDK’s default run()', () => {
         if (stream.error) throw stream.error
       }),
     ).rejects.toThrow()
+  })
+})
+
+describe('LangChain’s ChatOpenAI with useResponsesApi', () => {
+  const chat = (model: string) =>
+    new ChatOpenAI({
+      model,
+      useResponsesApi: true,
+      apiKey,
+      maxRetries: 0,
+      configuration: { baseURL: `${gateway.url}/v1` },
+    })
+
+  it('answers, streaming and not', async () => {
+    expect((await chat('upstream').invoke('hello langchain')).text).toBe('echo: hello langchain')
+    let text = ''
+    for await (const chunk of await chat('upstream').stream('hello stream')) text += chunk.text
+    expect(text).toBe('echo: hello stream')
+  })
+
+  // LangChain reads only `response.completed`/`response.incomplete`: without the `error` event
+  // before `response.failed`, it returned the first 12 tokens as a whole answer.
+  it('raises for a model that fails mid-answer, streaming and not', async () => {
+    await expect(chat('demo-flaky').invoke('hello')).rejects.toThrow()
+    const streamed: string[] = []
+    await expect(
+      (async () => {
+        for await (const chunk of await chat('demo-flaky').stream('hello')) streamed.push(chunk.text)
+      })(),
+    ).rejects.toThrow()
+    expect(streamed.join('').length).toBeGreaterThan(0) // it did fail mid-answer
   })
 })

@@ -35,8 +35,10 @@ const weather = {
   strict: false,
 }
 
-async function collect(stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> {
-  const events: ResponseStreamEvent[] = []
+async function collect(
+  stream: AsyncIterable<ResponseStreamEvent>,
+  events: ResponseStreamEvent[] = [],
+): Promise<ResponseStreamEvent[]> {
   for await (const event of stream) events.push(event)
   return events
 }
@@ -122,23 +124,64 @@ describe('the openai SDK against /v1/responses', () => {
   it('cancels a background response: the upstream is let go and the stream never ends completed', async () => {
     const abandoned = upstream.abandonedAnswers
     const started = await client.responses.create({ model: 'upstream', input: 'stall', background: true })
-    const reading = collect(await client.responses.retrieve(started.id, { stream: true }))
+    const seen: ResponseStreamEvent[] = []
+    // What the reading ended with (caught now: it ends while the test is still cancelling).
+    const reading = collect(await client.responses.retrieve(started.id, { stream: true }), seen).catch((e) => e)
     await upstream.until(() => upstream.openAnswers > 0)
     const cancelled = await client.responses.cancel(started.id)
     expect(cancelled.status).toBe('cancelled')
-    const events = await reading
-    expect(events.at(-1)).toMatchObject({ type: 'response.failed', response: { status: 'cancelled' } })
-    expect(events.some((e) => e.type === 'response.completed')).toBe(false)
+    // The SDK raises on the stream's `error` event: a cancelled answer is never taken for a whole one.
+    expect(await reading).toMatchObject({ code: 'cancelled' })
+    expect(seen.some((e) => e.type === 'response.completed')).toBe(false)
     await upstream.until(() => upstream.abandonedAnswers > abandoned)
     await client.responses.delete(started.id)
     await expect(client.responses.retrieve(started.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
   })
 
-  it.each(['reset', 'truncate', 'malformed'])('reports a %s upstream as failed, never completed', async (scenario) => {
-    const events = await collect(await client.responses.create({ model: 'upstream', input: scenario, stream: true }))
+  it.each(['reset', 'truncate', 'malformed'])('raises for a %s upstream, raw or with .stream()', async (scenario) => {
+    // Raw iteration raises on the `error` event that comes before `response.failed`.
+    const events: ResponseStreamEvent[] = []
+    const raw = client.responses.create({ model: 'upstream', input: scenario, stream: true })
+    await expect(raw.then((stream) => collect(stream, events))).rejects.toBeInstanceOf(OpenAI.APIError)
     expect(textOf(events).length).toBeGreaterThan(0)
-    expect(events.at(-1)).toMatchObject({ type: 'response.failed', response: { status: 'failed' } })
     expect(events.some((e) => e.type === 'response.completed')).toBe(false)
+    const helper = client.responses.stream({ model: 'upstream', input: scenario })
+    await expect(helper.finalResponse()).rejects.toBeInstanceOf(OpenAI.APIError)
     await expect(client.responses.create({ model: 'upstream', input: scenario })).rejects.toMatchObject({ status: 502 })
+  })
+
+  it('lists a response’s input items with inputItems.list, paging on by itself', async () => {
+    const first = await client.responses.create({ model: 'upstream', input: 'first turn' })
+    const second = await client.responses.create({
+      model: 'upstream',
+      input: [
+        { role: 'user', content: 'second turn' },
+        { role: 'user', content: 'and more' },
+      ],
+      previous_response_id: first.id,
+    })
+    const page = await client.responses.inputItems.list(second.id, { limit: 2 })
+    expect(page.data.map((item) => (item.type === 'message' ? item.content[0] : item))).toMatchObject([
+      { type: 'input_text', text: 'and more' },
+      { type: 'input_text', text: 'second turn' },
+    ])
+    expect(page.hasNextPage()).toBe(true)
+    const all = []
+    for await (const item of client.responses.inputItems.list(second.id, { limit: 2, order: 'asc' })) all.push(item)
+    expect(all.map((item) => item.type === 'message' && item.role)).toEqual(['user', 'assistant', 'user', 'user'])
+    await expect(client.responses.inputItems.list('resp_nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+  })
+
+  it('counts input tokens with inputTokens.count (an estimate), and refuses compact plainly', async () => {
+    const { data, response } = await client.responses.inputTokens
+      .count({ model: 'upstream', input: 'How many tokens is this?' })
+      .withResponse()
+    expect(data).toMatchObject({ object: 'response.input_tokens' })
+    expect(data.input_tokens).toBeGreaterThan(0)
+    expect(response.headers.get('x-token-count')).toBe('estimate')
+    await expect(client.responses.compact({ model: 'upstream', input: 'x' })).rejects.toMatchObject({
+      status: 404,
+      code: 'unsupported_endpoint',
+    })
   })
 })

@@ -57,7 +57,9 @@ function attempts(responseId: string, itemIds: string[]) {
     ['GET', `/v1/responses/${responseId}?stream=true`],
     ['POST', `/v1/responses/${responseId}/cancel`],
     ['DELETE', `/v1/responses/${responseId}`],
+    ['GET', `/v1/responses/${responseId}/input_items`],
     ['POST', '/v1/responses', { model: 'demo', input: 'go on', previous_response_id: responseId }],
+    ['POST', '/v1/responses/input_tokens', { model: 'demo', input: 'go on', previous_response_id: responseId }],
   ]
   for (const itemId of itemIds) {
     paths.push(['GET', `/api/streams/${itemId}`], ['DELETE', `/api/streams/${itemId}`])

@@ -196,10 +196,12 @@ describe('POST /v1/responses streams', () => {
 
   it('ends a failing answer with response.failed carrying our code, streaming or not', async () => {
     const all = events(await (await create({ model: 'flaky', input: 'hello', stream: true })).text())
-    expect(all.at(-1)).toMatchObject({
-      type: 'response.failed',
-      response: { status: 'failed', error: { code: 'upstream_error' } },
-    })
+    // An `error` event first, as OpenAI's streams send: the SDKs raise on it.
+    expect(all.slice(-2)).toMatchObject([
+      { type: 'error', code: 'upstream_error', param: null },
+      { type: 'response.failed', response: { status: 'failed', error: { code: 'upstream_error' } } },
+    ])
+    expect(all.map((e) => e.sequence_number)).toEqual(all.map((_, i) => i))
     expect(all.some((e) => e.type === 'response.completed')).toBe(false)
     expect(await errorOf(await create({ model: 'flaky', input: 'hello' }), 502)).toMatchObject({
       code: 'upstream_error',
@@ -316,10 +318,93 @@ describe('stored responses', () => {
     ).toBe('cancelled')
   })
 
+  it('list their input items in OpenAI’s list shape, paged, for their owner only', async () => {
+    recordingUpstream()
+    const tools = [{ type: 'function', name: 'f', parameters: { type: 'object' } }]
+    const first = (await (await create({ model: 'gpt', input: 'One', instructions: 'Rules' }, alice)).json()) as Json
+    const input = [
+      { role: 'user', content: [{ type: 'input_text', text: 'Two' }] },
+      { type: 'function_call', call_id: 'call_9', name: 'f', arguments: '{}' },
+      { type: 'function_call_output', call_id: 'call_9', output: 'done' },
+    ]
+    const second = (await (
+      await create({ model: 'gpt', input, tools, previous_response_id: first.id }, alice)
+    ).json()) as Json
+    const list = (path: string, key = alice) => call(`/v1/responses/${second.id}/input_items${path}`, { key })
+
+    const all = (await (await list('?order=asc&limit=100')).json()) as Json
+    expect(all.data.map((item: Json) => [item.type, item.role ?? item.call_id])).toEqual([
+      ['message', 'user'],
+      ['message', 'assistant'],
+      ['message', 'user'],
+      ['function_call', 'call_9'],
+      ['function_call_output', 'call_9'],
+    ])
+    expect(all.data[0]).toMatchObject({ status: 'completed', content: [{ type: 'input_text', text: 'One' }] })
+    expect(all.data[1]).toMatchObject({ content: [{ type: 'output_text', text: 'Hi.' }] })
+    expect(all.data[4]).toMatchObject({ output: 'done' })
+    expect(all).toMatchObject({ object: 'list', first_id: all.data[0].id, last_id: all.data[4].id, has_more: false })
+
+    // Newest first by default; `after` pages on from an item.
+    const page1 = (await (await list('?limit=2')).json()) as Json
+    expect(page1.data.map((item: Json) => item.id)).toEqual([all.data[4].id, all.data[3].id])
+    expect(page1.has_more).toBe(true)
+    const page2 = (await (await list(`?limit=2&after=${page1.last_id}`)).json()) as Json
+    expect(page2.data.map((item: Json) => item.id)).toEqual([all.data[2].id, all.data[1].id])
+    const page3 = (await (await list(`?after=${page2.last_id}`)).json()) as Json
+    expect(page3).toMatchObject({ data: [{ id: all.data[0].id }], has_more: false })
+
+    expect(await errorOf(await list('?limit=0'))).toMatchObject({ param: 'limit' })
+    expect(await errorOf(await list('?order=up'))).toMatchObject({ param: 'order' })
+    expect(await errorOf(await list('?after=msg_nope'))).toMatchObject({ param: 'after' })
+    expect(await errorOf(await list('', bob), 404)).toMatchObject({ code: 'response_not_found' })
+    expect((await call(`/v1/responses/${second.id}/input_items`)).status).toBe(401)
+  })
+
   it('need credentials for background, retrieval and previous_response_id', async () => {
     expect((await create({ model: 'demo', input: 'x', background: true })).status).toBe(401)
     expect((await create({ model: 'demo', input: 'x', previous_response_id: 'resp_x' })).status).toBe(401)
     expect((await call('/v1/responses/resp_x')).status).toBe(401)
+  })
+})
+
+describe('the rest of /v1/responses', () => {
+  it('estimates input tokens in OpenAI’s shape, and says it is an estimate', async () => {
+    const count = (body: object) => call('/v1/responses/input_tokens', { method: 'POST', body: JSON.stringify(body) })
+    const short = await count({ model: 'gpt', input: 'Hi' })
+    expect(short.status).toBe(200)
+    expect(short.headers.get('x-token-count')).toBe('estimate')
+    const { input_tokens: few, ...rest } = (await short.json()) as Json
+    expect(rest).toEqual({ object: 'response.input_tokens' })
+    const long = (await (await count({ input: 'word '.repeat(400), instructions: 'Be brief.' })).json()) as Json
+    expect(long.input_tokens).toBeGreaterThan(few + 400)
+    expect(await errorOf(await count({ model: 'gpt' }))).toMatchObject({ param: 'input' })
+    expect(await errorOf(await count({ model: 'nope', input: 'x' }), 404)).toMatchObject({ code: 'unknown_model' })
+  })
+
+  it('says compaction is not offered, in OpenAI’s shape', async () => {
+    const error = await errorOf(await call('/v1/responses/compact', { method: 'POST', body: '{}' }), 404)
+    expect(error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_endpoint' })
+    expect(error.message).toContain('compaction is not offered')
+  })
+
+  it('answers 405 only for a path it serves with another method, 404 for the rest', async () => {
+    const wrongMethod = await call('/v1/responses/input_tokens', { method: 'GET' })
+    expect(await errorOf(wrongMethod, 405)).toMatchObject({ code: 'method_not_allowed' })
+    expect(wrongMethod.headers.get('Allow')).toBe('POST')
+    expect((await call('/v1/responses/resp_x/input_items', { method: 'POST', body: '{}' })).headers.get('Allow')).toBe(
+      'GET',
+    )
+    expect((await call('/v1/responses/resp_x', { method: 'PUT', body: '{}' })).status).toBe(405)
+    for (const [method, path] of [
+      ['POST', '/v1/responses/nothing'],
+      ['PUT', '/v1/responses/nothing/cancel'],
+      ['GET', '/v1/responses/resp_x/other'],
+    ]) {
+      const error = await errorOf(await call(path!, { method, body: method === 'GET' ? undefined : '{}' }), 404)
+      expect(error).toMatchObject({ code: 'unknown_url' })
+      expect(error.message).not.toMatch(/Use (GET|POST)/)
+    }
   })
 })
 

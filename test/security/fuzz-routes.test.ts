@@ -64,6 +64,7 @@ const validBodies: Record<string, unknown> = {
   },
   '/v1/messages': { model: 'demo', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], stream: true },
   '/v1/messages/count_tokens': { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+  '/v1/responses/input_tokens': { model: 'demo', input: 'hi', instructions: 'Be brief.' },
   '/api/ui/chat': { id: 'chat-1', messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }] },
 }
 

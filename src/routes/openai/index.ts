@@ -85,7 +85,7 @@ openAI.route('/responses', responses)
  * after its routes, so it never answers for a path another app mounts beside `/v1`.
  */
 const ENDPOINTS =
-  'POST /v1/chat/completions, POST /v1/responses, GET|DELETE /v1/responses/{id}, POST /v1/responses/{id}/cancel, GET /v1/models, GET /v1/models/{id}, POST /v1/messages, POST /v1/messages/count_tokens'
+  'POST /v1/chat/completions, POST /v1/responses, GET|DELETE /v1/responses/{id}, POST /v1/responses/{id}/cancel, GET /v1/responses/{id}/input_items, POST /v1/responses/input_tokens, GET /v1/models, GET /v1/models/{id}, POST /v1/messages, POST /v1/messages/count_tokens'
 openAI.all('*', (c) => {
   throw new GatewayError(
     404,

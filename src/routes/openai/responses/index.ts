@@ -9,9 +9,6 @@ import { identifyCaller } from '../../../middleware/identify-caller'
 import { rateLimited } from '../../../middleware/rate-limited'
 import { limitBody } from '../../../middleware/limit-body'
 import { requireJson } from '../../../middleware/require-json'
-import type { ChatMessage, ChatRequest } from '../../../request/chat-request'
-import { jsonChars } from '../../../request/json-limits'
-import { validateChatRequest } from '../../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../../shared/answer'
 import { answerFromCache } from '../../shared/cached-answer'
 import { inBackground } from '../../shared/background'
@@ -20,17 +17,11 @@ import { jsonBody } from '../../shared/json-body'
 import { beginStoredAnswer, clientClosed, readOptions } from '../../shared/stored-answer'
 import { wholeAnswer } from '../../shared/whole-answer'
 import { openAIError } from '../errors'
-import { atResponsesPath, fromResponsesRequest, type ResponsesRequest } from './request'
-import {
-  conversationBefore,
-  itemResolver,
-  noSuchResponse,
-  ownedResponse,
-  responseIdOf,
-  snapshotOf,
-  storingPrincipal,
-  type KeptResponse,
-} from './stored'
+import { conversation, validateAtResponsesPaths } from './conversation'
+import { inputItemsPage } from './input-items'
+import { inputTokens } from './input-tokens'
+import { fromResponsesRequest } from './request'
+import { noSuchResponse, ownedResponse, responseIdOf, snapshotOf, storingPrincipal, type KeptResponse } from './stored'
 
 /**
  * OpenAI's Responses API (`/v1/responses`), the default path of today's OpenAI clients, over
@@ -114,6 +105,25 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
 
 const renderError = (c: Context<AppEnv>) => (error: Error) => openAIError(error, c)
 
+// Before `/:id`, which would take these names for response ids.
+responses.post('/input_tokens', identifyCaller(), rateLimited(), requireJson(), limitBody(), inputTokens)
+
+// Compaction (OpenAI's opaque, encrypted summary of a conversation) has no counterpart on other
+// providers, and the gateway keeps no summaries: said plainly, for every method, rather than as
+// a 405 that would suggest another method works.
+responses.all('/compact', () => {
+  throw new GatewayError(
+    404,
+    'unsupported_endpoint',
+    'POST /v1/responses/compact: compaction is not offered by this gateway. Send the conversation as input, or continue it with previous_response_id.',
+    { retryable: false },
+  )
+})
+
+responses.all('/input_tokens', () => {
+  throw methodNotAllowed('POST', "Use POST to count a request's input tokens.")
+})
+
 responses.get('/:id', identifyCaller(), rateLimited(), async (c) => {
   const owned = await ownedResponse(c, c.req.param('id'))
   if (c.req.query('stream') !== 'true') return c.json(await snapshotOf(owned))
@@ -142,100 +152,35 @@ responses.delete('/:id', identifyCaller(), rateLimited(), async (c) => {
   return c.json({ id: owned.id, object: 'response', deleted: true })
 })
 
+responses.get('/:id/input_items', identifyCaller(), rateLimited(), async (c) => {
+  return c.json(inputItemsPage(c, await ownedResponse(c, c.req.param('id'))))
+})
+
+// A 405 only where the path exists with another method; any other path falls through to `/v1`'s
+// 404 (`next()`), which names what there is.
 responses.all('/', () => {
   throw methodNotAllowed('POST', 'Use POST to create a response.')
 })
 
-responses.all('/:id', () => {
+responses.all('/:id', (c, next) => {
+  if (!isResponseId(c.req.param('id'))) return next()
   throw methodNotAllowed('GET, DELETE', 'Use GET to retrieve a response, DELETE to delete it.')
 })
 
-responses.all('/:id/cancel', () => {
+responses.all('/:id/cancel', (c, next) => {
+  if (!isResponseId(c.req.param('id'))) return next()
   throw methodNotAllowed('POST', 'Use POST to cancel a response.')
 })
 
+responses.all('/:id/input_items', (c, next) => {
+  if (!isResponseId(c.req.param('id'))) return next()
+  throw methodNotAllowed('GET', "Use GET to list a response's input items.")
+})
+
+/** What a response id looks like (`resp_…`): any other segment is a path the gateway does not serve. */
+const isResponseId = (segment: string) => segment.startsWith('resp_')
+
 responses.onError(openAIError)
-
-/**
- * The messages to send, with the caller's path for each: `instructions`, the conversation
- * `previous_response_id` continues, and the input, its `item_reference`s filled in (at most
- * `MAX_MESSAGES` of them, which the translation made sure of, each item resolved once).
- *
- * Filled in, a small request can grow: 99 references to one long item once made a 6 KB body into
- * a 3.2 MB request sent upstream and stored. So the conversation is held to the size of the
- * largest body the gateway accepts (`MAX_BODY_BYTES`, as characters of JSON), counted as it
- * grows: past it, a 413 naming the part that crossed it, before anything more is resolved.
- */
-async function conversation(
-  c: Context<AppEnv>,
-  request: ResponsesRequest,
-): Promise<{ messages: unknown[]; sources: string[] }> {
-  const limit = c.var.config.maxBodyBytes
-  const messages: unknown[] = []
-  const sources: string[] = []
-  let size = 0
-  const add = (source: string, added: unknown[]) => {
-    size += jsonChars(added)
-    if (size > limit) throw conversationTooLarge(source, limit)
-    messages.push(...added)
-    sources.push(...added.map(() => source))
-  }
-  if (request.instructions !== undefined) add('instructions', [{ role: 'system', content: request.instructions }])
-  if (request.references.length) await storingPrincipal(c, 'item_reference')
-  if (request.previousResponseId) {
-    add('previous_response_id', await conversationBefore(c, request.previousResponseId))
-  }
-  const referenced = itemResolver(c)
-  const references = new Map(request.references.map((reference) => [reference.at, reference]))
-  for (const [i, message] of request.chat.messages.entries()) {
-    const reference = references.get(i)
-    if (reference) add(reference.path, await referenced(reference.id, reference.path))
-    else add(request.sources[i]!, [message])
-  }
-  return { messages: joinToolCalls(messages), sources }
-}
-
-function conversationTooLarge(source: string, limit: number): GatewayError {
-  return new GatewayError(
-    413,
-    'conversation_too_large',
-    `The conversation, with its previous response and item references filled in, is larger than ${limit} characters of JSON (MAX_BODY_BYTES).`,
-    { retryable: false, issues: [{ path: source, message: `takes the conversation past ${limit} characters` }] },
-  )
-}
-
-/**
- * An assistant turn referred to by id, then the calls it made sent in full, are one turn in
- * Chat Completions' shape (the AI SDK sends its tool loops so).
- */
-function joinToolCalls(messages: unknown[]): unknown[] {
-  const joined: unknown[] = []
-  for (const message of messages) {
-    const previous = joined.at(-1) as Partial<Extract<ChatMessage, { role: 'assistant' }>> | undefined
-    const current = message as Partial<Extract<ChatMessage, { role: 'assistant' }>>
-    if (
-      previous?.role === 'assistant' &&
-      current?.role === 'assistant' &&
-      current.content == null &&
-      current.tool_calls
-    ) {
-      joined[joined.length - 1] = { ...previous, tool_calls: [...(previous.tool_calls ?? []), ...current.tool_calls] }
-    } else joined.push(message)
-  }
-  return joined
-}
-
-/** `/api/chat`'s schema and limits, with each issue at the path the caller sent. */
-function validateAtResponsesPaths(c: Context<AppEnv>, chat: unknown, sources: string[]): ChatRequest {
-  try {
-    return validateChatRequest(chat, c.var.config)
-  } catch (error) {
-    if (!(error instanceof GatewayError) || !error.options.issues) throw error
-    const { status, code, message, options } = error
-    const issues = options.issues!.map((issue) => ({ ...issue, path: atResponsesPath(issue.path, sources) }))
-    throw new GatewayError(status, code, message, { ...options, issues })
-  }
-}
 
 /** `starting_after`: a sequence number the client has, or -1 for all. */
 function startingAfter(c: Context<AppEnv>): number {
