@@ -5,7 +5,7 @@ import type { AnswerStream } from '../../src/streams/answer-stream'
 import { EventChunks } from '../../src/streams/event-chunks'
 import { eventsOf } from '../helpers/sse'
 import { openAI } from '../helpers/upstream'
-import { read, readStream, streamEnv, stub } from './helpers'
+import { created, read, readStream, streamEnv, stub } from './helpers'
 
 const utf8 = new TextEncoder()
 
@@ -40,6 +40,16 @@ export function controlledUpstream() {
       ended = true
     },
   }
+}
+
+/**
+ * Creates a stream on the controlled upstream, sending `texts` while the gateway waits for the
+ * upstream's first event: the answer begins only once it has one (the first token decides).
+ */
+export async function begun(upstream: ReturnType<typeof controlledUpstream>, env: Env, ...texts: string[]) {
+  const creating = created(undefined, env)
+  upstream.send(...texts)
+  return creating
 }
 
 /**

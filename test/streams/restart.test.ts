@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { idTag, log } from '../../src/log'
 import { eventsOf } from '../helpers/sse'
 import {
+  begun,
   bigToken,
   controlledEnv,
   controlledUpstream,
@@ -12,7 +13,7 @@ import {
   storedChunks,
   storedEvents,
 } from './controlled-upstream'
-import { created, read, until } from './helpers'
+import { read, until } from './helpers'
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -20,9 +21,8 @@ describe('a resumable answer stored in batches', () => {
   it('gives a live reader each event before it is written, and writes many events per row', async () => {
     const env = controlledEnv()
     const upstream = controlledUpstream()
-    const id = await created(undefined, env)
+    const id = await begun(upstream, env, 'one', ' two')
     const live = await reader(id, env)
-    upstream.send('one', ' two')
     await live.until(3)
     expect(live.seen.map((e) => e.event)).toEqual(['start', 'delta', 'delta'])
     // Seen, and not stored: the flush window (10 minutes here) has not ended.
@@ -40,9 +40,8 @@ describe('a resumable answer stored in batches', () => {
   it('gives a reader that joins mid-answer the stored events, then the tail from memory, then live', async () => {
     const env = controlledEnv()
     const upstream = controlledUpstream()
-    const id = await created(undefined, env)
+    const id = await begun(upstream, env, 'a', bigToken) // past the size threshold: written at once
     const first = await reader(id, env)
-    upstream.send('a', bigToken) // past the size threshold: written at once
     await first.until(3)
     await until(async () => (await storedEvents(id)).length === 3)
     upstream.send('b', 'c')
@@ -63,9 +62,8 @@ describe('a resumable answer stored in batches', () => {
   it('after a restart before anything was stored: interrupted under an id past what any reader saw', async () => {
     const env = controlledEnv()
     const upstream = controlledUpstream()
-    const id = await created(undefined, env)
+    const id = await begun(upstream, env, 'a', 'b', 'c')
     const r = await reader(id, env)
-    upstream.send('a', 'b', 'c')
     await r.until(4)
     expect(await storedEvents(id)).toEqual([])
     await abortAllDurableObjects()
@@ -78,9 +76,8 @@ describe('a resumable answer stored in batches', () => {
     const info = vi.spyOn(log, 'info')
     const env = controlledEnv()
     const upstream = controlledUpstream()
-    const id = await created(undefined, env)
+    const id = await begun(upstream, env, 'a', 'b')
     const r = await reader(id, env)
-    upstream.send('a', 'b')
     await r.until(3)
     await abortAllDurableObjects()
     await r.drain()
@@ -95,9 +92,8 @@ describe('a resumable answer stored in batches', () => {
   it('after a restart right at the end of a write (nothing in memory), every reader resumes honestly', async () => {
     const env = controlledEnv()
     const upstream = controlledUpstream()
-    const id = await created(undefined, env)
+    const id = await begun(upstream, env, 'a', bigToken)
     const r = await reader(id, env)
-    upstream.send('a', bigToken)
     await r.until(3)
     await until(async () => (await storedEvents(id)).length === 3)
     const behind = await reader(id, env, 1)
@@ -112,9 +108,8 @@ describe('a resumable answer stored in batches', () => {
   it('after a restart inside a window, readers holding lost events get interrupted, not a 400', async () => {
     const env = controlledEnv()
     const upstream = controlledUpstream()
-    const id = await created(undefined, env)
+    const id = await begun(upstream, env, 'a', bigToken)
     const r = await reader(id, env)
-    upstream.send('a', bigToken)
     await r.until(3)
     await until(async () => (await storedEvents(id)).length === 3)
     upstream.send('b', 'c', 'd')
@@ -135,9 +130,8 @@ describe('a resumable answer stored in batches', () => {
   it('after a restart while a long burst runs past the reserved ids, no id is used twice', async () => {
     const env = controlledEnv()
     const upstream = controlledUpstream()
-    const id = await created(undefined, env)
+    const id = await begun(upstream, env, ...Array.from({ length: 1500 }, (_, i) => ` w${i}`))
     const r = await reader(id, env)
-    upstream.send(...Array.from({ length: 1500 }, (_, i) => ` w${i}`))
     await r.until(1400)
     await abortAllDurableObjects()
     await r.drain()
@@ -148,9 +142,8 @@ describe('a resumable answer stored in batches', () => {
   it('after a restart once the answer has ended, nothing changes: the terminal event was durable', async () => {
     const env = controlledEnv()
     const upstream = controlledUpstream()
-    const id = await created(undefined, env)
+    const id = await begun(upstream, env, 'a', 'b')
     const r = await reader(id, env)
-    upstream.send('a', 'b')
     upstream.finish()
     await r.drain()
     expect(r.seen.at(-1)!.event).toBe('done')
@@ -166,12 +159,13 @@ describe('a resumable answer stored in batches', () => {
     for (let cut = 0; cut < 10; cut++) {
       const env = controlledEnv('15')
       const upstream = controlledUpstream()
-      const id = await created(undefined, env)
+      // An answer begins with its first token (the first token decides): then 0 to 9 more.
+      const id = await begun(upstream, env, ' open')
       const r = await reader(id, env)
-      await r.until(1)
+      await r.until(2)
       for (let i = 0; i < cut; i++) {
         upstream.send(` t${i}`)
-        await r.until(2 + i)
+        await r.until(3 + i)
         if (i % 3 === 1) await new Promise((resolve) => setTimeout(resolve, 8))
       }
       await abortAllDurableObjects()

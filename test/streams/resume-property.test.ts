@@ -4,8 +4,15 @@ import { describe, expect, it, vi } from 'vitest'
 import { startResumableChat, type ChatStreamEvent } from 'llm-stream-gateway/client' // the import path the docs give
 import app from '../../src/index'
 import { demoReply } from '../../src/providers/demo/reply'
-import { controlledEnv, controlledUpstream, expectHonestRestart, reader, type Reader } from './controlled-upstream'
-import { BASE, created, hello, streamEnv } from './helpers'
+import {
+  begun,
+  controlledEnv,
+  controlledUpstream,
+  expectHonestRestart,
+  reader,
+  type Reader,
+} from './controlled-upstream'
+import { BASE, hello, streamEnv } from './helpers'
 
 /** The body as a network that breaks after `bytes` would deliver it: that much, then an error. */
 function cutAfter(body: ReadableStream<Uint8Array>, bytes: number): ReadableStream<Uint8Array> {
@@ -87,11 +94,12 @@ describe('restarting mid-answer (property)', () => {
           const env = controlledEnv(flushMs)
           const upstream = controlledUpstream()
           try {
-            const id = await created(undefined, env)
+            // An answer begins with its first token (the first token decides).
+            const id = await begun(upstream, env, ' t0')
             const first = await reader(id, env)
             const readers: Reader[] = [first]
-            await first.until(1)
-            let sent = 0
+            await first.until(2)
+            let sent = 1
             for (const { tokens, join, pause } of steps) {
               if (tokens) {
                 upstream.send(...Array.from({ length: tokens }, (_, i) => ` t${sent + i}`))
