@@ -26,7 +26,19 @@ export interface WranglerDev {
  * Starts `wrangler dev` on the project's real Worker, with vars and secrets for the test, and
  * resolves once it is ready to serve.
  */
-export async function startWranglerDev(
+export async function startWranglerDev(...args: Parameters<typeof startOnce>): Promise<WranglerDev> {
+  // A free port is found, then taken by wrangler: another test's server can take it in between.
+  // That lost race is retried on new ports; any other failure is the test's to see.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(...args)
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('Address already in use')) throw error
+    }
+  }
+}
+
+async function startOnce(
   vars: Record<string, string>,
   secrets: Record<string, string> = {},
   {

@@ -12,8 +12,7 @@ import {
   type CollectedAnswer,
 } from '../../pipeline/collect-answer'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
-import { endAnswer } from '../../usage/end-answer'
-import { inBackground } from '../shared/background'
+import { endsAnswer } from '../shared/answer'
 import { clientClosed } from '../shared/stored-answer'
 
 /**
@@ -29,12 +28,10 @@ export async function message(
   left: AbortSignal,
   { endedElsewhere = false }: { endedElsewhere?: boolean } = {},
 ): Promise<Response> {
-  const { model, upstream, attempts, keySecret } = opened
-  const { cacheStatus: cache, ignoredFields } = c.var
-  const end = { route: c.req.path, model, upstream, attempts, keySecret, ignoredFields, cache }
+  const { model } = opened
+  const end = endsAnswer(c, opened, lease)
   // An answer read from the cache is ended (settled, recorded) by its object, not here.
-  const ended = (summary: AnswerSummary) =>
-    endedElsewhere || inBackground(c, endAnswer(c.env, c.var.config, lease, { ...end, summary }))
+  const ended = (summary: AnswerSummary) => endedElsewhere || end(summary)
   const startedAt = Date.now()
   const { config } = c.var
   try {

@@ -6,8 +6,7 @@ import type { AnswerSummary } from '../../events/answer-summary'
 import { toOpenAIFinishReason, toOpenAIUsage } from '../../formats/openai-chat'
 import { AnswerError, CLIENT_CLOSED, collectAnswer, toolCallChars } from '../../pipeline/collect-answer'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
-import { endAnswer } from '../../usage/end-answer'
-import { inBackground } from '../shared/background'
+import { endsAnswer } from '../shared/answer'
 import { clientClosed } from '../shared/stored-answer'
 
 /**
@@ -23,12 +22,10 @@ export async function completion(
   left: AbortSignal,
   { endedElsewhere = false }: { endedElsewhere?: boolean } = {},
 ): Promise<Response> {
-  const { model, upstream, attempts, keySecret } = opened
-  const { cacheStatus: cache, ignoredFields } = c.var
-  const end = { route: c.req.path, model, upstream, attempts, keySecret, ignoredFields, cache }
+  const { model } = opened
+  const end = endsAnswer(c, opened, lease)
   // An answer read from the cache is ended (settled, recorded) by its object, not here.
-  const ended = (summary: AnswerSummary) =>
-    endedElsewhere || inBackground(c, endAnswer(c.env, c.var.config, lease, { ...end, summary }))
+  const ended = (summary: AnswerSummary) => endedElsewhere || end(summary)
 
   const startedAt = Date.now()
   const { config } = c.var

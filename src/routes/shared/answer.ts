@@ -78,30 +78,29 @@ export function streamAnswer<Options extends object>(
   { startId = `chat_${crypto.randomUUID()}` }: { startId?: string } = {},
 ): Response {
   const { config } = c.var
-  const { model, upstream, attempts, keySecret } = answer
+  const { model, upstream, attempts } = answer
   const stream = chatEventStream(answer.stream, {
     start: { id: startId, model, upstream, created: Math.floor(Date.now() / 1000) },
     encoder: format.live({ ...options, retryMs: config.retryMs }),
     heartbeatMs: config.heartbeatMs,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     deadlineMs: config.streamDeadlineMs,
-    onEnd: (summary) =>
-      inBackground(
-        c,
-        endAnswer(c.env, config, lease, {
-          route: c.req.path,
-          model,
-          upstream,
-          summary,
-          ignoredFields: c.var.ignoredFields,
-          attempts,
-          keySecret,
-          cache: c.var.cacheStatus,
-        }),
-      ),
+    onEnd: endsAnswer(c, answer, lease),
   })
   // How many upstream requests it took to get here (retries and fallbacks are otherwise invisible).
   const headers = new Headers(format.headers)
   headers.set(ATTEMPTS_HEADER, String(attempts))
   return new Response(stream, { headers })
+}
+
+/**
+ * What ends an opened answer served in the request's context: `endAnswer` with everything the
+ * route knows of it (the models, the attempts and key that served it, the fields it ignored,
+ * what the cache did), given the summary once the answer is over.
+ */
+export function endsAnswer(c: Context<AppEnv>, opened: OpenedAnswer, lease: Lease) {
+  const { model, upstream, attempts, keySecret } = opened
+  const { cacheStatus: cache, ignoredFields, config } = c.var
+  const end = { route: c.req.path, model, upstream, attempts, keySecret, ignoredFields, cache }
+  return (summary: AnswerSummary) => inBackground(c, endAnswer(c.env, config, lease, { ...end, summary }))
 }
