@@ -1,6 +1,6 @@
 /**
  * `GET /api/admin/usage` as the dashboard reads it (docs/usage.md has the route). Plain fetch:
- * the key goes in the Authorization header and nowhere else (not the URL, not storage).
+ * the key goes in the Authorization header, never in the URL.
  */
 
 export interface UsageRow {
@@ -29,12 +29,18 @@ export class UsageError extends Error {
   }
 }
 
-export async function fetchUsage(key: string, from: string, to: string, groupBy: string): Promise<UsageRow[]> {
+export interface Usage {
+  rows: UsageRow[]
+  /** The models with a price: none, and every cost reads $0.00 for that reason. */
+  priced_models: string[]
+}
+
+export async function fetchUsage(key: string, from: string, to: string, groupBy: string): Promise<Usage> {
   const query = new URLSearchParams({ from, to, group_by: groupBy })
   const response = await fetch(`/api/admin/usage?${query}`, { headers: { Authorization: `Bearer ${key}` } })
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null
     throw new UsageError(response.status, body?.error?.message ?? `The gateway answered ${response.status}.`)
   }
-  return ((await response.json()) as { rows: UsageRow[] }).rows
+  return (await response.json()) as Usage
 }

@@ -16,6 +16,7 @@ const MAX_RANGE_DAYS = 3660
  * one key or, comma-separated, several (`group_by=day,model` for a chart stacked by model;
  * `error_code` too, for errors by code). Only for admins: a key with `admin = true` or a token
  * whose subject is in `ADMIN_SUBJECTS`; anyone else with credentials gets 403, nobody 401.
+ * Beside the rows, `priced_models` names the models with a price.
  */
 export const admin = new Hono<AppEnv>()
 
@@ -37,7 +38,11 @@ admin.get('/usage', async (c) => {
   const rows = await adminRows(db, groupBy, from, to)
   // '' is how the ledger keys "no error code"; the API says null.
   if (groupBy.includes('error_code')) for (const row of rows) row.error_code ||= null
-  return c.json({ rows })
+  // The models with a price, so the dashboard can say why everything costs $0.00 when none has one.
+  const pricedModels = Object.entries(c.var.config.models)
+    .filter(([, model]) => model.price)
+    .map(([name]) => name)
+  return c.json({ rows, priced_models: pricedModels })
 })
 
 function usageQuery(query: Record<string, string>): { from: string; to: string; groupBy: GroupKey[] } {
