@@ -77,7 +77,7 @@ export function renderStackedChart(figure: HTMLElement, chart: StackedChart): uP
   // years and starts the y-axis near the smallest bar, so one model looked like a sliver.
   const xRange: [number, number] = [x[0]! - DAY_S / 2, x.at(-1)! + DAY_S / 2]
   const yRange: [number, number] = [0, top > 0 ? niceCeiling(top) : 1]
-  const dayTicks = everyNthDay(x, Math.max(1, Math.floor((width - 80) / 56)))
+  const dayTicks = everyNthDay(x, Math.max(1, Math.floor((width - 80) / TICK_SPACE)))
   return new uPlot(
     {
       width,
@@ -92,7 +92,7 @@ export function renderStackedChart(figure: HTMLElement, chart: StackedChart): uP
           ...axis,
           // One tick per day, under its bar; on a long range every few days, never between days.
           splits: () => dayTicks,
-          values: (_u, ticks) => ticks.map(dayLabel),
+          values: (_u, ticks) => ticks.map((tick, i) => dayLabel(tick, ticks[i - 1])),
         },
         {
           ...axis,
@@ -140,8 +140,16 @@ function everyNthDay(days: number[], fit: number): number[] {
   return days.filter((_, i) => i % step === 0)
 }
 
-const dayFormat = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' })
-const dayLabel = (seconds: number) => dayFormat.format(new Date(seconds * 1000))
+/** Room a day's label needs, in CSS pixels: "Nov 30" under the first, "12" under the rest. */
+const TICK_SPACE = 30
+const monthFormat = new Intl.DateTimeFormat('en-US', { month: 'short', timeZone: 'UTC' })
+
+/** The day of the month, with the month's name where the axis starts and where a month begins. */
+function dayLabel(seconds: number, previous: number | undefined): string {
+  const day = new Date(seconds * 1000)
+  const newMonth = previous === undefined || new Date(previous * 1000).getUTCMonth() !== day.getUTCMonth()
+  return newMonth ? `${monthFormat.format(day)} ${day.getUTCDate()}` : String(day.getUTCDate())
+}
 
 /** A round top for the y-axis at or above `value`: 1, 2, 2.5 or 5 times a power of ten, over 4 ticks. */
 function niceCeiling(value: number): number {

@@ -74,14 +74,15 @@ export function renderTable<Row>(caption: string, columns: Column<Row>[], rows: 
 }
 
 /**
- * `table` in a box that scrolls sideways when it must: a named region in the tab order, so a
- * keyboard can scroll it too (axe's `scrollable-region-focusable`).
+ * `table` in a box that scrolls sideways when it must: in the tab order, so a keyboard can scroll
+ * it too (axe's `scrollable-region-focusable`), and named by its caption. A group, not a region:
+ * the section around it is the landmark already, often of the same name.
  */
 export function scrollBox(table: HTMLTableElement): HTMLDivElement {
   const box = document.createElement('div')
   box.className = 'table'
   box.tabIndex = 0
-  box.setAttribute('role', 'region')
+  box.setAttribute('role', 'group')
   box.setAttribute('aria-label', table.caption?.textContent ?? 'Table')
   box.append(table)
   return box
