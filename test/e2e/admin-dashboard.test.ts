@@ -308,4 +308,68 @@ describe('the /admin dashboard', () => {
     expect(await axeViolations(page)).toEqual([])
     await context.close()
   })
+
+  it('filters the figures and the request log by key and outcome', async () => {
+    const { page, context, problems } = await newPage(PHONE, 'dark')
+    await signIn(page)
+    const log = page.getByRole('table', { name: 'Requests, newest first' })
+    expect(await log.getByRole('row').count()).toBe(1 + 5)
+    await page.getByLabel('Key').selectOption('bob')
+    await page.getByLabel('Outcome').selectOption('error')
+    await expect.poll(() => log.getByRole('row').count()).toBe(1 + 1)
+    expect(await log.getByRole('row').nth(1).locator('th:visible, td:visible').allTextContents()).toEqual([
+      expect.stringMatching(/^\d\d\/\d\d\/\d{4}, \d\d:\d\d:\d\d$/),
+      'bob',
+      expect.stringMatching(/^error \(\w+\)$/),
+      '$0.00',
+    ])
+    const principals = page.getByRole('table', { name: 'Usage by principal' })
+    expect(await principals.getByRole('rowheader').allTextContents()).toEqual(['bob'])
+    expect(await page.locator('#totals dd').allTextContents()).toEqual(['$0.00', '1', '0', '1'])
+    expect(await axeViolations(page)).toEqual([])
+    expect(problems).toEqual([])
+    await context.close()
+  })
+})
+
+describe('GET /api/admin/requests', () => {
+  interface LogPage {
+    rows: Array<{ id: string; ts: number; principal: string; route: string; outcome: string; cost_usd: number }>
+    next: string | null
+  }
+  const get = async (query: string, key = ops) => {
+    const response = await fetch(`${gateway.url}/api/admin/requests?${query}`, { headers: bearer(key) })
+    return { status: response.status, body: (await response.json()) as LogPage & { error?: { code: string } } }
+  }
+
+  it('pages through the ledger newest first, without repeats, and filters like the charts', async () => {
+    const seen: LogPage['rows'] = []
+    let query = 'limit=2'
+    for (;;) {
+      const { status, body } = await get(query)
+      expect(status).toBe(200)
+      expect(body.rows.length).toBeLessThanOrEqual(2)
+      seen.push(...body.rows)
+      if (!body.next) break
+      query = `limit=2&cursor=${encodeURIComponent(body.next)}`
+    }
+    expect(seen).toHaveLength(5)
+    expect(new Set(seen.map((row) => row.id)).size).toBe(5)
+    expect(seen.map((row) => row.ts)).toEqual(seen.map((row) => row.ts).sort((a, b) => b - a))
+    expect(seen.map((row) => row.principal).sort()).toEqual(['alice', 'alice', 'alice', 'bob', 'bob'])
+    expect(seen.every((row) => row.route === '/api/chat')).toBe(true)
+    const errors = (await get('principal=bob&outcome=error')).body.rows
+    expect(errors).toEqual([expect.objectContaining({ principal: 'bob', outcome: 'error', cost_usd: 0 })])
+    expect((await get('principal=alice&outcome=done')).body.rows).toHaveLength(3)
+    expect((await get('route=/v1/messages')).body.rows).toEqual([])
+  })
+
+  it('refuses a bad filter, page size or cursor with 400, and a non-admin with 403', async () => {
+    for (const query of ['outcome=lost', 'limit=0', 'limit=201', 'cursor=yesterday', 'from=2026-02-30']) {
+      const { status, body } = await get(query)
+      expect(status, query).toBe(400)
+      expect(body.error?.code, query).toBe('invalid_request')
+    }
+    expect((await get('', alice)).status).toBe(403)
+  })
 })

@@ -4,7 +4,8 @@ import type uPlot from 'uplot'
 import { axisUsd, exactUsd, formatCount, formatMs, formatUsd } from './format'
 import { renderStackedChart, type StackedSeries } from './stacked-chart'
 import { renderTable, scrollBox, type Column } from './table'
-import { fetchUsage, UsageError, type UsageRow } from './usage-api'
+import { RequestLog } from './request-log'
+import { fetchUsage, UsageError, type UsageFilter, type UsageRow } from './usage-api'
 
 /**
  * The operator's dashboard at `/admin`: everyone's usage for a range of days, from
@@ -21,6 +22,10 @@ const report = $<HTMLDivElement>('report')
 const signOut = $<HTMLButtonElement>('sign-out')
 const priceNote = $<HTMLParagraphElement>('price-note')
 const KEY_STORAGE = 'gateway-admin-key'
+const filters = $<HTMLFormElement>('filters')
+const requestLog = new RequestLog($('requests'), $<HTMLButtonElement>('older'))
+/** The keys and models seen in any range so far: the filters' choices, kept while one is chosen. */
+const seen = { principal: new Set<string>(), model: new Set<string>() }
 
 const DAY_MS = 86_400_000
 const today = new Date().toISOString().slice(0, 10)
@@ -36,6 +41,22 @@ form.addEventListener('submit', (event) => {
   event.preventDefault()
   void show(keyField.value.trim(), fromField.value, toField.value)
 })
+filters.addEventListener('change', () => void show(keyField.value.trim(), fromField.value, toField.value))
+
+function chosenFilter(): UsageFilter {
+  const filter: Record<string, string> = {}
+  for (const [name, value] of new FormData(filters)) if (value) filter[name] = String(value)
+  return filter
+}
+
+/** Fills a filter's choices with what has been seen, keeping what is chosen. */
+function offer(name: 'principal' | 'model', values: Iterable<string>): void {
+  for (const value of values) seen[name].add(value)
+  const select = $<HTMLSelectElement>(`filter-${name}`)
+  const chosen = select.value
+  select.replaceChildren(new Option('All', ''), ...[...seen[name]].sort().map((value) => new Option(value)))
+  select.value = chosen
+}
 
 // Presets: the range ends today and spans this many days, today included.
 for (const preset of document.querySelectorAll<HTMLButtonElement>('[data-days]')) {
@@ -64,14 +85,17 @@ if (remembered) {
 async function show(key: string, from: string, to: string): Promise<void> {
   status.textContent = 'Loading…'
   try {
+    const filter = chosenFilter()
     const answers = await Promise.all(
-      ['day,model', 'principal', 'model', 'error_code'].map((groupBy) => fetchUsage(key, from, to, groupBy)),
+      ['day,model', 'principal', 'model', 'error_code'].map((groupBy) => fetchUsage(key, from, to, groupBy, filter)),
     )
     const [byDayModel, byPrincipal, byModel, byErrorCode] = answers.map((answer) => answer.rows)
     priceNote.hidden = answers[0]!.priced_models.length > 0
     sessionStorage.setItem(KEY_STORAGE, key)
     signOut.hidden = false
     shown = { from, to, byDayModel: byDayModel! }
+    offer('principal', byPrincipal!.map((row) => row.principal!))
+    offer('model', byModel!.map((row) => row.model!))
     // Shown first: the charts take the width the page gives them, which a hidden element has not.
     report.hidden = false
     renderTotals(byModel!)
@@ -81,6 +105,7 @@ async function show(key: string, from: string, to: string): Promise<void> {
       byModel!,
       byErrorCode!.filter((row) => row.error_code),
     )
+    await requestLog.show(key, from, to, filter)
     status.textContent = `Usage from ${from} to ${to} (UTC days).`
   } catch (error) {
     report.hidden = true

@@ -35,12 +35,58 @@ export interface Usage {
   priced_models: string[]
 }
 
-export async function fetchUsage(key: string, from: string, to: string, groupBy: string): Promise<Usage> {
-  const query = new URLSearchParams({ from, to, group_by: groupBy })
-  const response = await fetch(`/api/admin/usage?${query}`, { headers: { Authorization: `Bearer ${key}` } })
+/** What the dashboard narrows its figures to: each one value, or left out for all. */
+export interface UsageFilter {
+  principal?: string
+  model?: string
+  outcome?: string
+  /** The surface: the request log only (the daily sums of older days do not keep it). */
+  route?: string
+}
+
+/** One answer of `GET /api/admin/requests`. */
+export interface RequestRow {
+  id: string
+  ts: number
+  kind: string
+  principal: string
+  model: string
+  route: string
+  outcome: string
+  error_code: string | null
+  prompt_tokens: number
+  completion_tokens: number
+  cost_usd: number
+  ttft_ms: number | null
+  duration_ms: number
+}
+
+export interface RequestPage {
+  rows: RequestRow[]
+  /** The cursor of the next (older) page; null on the last. */
+  next: string | null
+}
+
+export function fetchUsage(key: string, from: string, to: string, groupBy: string, filter: UsageFilter): Promise<Usage> {
+  const { route: _surface, ...usageFilter } = filter
+  return get<Usage>(key, '/api/admin/usage', { from, to, group_by: groupBy, ...usageFilter })
+}
+
+export function fetchRequests(
+  key: string,
+  from: string,
+  to: string,
+  filter: UsageFilter,
+  cursor: string | undefined,
+): Promise<RequestPage> {
+  return get<RequestPage>(key, '/api/admin/requests', { from, to, ...filter, ...(cursor ? { cursor } : {}) })
+}
+
+async function get<Body>(key: string, path: string, params: Record<string, string>): Promise<Body> {
+  const response = await fetch(`${path}?${new URLSearchParams(params)}`, { headers: { Authorization: `Bearer ${key}` } })
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null
     throw new UsageError(response.status, body?.error?.message ?? `The gateway answered ${response.status}.`)
   }
-  return (await response.json()) as Usage
+  return (await response.json()) as Body
 }
