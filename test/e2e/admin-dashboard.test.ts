@@ -108,7 +108,8 @@ async function newPage(
 async function signIn(page: Page): Promise<void> {
   await page.getByLabel('Admin key').fill(ops)
   await page.getByRole('button', { name: 'Show', exact: true }).click()
-  await page.getByRole('table', { name: 'Usage by principal' }).waitFor()
+  // The request log comes last, after every figure.
+  await page.getByRole('table', { name: 'Requests, newest first' }).waitFor()
 }
 
 async function axeViolations(page: Page): Promise<string[]> {
@@ -314,7 +315,7 @@ describe('the /admin dashboard', () => {
     await signIn(page)
     const log = page.getByRole('table', { name: 'Requests, newest first' })
     expect(await log.getByRole('row').count()).toBe(1 + 5)
-    await page.getByLabel('Key').selectOption('bob')
+    await page.getByLabel('Key', { exact: true }).selectOption('bob')
     await page.getByLabel('Outcome').selectOption('error')
     await expect.poll(() => log.getByRole('row').count()).toBe(1 + 1)
     expect(await log.getByRole('row').nth(1).locator('th:visible, td:visible').allTextContents()).toEqual([
