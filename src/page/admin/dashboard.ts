@@ -82,13 +82,18 @@ if (remembered) {
   void show(remembered, fromField.value, toField.value)
 }
 
+/** Counts the loads, so that one overtaken by a later (a filter changed twice) draws nothing. */
+let loads = 0
+
 async function show(key: string, from: string, to: string): Promise<void> {
+  const load = ++loads
   status.textContent = 'Loading…'
   try {
     const filter = chosenFilter()
     const answers = await Promise.all(
       ['day,model', 'principal', 'model', 'error_code'].map((groupBy) => fetchUsage(key, from, to, groupBy, filter)),
     )
+    if (load !== loads) return
     const [byDayModel, byPrincipal, byModel, byErrorCode] = answers.map((answer) => answer.rows)
     priceNote.hidden = answers[0]!.priced_models.length > 0
     sessionStorage.setItem(KEY_STORAGE, key)
@@ -106,8 +111,9 @@ async function show(key: string, from: string, to: string): Promise<void> {
       byErrorCode!.filter((row) => row.error_code),
     )
     await requestLog.show(key, from, to, filter)
-    status.textContent = `Usage from ${from} to ${to} (UTC days).`
+    if (load === loads) status.textContent = `Usage from ${from} to ${to} (UTC days).`
   } catch (error) {
+    if (load !== loads) return
     report.hidden = true
     if (error instanceof UsageError && (error.status === 401 || error.status === 403)) {
       sessionStorage.removeItem(KEY_STORAGE)

@@ -27,8 +27,10 @@ export class RequestLog {
   }
 
   private async load(): Promise<void> {
-    const { key, from, to, filter } = this.query!
-    const page = await fetchRequests(key, from, to, filter, this.next ?? undefined)
+    const query = this.query!
+    const page = await fetchRequests(query.key, query.from, query.to, query.filter, this.next ?? undefined)
+    // Asked again meanwhile (another filter chosen): this page belongs to a log no longer shown.
+    if (query !== this.query) return
     this.rows.push(...page.rows)
     this.next = page.next
     this.more.hidden = !page.next
