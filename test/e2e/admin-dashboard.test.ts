@@ -172,7 +172,16 @@ describe('the /admin dashboard', () => {
         expect(await headers.allTextContents()).toEqual(
           size === 'phone'
             ? ['Principal', 'Answers', 'Spend', 'Errors']
-            : ['Principal', 'Kind', 'Answers', 'Prompt tokens', 'Completion tokens', 'Reasoning tokens', 'Spend', 'Errors'],
+            : [
+                'Principal',
+                'Kind',
+                'Answers',
+                'Prompt tokens',
+                'Completion tokens',
+                'Reasoning tokens',
+                'Spend',
+                'Errors',
+              ],
         )
         const bobsRow = principals.getByRole('row', { name: /bob/ })
         expect(await bobsRow.locator('td:visible').allTextContents()).toEqual(

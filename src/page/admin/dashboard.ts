@@ -99,8 +99,14 @@ async function show(key: string, from: string, to: string): Promise<void> {
     sessionStorage.setItem(KEY_STORAGE, key)
     signOut.hidden = false
     shown = { from, to, byDayModel: byDayModel! }
-    offer('principal', byPrincipal!.map((row) => row.principal!))
-    offer('model', byModel!.map((row) => row.model!))
+    offer(
+      'principal',
+      byPrincipal!.map((row) => row.principal!),
+    )
+    offer(
+      'model',
+      byModel!.map((row) => row.model!),
+    )
     // Shown first: the charts take the width the page gives them, which a hidden element has not.
     report.hidden = false
     renderTotals(byModel!)
@@ -242,10 +248,7 @@ function renderTables(byPrincipal: UsageRow[], byModel: UsageRow[], byErrorCode:
   $('errors').replaceChildren(
     tableIn(
       'Errors by code',
-      [
-        { label: 'Code', value: (row) => row.error_code! },
-        counted('Answers', (row) => row.requests),
-      ],
+      [{ label: 'Code', value: (row) => row.error_code! }, counted('Answers', (row) => row.requests)],
       byErrorCode,
     ),
   )

@@ -89,7 +89,10 @@ function cursorOf(cursor: string): RequestCursor | null {
 }
 
 /** The optional filters, each one value; an outcome must be one the ledger records. */
-function filterOf(query: Record<string, string>, issues: ErrorIssue[]): Partial<Record<(typeof FILTERS)[number], string>> {
+function filterOf(
+  query: Record<string, string>,
+  issues: ErrorIssue[],
+): Partial<Record<(typeof FILTERS)[number], string>> {
   const filter: Partial<Record<(typeof FILTERS)[number], string>> = {}
   for (const name of FILTERS) if (query[name]) filter[name] = query[name]
   if (filter.outcome && !OUTCOMES.includes(filter.outcome)) {
