@@ -275,11 +275,11 @@ describe('the /admin dashboard', () => {
   })
 
   it('keeps the key for the session until "Sign out"', async () => {
-    const { page, context } = await newPage()
+    const { page, context, problems } = await newPage()
     await signIn(page)
     await page.reload()
     // Shown again without typing the key.
-    await page.getByRole('table', { name: 'Usage by principal' }).waitFor()
+    await page.getByRole('table', { name: 'Requests, newest first' }).waitFor()
     expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([ops])
     expect(await page.evaluate(() => Object.values(localStorage))).toEqual([])
     await page.getByRole('button', { name: 'Sign out' }).click()
@@ -289,6 +289,7 @@ describe('the /admin dashboard', () => {
     await page.reload()
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0)
     expect(await page.getByRole('status').textContent()).toBe("Enter an admin key to see the gateway's usage.")
+    expect(problems).toEqual([])
     await context.close()
   })
 

@@ -33,6 +33,9 @@ const daysAgo = (days: number) => new Date(Date.now() - days * DAY_MS).toISOStri
 toField.value = today
 fromField.value = daysAgo(29)
 
+/** Counts the loads, so that one overtaken by a later (a filter changed twice) draws nothing. */
+let loads = 0
+
 let charts: uPlot[] = []
 /** What was last shown, to draw again when the colour scheme or the width changes. */
 let shown: { from: string; to: string; byDayModel: UsageRow[] } | undefined
@@ -68,6 +71,7 @@ for (const preset of document.querySelectorAll<HTMLButtonElement>('[data-days]')
 }
 
 signOut.addEventListener('click', () => {
+  loads++ // a load still under way shows nothing once signed out
   sessionStorage.removeItem(KEY_STORAGE)
   keyField.value = ''
   report.hidden = true
@@ -81,9 +85,6 @@ if (remembered) {
   keyField.value = remembered
   void show(remembered, fromField.value, toField.value)
 }
-
-/** Counts the loads, so that one overtaken by a later (a filter changed twice) draws nothing. */
-let loads = 0
 
 async function show(key: string, from: string, to: string): Promise<void> {
   const load = ++loads
