@@ -38,21 +38,19 @@ export class RequestLog {
   }
 }
 
-const time = new Intl.DateTimeFormat('en-GB', {
-  dateStyle: 'short',
-  timeStyle: 'medium',
-  timeZone: 'UTC',
-})
+/** `2026-12-06 05:19:41`: UTC, as the ledger's days are; wraps at the space on a phone. */
+const timeOf = (ts: number) => new Date(ts).toISOString().slice(0, 19).replace('T', ' ')
 
 function logTable(rows: RequestRow[]): HTMLTableElement {
   return renderTable(
     'Requests, newest first',
     [
-      { label: 'Time (UTC)', value: (row) => time.format(row.ts), sort: (row) => row.ts },
+      { label: 'Time (UTC)', value: (row) => timeOf(row.ts), sort: (row) => row.ts },
       { label: 'Principal', value: (row) => row.principal },
       { label: 'Model', value: (row) => row.model, optional: true },
       { label: 'Surface', value: (row) => row.route, optional: true },
-      { label: 'Outcome', value: (row) => (row.error_code ? `${row.outcome} (${row.error_code})` : row.outcome) },
+      { label: 'Outcome', value: (row) => row.outcome },
+      { label: 'Error code', value: (row) => row.error_code ?? '', optional: true },
       {
         label: 'Tokens',
         value: (row) => formatCount(row.prompt_tokens + row.completion_tokens),

@@ -90,6 +90,7 @@ export function renderStackedChart(figure: HTMLElement, chart: StackedChart): uP
       axes: [
         {
           ...axis,
+          size: 56, // two lines: the day, and the month's name where one starts
           // One tick per day, under its bar; on a long range every few days, never between days.
           splits: () => dayTicks,
           values: (_u, ticks) => ticks.map((tick, i) => dayLabel(tick, ticks[i - 1])),
@@ -140,15 +141,15 @@ function everyNthDay(days: number[], fit: number): number[] {
   return days.filter((_, i) => i % step === 0)
 }
 
-/** Room a day's label needs, in CSS pixels: "Nov 30" under the first, "12" under the rest. */
+/** Room a day's label needs, in CSS pixels: two digits (a month's name goes on a line below). */
 const TICK_SPACE = 30
 const monthFormat = new Intl.DateTimeFormat('en-US', { month: 'short', timeZone: 'UTC' })
 
-/** The day of the month, with the month's name where the axis starts and where a month begins. */
+/** The day of the month, with the month's name below it where the axis starts and where a month begins. */
 function dayLabel(seconds: number, previous: number | undefined): string {
   const day = new Date(seconds * 1000)
   const newMonth = previous === undefined || new Date(previous * 1000).getUTCMonth() !== day.getUTCMonth()
-  return newMonth ? `${monthFormat.format(day)} ${day.getUTCDate()}` : String(day.getUTCDate())
+  return newMonth ? `${day.getUTCDate()}\n${monthFormat.format(day)}` : String(day.getUTCDate())
 }
 
 /** A round top for the y-axis at or above `value`: 1, 2, 2.5 or 5 times a power of ten, over 4 ticks. */
