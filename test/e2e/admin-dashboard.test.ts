@@ -341,6 +341,25 @@ describe('the /admin dashboard', () => {
     expect(problems).toEqual([])
     await context.close()
   })
+
+  it('pages the request log with "Show older" until the oldest answer', async () => {
+    const { page, context, problems } = await newPage()
+    // Two a page instead of 50, so five answers make three pages.
+    await page.route('**/api/admin/requests?*', (route) => route.continue({ url: `${route.request().url()}&limit=2` }))
+    await signIn(page)
+    const rows = page.getByRole('table', { name: 'Requests, newest first' }).locator('tbody tr')
+    const older = page.getByRole('button', { name: 'Show older' })
+    expect(await rows.count()).toBe(2)
+    await older.click()
+    await expect.poll(() => rows.count()).toBe(4)
+    await older.click()
+    await expect.poll(() => rows.count()).toBe(5)
+    expect(await older.isHidden()).toBe(true)
+    const times = await rows.locator('th').allTextContents()
+    expect(times).toEqual([...times].sort().reverse())
+    expect(problems).toEqual([])
+    await context.close()
+  })
 })
 
 describe('GET /api/admin/requests', () => {
