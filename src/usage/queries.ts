@@ -55,12 +55,33 @@ export type AdminRow = Record<string, string | number | null> &
   UsageTotals & { ttft_ms_p50: number | null; ttft_ms_p95: number | null }
 
 /**
+ * Narrows the admin rows and the request log to one principal, model, surface or outcome (each
+ * optional). `route` is kept by the records only, not by the daily sums of older days, so the
+ * usage rows cannot be narrowed by it; the request log can.
+ */
+export interface UsageFilter {
+  principal?: string | undefined
+  model?: string | undefined
+  outcome?: string | undefined
+}
+
+/** The same condition for the usage rows and the records: each filter bound, never spliced in. */
+const FILTERED = `(?3 IS NULL OR principal = ?3) AND (?4 IS NULL OR model = ?4) AND (?5 IS NULL OR outcome = ?5)`
+const filterValues = (filter: UsageFilter) => [filter.principal ?? null, filter.model ?? null, filter.outcome ?? null]
+
+/**
  * Everyone's usage in a range, grouped by one key or several (`day` and `model` for a chart
  * stacked by model). Grouping by principal keeps keys and token subjects apart (`kind`). The
  * time-to-first-token percentiles are nearest-rank, over the answers that sent any text, from
  * the records still kept (daily sums carry none).
  */
-export async function adminRows(db: D1Database, groupBy: GroupKey[], from: string, to: string): Promise<AdminRow[]> {
+export async function adminRows(
+  db: D1Database,
+  groupBy: GroupKey[],
+  from: string,
+  to: string,
+  filter: UsageFilter = {},
+): Promise<AdminRow[]> {
   const columns = groupBy.flatMap((key) =>
     key === 'principal' ? ['principal_kind', 'principal'] : [GROUP_KEYS[key].column],
   )
@@ -74,7 +95,7 @@ export async function adminRows(db: D1Database, groupBy: GroupKey[], from: strin
     .join(', ')
   const { results } = await db
     .prepare(
-      `WITH rows AS (SELECT * FROM usage_rows WHERE day BETWEEN ?1 AND ?2),
+      `WITH rows AS (SELECT * FROM usage_rows WHERE day BETWEEN ?1 AND ?2 AND ${FILTERED}),
        totals AS (SELECT ${keys}, ${TOTALS} FROM rows GROUP BY ${keys}),
        ranked AS (
          SELECT ${keys}, ttft_ms,
@@ -91,9 +112,59 @@ export async function adminRows(db: D1Database, groupBy: GroupKey[], from: strin
        FROM totals LEFT JOIN percentiles USING (${keys})
        ORDER BY ${columns.map((c) => `totals.${c}`).join(', ')}`,
     )
-    .bind(from, to)
+    .bind(from, to, ...filterValues(filter))
     .all<AdminRow>()
   return results.map(roundCost)
+}
+
+/** One answer in the request log: what the ledger recorded of it, nothing it said. */
+export interface RequestRow {
+  id: string
+  ts: number
+  kind: string
+  principal: string
+  model: string
+  route: string
+  outcome: string
+  error_code: string | null
+  prompt_tokens: number
+  completion_tokens: number
+  cost_usd: number
+  ttft_ms: number | null
+  duration_ms: number
+}
+
+/** Where a page of the log ends: the next page starts after this answer (newest first). */
+export interface RequestCursor {
+  ts: number
+  id: string
+}
+
+/**
+ * The records in a range, newest first, `limit` at a time: each page starts after `after` (the
+ * previous page's last answer), so a page never repeats or skips an answer that arrives meanwhile.
+ * Only the records still kept: days past the retention are daily sums, without single answers.
+ */
+export async function requestRows(
+  db: D1Database,
+  from: string,
+  to: string,
+  filter: UsageFilter & { route?: string | undefined },
+  after: RequestCursor | undefined,
+  limit: number,
+): Promise<RequestRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id, ts, principal_kind AS kind, principal, model, route, outcome, error_code, prompt_tokens,
+         completion_tokens, cost_usd, ttft_ms, duration_ms
+       FROM usage_records
+       WHERE day BETWEEN ?1 AND ?2 AND ${FILTERED} AND (?6 IS NULL OR route = ?6)
+         AND (?7 IS NULL OR ts < ?7 OR (ts = ?7 AND id < ?8))
+       ORDER BY ts DESC, id DESC LIMIT ?9`,
+    )
+    .bind(from, to, ...filterValues(filter), filter.route ?? null, after?.ts ?? null, after?.id ?? null, limit)
+    .all<RequestRow>()
+  return results
 }
 
 /** Sums of floating-point costs print as 0.30000000000000004: rounded to a millionth of a cent. */

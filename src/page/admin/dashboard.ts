@@ -1,15 +1,16 @@
 import 'uplot/dist/uPlot.min.css'
 import './dashboard.css'
 import type uPlot from 'uplot'
-import { formatCount, formatMs, formatUsd } from './format'
+import { axisUsd, exactUsd, formatCount, formatMs, formatUsd } from './format'
 import { renderStackedChart, type StackedSeries } from './stacked-chart'
-import { renderTable } from './table'
-import { fetchUsage, UsageError, type UsageRow } from './usage-api'
+import { renderTable, scrollBox, type Column } from './table'
+import { RequestLog } from './request-log'
+import { fetchUsage, UsageError, type UsageFilter, type UsageRow } from './usage-api'
 
 /**
  * The operator's dashboard at `/admin`: everyone's usage for a range of days, from
- * `GET /api/admin/usage`. The admin key lives in the form field only: never in the URL or in
- * storage, so closing the tab forgets it.
+ * `GET /api/admin/usage`. The admin key is kept for the tab's session (sessionStorage, once a
+ * key has worked): never in the URL or localStorage, so closing the tab or "Sign out" forgets it.
  */
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const form = $<HTMLFormElement>('query')
@@ -18,11 +19,22 @@ const fromField = $<HTMLInputElement>('from')
 const toField = $<HTMLInputElement>('to')
 const status = $<HTMLParagraphElement>('status')
 const report = $<HTMLDivElement>('report')
+const signOut = $<HTMLButtonElement>('sign-out')
+const priceNote = $<HTMLParagraphElement>('price-note')
+const KEY_STORAGE = 'gateway-admin-key'
+const filters = $<HTMLFormElement>('filters')
+const requestLog = new RequestLog($('requests'), $<HTMLButtonElement>('older'))
+/** The keys and models seen in any range so far: the filters' choices, kept while one is chosen. */
+const seen = { principal: new Set<string>(), model: new Set<string>() }
 
 const DAY_MS = 86_400_000
 const today = new Date().toISOString().slice(0, 10)
+const daysAgo = (days: number) => new Date(Date.now() - days * DAY_MS).toISOString().slice(0, 10)
 toField.value = today
-fromField.value = new Date(Date.now() - 29 * DAY_MS).toISOString().slice(0, 10)
+fromField.value = daysAgo(29)
+
+/** Counts the loads, so that one overtaken by a later (a filter changed twice) draws nothing. */
+let loads = 0
 
 let charts: uPlot[] = []
 /** What was last shown, to draw again when the colour scheme or the width changes. */
@@ -32,14 +44,70 @@ form.addEventListener('submit', (event) => {
   event.preventDefault()
   void show(keyField.value.trim(), fromField.value, toField.value)
 })
+filters.addEventListener('change', () => void show(keyField.value.trim(), fromField.value, toField.value))
+
+function chosenFilter(): UsageFilter {
+  const filter: Record<string, string> = {}
+  for (const [name, value] of new FormData(filters)) if (value) filter[name] = String(value)
+  return filter
+}
+
+/** Fills a filter's choices with what has been seen, keeping what is chosen. */
+function offer(name: 'principal' | 'model', values: Iterable<string>): void {
+  for (const value of values) seen[name].add(value)
+  const select = $<HTMLSelectElement>(`filter-${name}`)
+  const chosen = select.value
+  select.replaceChildren(new Option('All', ''), ...[...seen[name]].sort().map((value) => new Option(value)))
+  select.value = chosen
+}
+
+// Presets: the range ends today and spans this many days, today included.
+for (const preset of document.querySelectorAll<HTMLButtonElement>('[data-days]')) {
+  preset.addEventListener('click', () => {
+    toField.value = today
+    fromField.value = daysAgo(Number(preset.dataset.days) - 1)
+    form.requestSubmit()
+  })
+}
+
+signOut.addEventListener('click', () => {
+  loads++ // a load still under way shows nothing once signed out
+  sessionStorage.removeItem(KEY_STORAGE)
+  keyField.value = ''
+  report.hidden = true
+  signOut.hidden = true
+  status.textContent = 'Signed out: the admin key is forgotten.'
+  keyField.focus()
+})
+
+const remembered = sessionStorage.getItem(KEY_STORAGE)
+if (remembered) {
+  keyField.value = remembered
+  void show(remembered, fromField.value, toField.value)
+}
 
 async function show(key: string, from: string, to: string): Promise<void> {
+  const load = ++loads
   status.textContent = 'Loading…'
   try {
-    const [byDayModel, byPrincipal, byModel, byErrorCode] = await Promise.all(
-      ['day,model', 'principal', 'model', 'error_code'].map((groupBy) => fetchUsage(key, from, to, groupBy)),
+    const filter = chosenFilter()
+    const answers = await Promise.all(
+      ['day,model', 'principal', 'model', 'error_code'].map((groupBy) => fetchUsage(key, from, to, groupBy, filter)),
     )
+    if (load !== loads) return
+    const [byDayModel, byPrincipal, byModel, byErrorCode] = answers.map((answer) => answer.rows)
+    priceNote.hidden = answers[0]!.priced_models.length > 0
+    sessionStorage.setItem(KEY_STORAGE, key)
+    signOut.hidden = false
     shown = { from, to, byDayModel: byDayModel! }
+    offer(
+      'principal',
+      byPrincipal!.map((row) => row.principal!),
+    )
+    offer(
+      'model',
+      byModel!.map((row) => row.model!),
+    )
     // Shown first: the charts take the width the page gives them, which a hidden element has not.
     report.hidden = false
     renderTotals(byModel!)
@@ -49,9 +117,15 @@ async function show(key: string, from: string, to: string): Promise<void> {
       byModel!,
       byErrorCode!.filter((row) => row.error_code),
     )
-    status.textContent = `Usage from ${from} to ${to} (UTC days).`
+    await requestLog.show(key, from, to, filter)
+    if (load === loads) status.textContent = `Usage from ${from} to ${to} (UTC days).`
   } catch (error) {
+    if (load !== loads) return
     report.hidden = true
+    if (error instanceof UsageError && (error.status === 401 || error.status === 403)) {
+      sessionStorage.removeItem(KEY_STORAGE)
+      signOut.hidden = true
+    }
     status.textContent =
       error instanceof UsageError && error.status === 401
         ? 'That key is not valid.'
@@ -63,19 +137,21 @@ async function show(key: string, from: string, to: string): Promise<void> {
 
 function renderTotals(byModel: UsageRow[]): void {
   const sum = (pick: (row: UsageRow) => number) => byModel.reduce((total, row) => total + pick(row), 0)
-  const totals: Array<[string, string]> = [
-    ['Spend', formatUsd(sum((row) => row.cost_usd))],
+  const spend = sum((row) => row.cost_usd)
+  const totals: Array<[string, string, string?]> = [
+    ['Spend', formatUsd(spend), exactUsd(spend)],
     ['Answers', formatCount(sum((row) => row.requests))],
     ['Tokens', formatCount(sum((row) => row.prompt_tokens + row.completion_tokens))],
     ['Errors', formatCount(sum((row) => row.errors))],
   ]
   $('totals').replaceChildren(
-    ...totals.map(([term, value]) => {
+    ...totals.map(([term, value, exact]) => {
       const pair = document.createElement('div')
       const dt = document.createElement('dt')
       dt.textContent = term
       const dd = document.createElement('dd')
       dd.textContent = value
+      if (exact) dd.title = exact
       pair.append(dt, dd)
       return pair
     }),
@@ -102,6 +178,8 @@ function drawCharts(): void {
       days,
       series: seriesOf((row) => row.cost_usd),
       format: formatUsd,
+      exact: exactUsd,
+      axisFormat: axisUsd,
     }),
     renderStackedChart($('tokens'), {
       caption: 'Tokens per day (prompt and completion), stacked by model',
@@ -113,48 +191,71 @@ function drawCharts(): void {
 }
 
 function renderTables(byPrincipal: UsageRow[], byModel: UsageRow[], byErrorCode: UsageRow[]): void {
-  const figures = [
-    { label: 'Answers', value: (row: UsageRow) => formatCount(row.requests), numeric: true },
-    { label: 'Prompt tokens', value: (row: UsageRow) => formatCount(row.prompt_tokens), numeric: true },
-    { label: 'Completion tokens', value: (row: UsageRow) => formatCount(row.completion_tokens), numeric: true },
-    { label: 'Reasoning tokens', value: (row: UsageRow) => formatCount(row.reasoning_tokens), numeric: true },
-    { label: 'Spend', value: (row: UsageRow) => formatUsd(row.cost_usd), numeric: true },
-    { label: 'Errors', value: (row: UsageRow) => formatCount(row.errors), numeric: true },
+  const counted = (label: string, pick: (row: UsageRow) => number, optional = false): Column<UsageRow> => ({
+    label,
+    value: (row) => formatCount(pick(row)),
+    sort: pick,
+    numeric: true,
+    optional,
+  })
+  const figures: Column<UsageRow>[] = [
+    counted('Answers', (row) => row.requests),
+    counted('Prompt tokens', (row) => row.prompt_tokens, true),
+    counted('Completion tokens', (row) => row.completion_tokens, true),
+    counted('Reasoning tokens', (row) => row.reasoning_tokens, true),
+    {
+      label: 'Spend',
+      value: (row) => formatUsd(row.cost_usd),
+      title: (row) => exactUsd(row.cost_usd),
+      sort: (row) => row.cost_usd,
+      numeric: true,
+    },
+    counted('Errors', (row) => row.errors),
   ]
+  const latency = (label: string, pick: (row: UsageRow) => number | null): Column<UsageRow> => ({
+    label,
+    value: (row) => formatMs(pick(row)),
+    sort: (row) => pick(row) ?? -1,
+    numeric: true,
+    optional: true,
+  })
   $('principals').replaceChildren(
-    renderTable(
+    tableIn(
       'Usage by principal',
       [
         { label: 'Principal', value: (row) => row.principal! },
-        { label: 'Kind', value: (row) => ({ key: 'API key', jwt: 'token', anonymous: 'anonymous' })[row.kind!] ?? '' },
+        {
+          label: 'Kind',
+          value: (row) => ({ key: 'API key', jwt: 'token', anonymous: 'anonymous' })[row.kind!] ?? '',
+          optional: true,
+        },
         ...figures,
       ],
       byPrincipal,
     ),
   )
   $('models').replaceChildren(
-    renderTable(
+    tableIn(
       'Usage by model',
       [
         { label: 'Model', value: (row) => row.model! },
         ...figures,
-        { label: 'First token p50', value: (row) => formatMs(row.ttft_ms_p50), numeric: true },
-        { label: 'First token p95', value: (row) => formatMs(row.ttft_ms_p95), numeric: true },
+        latency('First token p50', (row) => row.ttft_ms_p50),
+        latency('First token p95', (row) => row.ttft_ms_p95),
       ],
       byModel,
     ),
   )
   $('errors').replaceChildren(
-    renderTable(
+    tableIn(
       'Errors by code',
-      [
-        { label: 'Code', value: (row) => row.error_code! },
-        { label: 'Answers', value: (row) => formatCount(row.requests), numeric: true },
-      ],
+      [{ label: 'Code', value: (row) => row.error_code! }, counted('Answers', (row) => row.requests)],
       byErrorCode,
     ),
   )
 }
+
+const tableIn = <Row>(...args: Parameters<typeof renderTable<Row>>) => scrollBox(renderTable(...args))
 
 function daysBetween(from: string, to: string): string[] {
   const days: string[] = []

@@ -1,5 +1,5 @@
 import uPlot from 'uplot'
-import { renderTable } from './table'
+import { renderTable, scrollBox } from './table'
 
 /**
  * A bar chart per day, stacked by series (models), drawn by uPlot: a small, well-kept canvas
@@ -18,6 +18,10 @@ export interface StackedChart {
   days: string[]
   series: StackedSeries[]
   format: (value: number) => string
+  /** The exact figure behind a rounded one, for a cell's tooltip. */
+  exact?: (value: number) => string
+  /** For the y-axis's ticks, when they need another precision than the cells. */
+  axisFormat?: (value: number) => string
 }
 
 /** Distinct in light and dark alike, and apart for the common kinds of colour blindness (Okabe–Ito). */
@@ -51,7 +55,7 @@ export function renderStackedChart(figure: HTMLElement, chart: StackedChart): uP
   const details = document.createElement('details')
   const summary = document.createElement('summary')
   summary.textContent = `${chart.caption} as a table`
-  details.append(summary, tableOf(chart))
+  details.append(summary, scrollBox(tableOf(chart)))
   figure.append(caption, legend, plot, details)
 
   const x = chart.days.map((day) => Date.parse(day) / 1000)
@@ -67,18 +71,36 @@ export function renderStackedChart(figure: HTMLElement, chart: StackedChart): uP
   const axis = { stroke: ink, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } }
   const bars = uPlot.paths.bars!({ size: [0.7, 48], align: 0 })
   const order = chart.series.map((_, i) => i).reverse()
+  const width = Math.max(figure.clientWidth, 280)
+  const top = Math.max(0, ...(cumulative.at(-1) ?? [0]))
+  // The scales are set, never guessed from the data: uPlot's own guess widens a single day to
+  // years and starts the y-axis near the smallest bar, so one model looked like a sliver.
+  const xRange: [number, number] = [x[0]! - DAY_S / 2, x.at(-1)! + DAY_S / 2]
+  const yRange: [number, number] = [0, top > 0 ? niceCeiling(top) : 1]
+  const dayTicks = everyNthDay(x, Math.max(1, Math.floor((width - 80) / TICK_SPACE)))
   return new uPlot(
     {
-      width: Math.max(figure.clientWidth, 280),
+      width,
       height: 240,
       legend: { show: false },
       cursor: { show: false },
       // Dates are UTC days, as the ledger keeps them: not the viewer's time zone.
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
-      scales: { x: { time: true, range: (_u, min, max) => [min - DAY_S / 2, max + DAY_S / 2] } },
+      scales: { x: { time: true, range: () => xRange }, y: { range: () => yRange } },
       axes: [
-        { ...axis, space: 60 },
-        { ...axis, size: 80, values: (_u, ticks) => ticks.map((tick) => chart.format(tick)) },
+        {
+          ...axis,
+          size: 56, // two lines: the day, and the month's name where one starts
+          // One tick per day, under its bar; on a long range every few days, never between days.
+          splits: () => dayTicks,
+          values: (_u, ticks) => ticks.map((tick, i) => dayLabel(tick, ticks[i - 1])),
+        },
+        {
+          ...axis,
+          size: 80,
+          splits: () => [0, 1, 2, 3, 4].map((i) => (yRange[1] * i) / 4),
+          values: (_u, ticks) => ticks.map((tick) => (chart.axisFormat ?? chart.format)(tick)),
+        },
       ],
       series: [
         {},
@@ -91,10 +113,51 @@ export function renderStackedChart(figure: HTMLElement, chart: StackedChart): uP
           points: { show: false },
         })),
       ],
+      hooks: { draw: [(u) => describeAxes(plot, u)] },
     },
     [x, ...order.map((i) => cumulative[i]!)],
     plot,
   )
+}
+
+/**
+ * Writes what was drawn (the scales' ends and each axis's tick labels) on the plot element, so a
+ * test reads the rendered axes instead of trusting the options.
+ */
+function describeAxes(plot: HTMLElement, u: uPlot): void {
+  const { x, y } = u.scales
+  const labels = (axis: number) => (u.axes[axis] as { _values?: unknown[] })._values?.map(String) ?? []
+  plot.dataset.xMin = String(x!.min)
+  plot.dataset.xMax = String(x!.max)
+  plot.dataset.yMin = String(y!.min)
+  plot.dataset.yMax = String(y!.max)
+  plot.dataset.xTicks = JSON.stringify(labels(0))
+  plot.dataset.yTicks = JSON.stringify(labels(1))
+}
+
+/** The days to label, every `n`th so that at most `fit` fit, always counting from the first. */
+function everyNthDay(days: number[], fit: number): number[] {
+  const step = Math.ceil(days.length / fit)
+  return days.filter((_, i) => i % step === 0)
+}
+
+/** Room a day's label needs, in CSS pixels: two digits (a month's name goes on a line below). */
+const TICK_SPACE = 30
+const monthFormat = new Intl.DateTimeFormat('en-US', { month: 'short', timeZone: 'UTC' })
+
+/** The day of the month, with the month's name below it where the axis starts and where a month begins. */
+function dayLabel(seconds: number, previous: number | undefined): string {
+  const day = new Date(seconds * 1000)
+  const newMonth = previous === undefined || new Date(previous * 1000).getUTCMonth() !== day.getUTCMonth()
+  return newMonth ? `${day.getUTCDate()}\n${monthFormat.format(day)}` : String(day.getUTCDate())
+}
+
+/** A round top for the y-axis at or above `value`: 1, 2, 2.5 or 5 times a power of ten, over 4 ticks. */
+function niceCeiling(value: number): number {
+  const step = value / 4
+  const power = 10 ** Math.floor(Math.log10(step))
+  const nice = [1, 2, 2.5, 5, 10].find((m) => m * power >= step)!
+  return nice * power * 4
 }
 
 function tableOf(chart: StackedChart): HTMLTableElement {
@@ -106,14 +169,21 @@ function tableOf(chart: StackedChart): HTMLTableElement {
       ...chart.series.map((series, i) => ({
         label: series.label,
         value: (row: (typeof rows)[number]) => chart.format(row.values[i]!),
+        title: chart.exact && ((row: (typeof rows)[number]) => chart.exact!(row.values[i]!)),
+        sort: (row: (typeof rows)[number]) => row.values[i]!,
         numeric: true,
+        optional: true,
       })),
       {
         label: 'Total',
-        value: (row: (typeof rows)[number]) => chart.format(row.values.reduce((a, b) => a + b, 0)),
+        value: (row: (typeof rows)[number]) => chart.format(sumOf(row.values)),
+        title: chart.exact && ((row: (typeof rows)[number]) => chart.exact!(sumOf(row.values))),
+        sort: (row: (typeof rows)[number]) => sumOf(row.values),
         numeric: true,
       },
     ],
     rows,
   )
 }
+
+const sumOf = (values: number[]) => values.reduce((a, b) => a + b, 0)

@@ -1,6 +1,6 @@
 /**
  * `GET /api/admin/usage` as the dashboard reads it (docs/usage.md has the route). Plain fetch:
- * the key goes in the Authorization header and nowhere else (not the URL, not storage).
+ * the key goes in the Authorization header, never in the URL.
  */
 
 export interface UsageRow {
@@ -29,12 +29,74 @@ export class UsageError extends Error {
   }
 }
 
-export async function fetchUsage(key: string, from: string, to: string, groupBy: string): Promise<UsageRow[]> {
-  const query = new URLSearchParams({ from, to, group_by: groupBy })
-  const response = await fetch(`/api/admin/usage?${query}`, { headers: { Authorization: `Bearer ${key}` } })
+export interface Usage {
+  rows: UsageRow[]
+  /** The models with a price: none, and every cost reads $0.00 for that reason. */
+  priced_models: string[]
+}
+
+/** What the dashboard narrows its figures to: each one value, or left out for all. */
+export interface UsageFilter {
+  principal?: string
+  model?: string
+  outcome?: string
+  /** The surface: the request log only (the daily sums of older days do not keep it). */
+  route?: string
+}
+
+/** One answer of `GET /api/admin/requests`. */
+export interface RequestRow {
+  id: string
+  ts: number
+  kind: string
+  principal: string
+  model: string
+  route: string
+  outcome: string
+  error_code: string | null
+  prompt_tokens: number
+  completion_tokens: number
+  cost_usd: number
+  ttft_ms: number | null
+  duration_ms: number
+}
+
+export interface RequestPage {
+  rows: RequestRow[]
+  /** The cursor of the next (older) page; null on the last. */
+  next: string | null
+}
+
+export function fetchUsage(
+  key: string,
+  from: string,
+  to: string,
+  groupBy: string,
+  filter: UsageFilter,
+): Promise<Usage> {
+  // The usage rows have no surface to narrow by (see UsageFilter): the request log alone takes it.
+  const usageFilter = { ...filter }
+  delete usageFilter.route
+  return get<Usage>(key, '/api/admin/usage', { from, to, group_by: groupBy, ...usageFilter })
+}
+
+export function fetchRequests(
+  key: string,
+  from: string,
+  to: string,
+  filter: UsageFilter,
+  cursor: string | undefined,
+): Promise<RequestPage> {
+  return get<RequestPage>(key, '/api/admin/requests', { from, to, ...filter, ...(cursor ? { cursor } : {}) })
+}
+
+async function get<Body>(key: string, path: string, params: Record<string, string>): Promise<Body> {
+  const response = await fetch(`${path}?${new URLSearchParams(params)}`, {
+    headers: { Authorization: `Bearer ${key}` },
+  })
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null
     throw new UsageError(response.status, body?.error?.message ?? `The gateway answered ${response.status}.`)
   }
-  return ((await response.json()) as { rows: UsageRow[] }).rows
+  return (await response.json()) as Body
 }
