@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 /**
  * The benchmark's OpenAI-compatible upstream on 127.0.0.1. The last user message says what to
  * send: `burst:N` (N tokens as fast as the socket takes them), `paced:N:MS:RUN` (a token every MS
- * milliseconds, noting when each was written) or `silent` (headers, then nothing until hung up).
+ * milliseconds, noting when each was written) or `silent` (headers and one token, then nothing until hung up).
  * Chunks are shaped like the recordings in ../shared/fixtures/upstream/openai-chat (~230 bytes).
  */
 export class BenchUpstream {
@@ -49,6 +49,9 @@ export class BenchUpstream {
     res.write(chunk({ role: 'assistant', content: '' }))
 
     if (mode === 'silent') {
+      // One token first: the gateway starts its answer on the upstream's first event (the first
+      // token decides), so an upstream silent from the start would never open a stream at all.
+      res.write(chunk({ content: token(0) }))
       this.#silent.add(res)
       res.on('close', () => this.#silent.delete(res))
       return
