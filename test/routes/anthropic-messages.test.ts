@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { generateApiKey, hashApiKey } from '../../src/access/api-key'
+import { estimatePromptTokens } from '../../src/access/estimate'
 import app from '../../src/index'
 import { asEnv, type TestEnv } from '../helpers/env'
 import { anthropicRecordings } from '../helpers/fixtures'
@@ -464,7 +465,19 @@ describe('count_tokens', () => {
     expect(response.status).toBe(200)
     expect(response.headers.get('x-token-count')).toBe('estimate')
     const { input_tokens } = (await response.json()) as { input_tokens: number }
-    expect(input_tokens).toBeGreaterThan(5)
+    // What a budget reserves for the same request: the message and the tool's JSON, counted once.
+    const prompt = Math.ceil('Hello, how are you?'.length / 4)
+    expect(input_tokens).toBeGreaterThan(prompt)
+    const asChat = {
+      messages: [{ role: 'user' as const, content: 'Hello, how are you?' }],
+      tools: [
+        {
+          type: 'function' as const,
+          function: { name: weather.name, description: weather.description, parameters: weather.input_schema },
+        },
+      ],
+    }
+    expect(input_tokens).toBe(estimatePromptTokens(asChat))
   })
 
   it('refuses max_tokens, which count_tokens does not take', async () => {

@@ -1,12 +1,8 @@
 import type { Context } from 'hono'
-import { principalOf, unauthorized } from '../../../access/authenticate'
-import { estimatePromptTokens } from '../../../access/estimate'
-import { mayUse } from '../../../access/principal'
 import type { AppEnv } from '../../../app-env'
-import { GatewayError } from '../../../errors'
-import { countUpstreamTokens } from '../../../pipeline/count-tokens'
 import { isObject } from '../../../request/json-shape'
 import { noteIgnored } from '../../shared/ignored-fields'
+import { inputTokensOf } from '../../shared/input-tokens'
 import { jsonBody } from '../../shared/json-body'
 import { conversation, validateAtResponsesPaths } from './conversation'
 import { fromResponsesRequest } from './request'
@@ -29,19 +25,6 @@ export async function inputTokens(c: Context<AppEnv>): Promise<Response> {
   noteIgnored(c, request.ignored)
   const { messages, sources } = await conversation(c, request)
   const chat = validateAtResponsesPaths(c, { ...request.chat, messages }, sources)
-  const model = chat.model ?? config.defaultModel
-  const principal = await principalOf(c)
-  if (!Object.hasOwn(config.models, model)) {
-    throw new GatewayError(404, 'unknown_model', `model: ${model}`, { retryable: false })
-  }
-  if (!mayUse(principal, model)) {
-    if (principal.kind === 'anonymous') throw unauthorized()
-    throw new GatewayError(403, 'model_not_allowed', `Your credentials do not allow model "${model}".`, {
-      retryable: false,
-    })
-  }
-  const counted = await countUpstreamTokens({ config, env: c.env, signal: c.req.raw.signal }, { ...chat, model })
-  return c.json({ object: 'response.input_tokens', input_tokens: counted ?? estimatePromptTokens(chat) }, 200, {
-    'x-token-count': counted === undefined ? 'estimate' : 'provider',
-  })
+  const { tokens, countedBy } = await inputTokensOf(c, chat)
+  return c.json({ object: 'response.input_tokens', input_tokens: tokens }, 200, { 'x-token-count': countedBy })
 }
