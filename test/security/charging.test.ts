@@ -5,6 +5,7 @@ import type { ChatRequest } from '../../src/request/chat-request'
 import { openAI } from '../helpers/upstream'
 import { storedEvents } from '../streams/controlled-upstream'
 import { call, readStream, streamEnv, until } from '../streams/helpers'
+import { freshIp } from '../helpers/fresh-ip'
 
 /**
  * Issue 19, finding 2: an answer that ended without the upstream's usage (stopped, cut, failed)
@@ -45,7 +46,7 @@ function upstreamSending(body: string) {
 
 /** Each test is its own anonymous caller, with its own principal's object to read the charge from. */
 function caller() {
-  const ip = `203.0.113.${Math.floor(Math.random() * 250)}`
+  const ip = freshIp()
   const limits = bindings.PRINCIPAL_LIMITS!.get(bindings.PRINCIPAL_LIMITS!.idFromName(`anonymous:${ip}`))
   const post = (path: string, body: object = {}, signal?: AbortSignal) =>
     call(

@@ -2,6 +2,7 @@ import { env as bindings } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import app from '../../src/index'
 import { call, streamEnv } from '../streams/helpers'
+import { freshIp } from '../helpers/fresh-ip'
 
 /**
  * Issue 19, finding 3: every caller without credentials shared one `useChat` namespace, so from
@@ -117,7 +118,7 @@ describe('rate limits on every route that touches a stream', () => {
   ]
   for (const [method, path] of routes) {
     it(`${method} ${path}: anonymous callers are limited per IP (429 rate_limited), others' IPs are not`, async () => {
-      const ip = `198.51.100.${Math.floor(Math.random() * 250)}`
+      const ip = freshIp()
       let refused: Response | undefined
       for (let i = 0; i < 200 && !refused; i++) {
         const response = await call(path, { method, headers: { 'CF-Connecting-IP': ip } }, limited)
@@ -127,7 +128,7 @@ describe('rate limits on every route that touches a stream', () => {
       expect(refused, 'never refused').toBeDefined()
       expect(await refused!.json()).toMatchObject({ error: { code: 'rate_limited' } })
       expect(refused!.headers.get('Retry-After')).toBe('60')
-      const other = await call(path, { method, headers: { 'CF-Connecting-IP': '198.51.100.251' } }, limited)
+      const other = await call(path, { method, headers: { 'CF-Connecting-IP': freshIp() } }, limited)
       expect(other.status).not.toBe(429)
     })
   }

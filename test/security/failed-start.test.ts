@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { MAX_JSON_DEPTH } from '../../src/request/json-limits'
 import { AnswerStream } from '../../src/streams/answer-stream'
 import { call, hello, streamEnv, until } from '../streams/helpers'
+import { freshIp } from '../helpers/fresh-ip'
 
 /**
  * Issue 19, finding 4: input that made an answer fail after admission (a 500 from inside the
@@ -23,7 +24,7 @@ const env = () =>
 /** Each test is its own anonymous caller, so slots never leak from one test into the next. */
 const caller = () => ({
   'Content-Type': 'application/json',
-  'CF-Connecting-IP': `192.0.2.${Math.floor(Math.random() * 250)}`,
+  'CF-Connecting-IP': freshIp(),
 })
 
 /** `body` as JSON, or as it is when it is JSON text already. */
