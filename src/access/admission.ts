@@ -4,13 +4,13 @@ import type { GatewayConfig } from '../config/load'
 import { withinCeiling, type ModelConfig } from '../config/models'
 import { GatewayError } from '../errors'
 import { log } from '../log'
-import type { ChatRequest } from '../request/chat-request'
 import { principalOf, unauthorized } from './authenticate'
 import { estimatePromptTokens } from './estimate'
 import { limitsOf, type Lease } from './leases'
 import { mayUse, usableModels, type Principal } from './principal'
 import type { AdmitResult } from './principal-limits'
 import { countRequest } from './rate-limit'
+import type { UpstreamRequest } from '../request/native-request'
 
 export interface Admission {
   lease: Lease
@@ -18,7 +18,7 @@ export interface Admission {
    * The request to send: `model` named (the default when the caller named none), `max_tokens`
    * lowered to the model's ceiling and to what is left of the budget.
    */
-  request: ChatRequest & { model: string }
+  request: UpstreamRequest & { model: string }
   /**
    * The model's fallbacks this principal may use, in order: a fallback is another model, and the
    * principal's list of models holds for it too. Whoever opens the answer tries only these.
@@ -37,7 +37,7 @@ export interface Admission {
  * `releaseAnswer` exactly once when the answer ends. A lease that is never settled frees itself
  * at `expiresAt`.
  */
-export async function admitAnswer(c: Context<AppEnv>, request: ChatRequest): Promise<Admission> {
+export async function admitAnswer(c: Context<AppEnv>, request: UpstreamRequest): Promise<Admission> {
   const { config } = c.var
   const principal = await principalOf(c)
   await countRequest(c)

@@ -24,6 +24,15 @@ export interface UsageEventData {
   total_tokens: number
   /** The part of `completion_tokens` spent reasoning, where the provider reports it. */
   reasoning_tokens?: number
+  /**
+   * The part of `prompt_tokens` read from the provider's prompt cache, where it reports one
+   * (OpenAI's `cached_tokens`, Anthropic's `cache_read_input_tokens`). `prompt_tokens` counts
+   * every input token, cached or not, as OpenAI's does; Anthropic's `input_tokens` does not, so
+   * its decoder adds the cached parts in and its encoder takes them out again.
+   */
+  cache_read_tokens?: number
+  /** The part of `prompt_tokens` written to the provider's prompt cache (Anthropic's `cache_creation_input_tokens`). */
+  cache_write_tokens?: number
 }
 
 /**

@@ -4,7 +4,7 @@ import { GatewayError } from '../errors'
 import { log } from '../log'
 import { adapterFor } from '../providers'
 import type { UpstreamStream } from '../providers/types'
-import type { ChatRequest } from '../request/chat-request'
+import type { UpstreamRequest } from '../request/native-request'
 import { retryAfterMs, retryDelayMs, sleep } from './backoff'
 import { breakerFor } from './shared-breaker'
 import { awaitFirstEvent } from './first-event'
@@ -44,7 +44,7 @@ export async function attemptModel(
   context: AttemptContext,
   name: string,
   model: ModelConfig,
-  request: ChatRequest,
+  request: UpstreamRequest,
 ): Promise<Served> {
   const { config, env, signal, tally } = context
   const breaker = breakerFor(name, model.circuit_breaker, env)

@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors'
 import { adapterFor } from '../providers'
-import type { ChatRequest } from '../request/chat-request'
 import type { AnswerScope } from './open-answer'
+import type { UpstreamRequest } from '../request/native-request'
 
 /**
  * The request's input tokens as the model's provider counts them, where it can count without
@@ -11,7 +11,7 @@ import type { AnswerScope } from './open-answer'
  */
 export async function countUpstreamTokens(
   { config, env, signal }: AnswerScope,
-  request: ChatRequest & { model: string },
+  request: UpstreamRequest & { model: string },
 ): Promise<number | undefined> {
   const adapter = adapterFor(request.model, config.models[request.model]!, env)
   if (!adapter.countTokens) return undefined

@@ -4,6 +4,7 @@ import { GatewayError, unsupportedParameter } from '../errors'
 import { log } from '../log'
 import type { UpstreamStream } from '../providers/types'
 import { imagesOf, type ChatRequest } from '../request/chat-request'
+import type { UpstreamRequest } from '../request/native-request'
 import { attemptModel } from './attempts'
 
 /** An upstream that has started answering, and which model it serves. */
@@ -53,7 +54,7 @@ export interface AnswerScope {
  */
 export async function openAnswer(
   { config, env, signal, waitUntil }: AnswerScope,
-  request: ChatRequest & { model: string },
+  request: UpstreamRequest & { model: string },
   fallbacks: readonly string[],
 ): Promise<OpenedAnswer> {
   const name = request.model

@@ -1,5 +1,5 @@
 import { GatewayError } from '../errors'
-import type { ChatRequest } from '../request/chat-request'
+import type { UpstreamRequest } from '../request/native-request'
 import type { ProviderAdapter, UpstreamStream } from '../providers/types'
 
 export interface OpenUpstreamOptions {
@@ -23,7 +23,7 @@ export function clientClosed(): GatewayError {
  */
 export async function openUpstream(
   adapter: ProviderAdapter,
-  request: ChatRequest,
+  request: UpstreamRequest,
   { headersTimeoutMs, signal }: OpenUpstreamOptions,
 ): Promise<UpstreamStream> {
   const upstream = new AbortController()

@@ -1,5 +1,5 @@
 import type { FinishReason, ReasoningSeal, ToolCallDelta, UsageEventData } from '../events/chat-events'
-import type { ChatRequest } from '../request/chat-request'
+import type { UpstreamRequest } from '../request/native-request'
 
 export type { ToolCallDelta }
 
@@ -54,10 +54,11 @@ export interface OpenUpstreamOptions {
  * and throws a `GatewayError` (with the status the client should see) when it refuses.
  */
 export interface ProviderAdapter {
-  open(request: ChatRequest, options: OpenUpstreamOptions): Promise<UpstreamStream>
+  /** `request.native`: the caller's own body, sent as it is by an adapter that speaks its dialect. */
+  open(request: UpstreamRequest, options: OpenUpstreamOptions): Promise<UpstreamStream>
   /**
    * The request's input tokens as the provider counts them, for providers that count without
    * answering (Anthropic's `count_tokens`); absent where the gateway can only estimate.
    */
-  countTokens?(request: ChatRequest, options: OpenUpstreamOptions): Promise<number>
+  countTokens?(request: UpstreamRequest, options: OpenUpstreamOptions): Promise<number>
 }

@@ -9,13 +9,13 @@ import { replayEncoder, type FormatChoice } from '../formats'
 import { log } from '../log'
 import { chatEventStream } from '../pipeline/chat-event-stream'
 import { openAnswer } from '../pipeline/open-answer'
-import type { ChatRequest } from '../request/chat-request'
 import { endAnswer } from '../usage/end-answer'
 import { Attachment } from './attachment'
 import { cacheEntry } from './cache-entry'
 import { EventLog, type StreamMeta } from './event-log'
 import { eventRecordFormat, parseRecords } from './record-format'
 import { StreamReader } from './stream-reader'
+import type { UpstreamRequest } from '../request/native-request'
 
 /** What the Worker tells the object when it creates a stream: all it needs, so both agree. */
 export interface StreamSettings {
@@ -176,7 +176,7 @@ export class AnswerStream extends DurableObject<Env> {
    * Opens the upstream (with the model's fallbacks) and, once it has accepted, starts the
    * answer. A refusal comes back as data, so the Worker can answer with its status.
    */
-  async begin(request: ChatRequest & { model: string }, settings: StreamSettings): Promise<BeginResult> {
+  async begin(request: UpstreamRequest & { model: string }, settings: StreamSettings): Promise<BeginResult> {
     if (this.#log.meta) return { ok: false, refusal: refusal(new GatewayError(409, 'stream_exists', 'Id in use.')) }
     const { config } = settings
     // Nothing aborts the opening: the answer belongs to this object, not to whoever asked for it.
@@ -251,7 +251,7 @@ export class AnswerStream extends DurableObject<Env> {
    * a join settles it for nothing once its reader is done, and records what it saved.
    */
   async cached(
-    request: ChatRequest & { model: string },
+    request: UpstreamRequest & { model: string },
     settings: StreamSettings,
     options: ReadOptions,
     lookup: boolean,

@@ -1,5 +1,6 @@
 import type { ErrorIssue } from '../../errors'
 import { isObject } from '../../request/json-shape'
+import type { Dialect } from '../../request/native-request'
 
 /**
  * What the gateway does with each top-level field of the three requests it translates:
@@ -19,7 +20,7 @@ import { isObject } from '../../request/json-shape'
  * A field the table does not know is ignored and named, not refused: agents add fields every
  * month (issue 25), and one that changed what an answer says would be refused here once known.
  */
-export type Dialect = 'messages' | 'chat' | 'responses'
+export type { Dialect }
 
 export type FieldRule =
   | { kind: 'carried' | 'mapped' | 'ignored' }

@@ -5,7 +5,7 @@ import { mayUse } from '../../access/principal'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import { countUpstreamTokens } from '../../pipeline/count-tokens'
-import type { ChatRequest } from '../../request/chat-request'
+import type { UpstreamRequest } from '../../request/native-request'
 
 /** A request's input tokens, and who counted them (the `x-token-count` header's value). */
 export interface InputTokens {
@@ -19,7 +19,7 @@ export interface InputTokens {
  * (`estimatePromptTokens`: messages, tools and schemas at about four characters a token). The
  * model must exist and be the caller's, as for an answer; nothing is generated or charged.
  */
-export async function inputTokensOf(c: Context<AppEnv>, request: ChatRequest): Promise<InputTokens> {
+export async function inputTokensOf(c: Context<AppEnv>, request: UpstreamRequest): Promise<InputTokens> {
   const { config } = c.var
   const model = request.model ?? config.defaultModel
   const principal = await principalOf(c)
