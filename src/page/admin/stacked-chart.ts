@@ -177,17 +177,15 @@ function tableOf(chart: StackedChart): HTMLTableElement {
   const stacked = chart.stacked ?? true
   const columns: Column<Row>[] = [
     { label: 'Date', value: (row) => row.day },
-    ...chart.series.map(
-      (series, i): Column<Row> => ({
-        label: series.label,
-        value: (row) => shown(row.values[i]!),
-        title: chart.exact && ((row) => (row.values[i] === null ? '' : chart.exact!(row.values[i]!))),
-        sort: (row) => row.values[i] ?? -1,
-        numeric: true,
-        // Stacked, the Total stays on a phone; unstacked, every series is a figure of its own.
-        optional: stacked,
-      }),
-    ),
+    ...chart.series.map((series, i): Column<Row> => ({
+      label: series.label,
+      value: (row) => shown(row.values[i]!),
+      title: chart.exact && ((row) => (row.values[i] === null ? '' : chart.exact!(row.values[i]!))),
+      sort: (row) => row.values[i] ?? -1,
+      numeric: true,
+      // Stacked, the Total stays on a phone; unstacked, every series is a figure of its own.
+      optional: stacked,
+    })),
   ]
   if (stacked) {
     columns.push({

@@ -6,7 +6,14 @@ import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
 import { identifyCaller } from '../../middleware/identify-caller'
 import { rateLimited } from '../../middleware/rate-limited'
 import { dayOf, daysBefore, isDay } from '../../usage/days'
-import { adminRows, filterChoices, GROUP_KEYS, requestRows, type GroupKey, type RequestCursor } from '../../usage/queries'
+import {
+  adminRows,
+  filterChoices,
+  GROUP_KEYS,
+  requestRows,
+  type GroupKey,
+  type RequestCursor,
+} from '../../usage/queries'
 import { budgetRows } from './budgets'
 
 const MAX_RANGE_DAYS = 3660
