@@ -22,7 +22,7 @@ const FILTERS = ['principal', 'model', 'route', 'outcome'] as const
 const OUTCOMES = ['done', 'error', 'cancelled']
 
 /**
- * `GET /api/admin/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&group_by=day|model|principal|outcome`:
+ * `GET /api/admin/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&group_by=day|model|principal|outcome|route…`:
  * everyone's usage in a range (both ends included; the last 30 days unless asked), grouped by
  * one key or, comma-separated, several (`group_by=day,model` for a chart stacked by model;
  * `error_code` too, for errors by code), narrowed by `principal`, `model`, `route` (the surface)
