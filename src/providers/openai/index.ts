@@ -1,36 +1,85 @@
 import type { OpenAIModelConfig } from '../../config/models'
-import { unsupportedParameter } from '../../errors'
+import { GatewayError, unsupportedParameter } from '../../errors'
 import type { ChatRequest } from '../../request/chat-request'
-import { openEventStream } from '../http'
+import { fetchUpstream, openEventStream, upstreamRefusal } from '../http'
 import { openAIMessages } from '../openai-messages'
 import { refuseToolResultImages } from '../tool-results'
 import type { ProviderAdapter } from '../types'
 import { createOpenAIDecoder } from './decoder'
+import { passThroughChatBody, passThroughResponsesBody } from './pass-through'
+import { toResponsesBody } from './responses-body'
+import { createResponsesDecoder } from './responses-decoder'
 
 /**
- * Any OpenAI Chat Completions API with `stream: true`: OpenAI, Groq, vLLM, Ollama's `/v1`,
- * Xinference. The base URL and key come from the gateway's config and secrets, never the client.
+ * Any OpenAI API with `stream: true`: Chat Completions (`api = "chat"`: OpenAI, Groq, vLLM,
+ * Ollama's `/v1`, Xinference) or Responses (`api = "responses"`: OpenAI). A caller of the same API
+ * has its own body sent on (`pass-through.ts`); any other gets the gateway's request translated.
+ * The base URL and key come from the gateway's config and secrets, never the client.
  */
 export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefined): ProviderAdapter {
-  const url = `${config.base_url.replace(/\/+$/, '')}/chat/completions`
-  return {
+  const base = config.base_url.replace(/\/+$/, '')
+  const headers = {
+    'Content-Type': 'application/json',
+    ...(apiKey && { Authorization: `Bearer ${apiKey}` }),
+  }
+  const responses = config.api === 'responses'
+  const adapter: ProviderAdapter = {
     async open(request, { signal }) {
+      const own = request.native?.dialect === config.api ? request.native : undefined
+      const model = config.upstream_model
+      const payload = responses
+        ? own
+          ? passThroughResponsesBody(model, request, own)
+          : toResponsesBody(model, request)
+        : own
+          ? passThroughChatBody(model, request, own)
+          : toChatCompletionsBody(model, request)
       const body = await openEventStream(
-        url,
-        {
-          headers: {
-            'Content-Type': 'application/json',
-            Accept: 'text/event-stream',
-            ...(apiKey && { Authorization: `Bearer ${apiKey}` }),
-          },
-          body: JSON.stringify(toChatCompletionsBody(config.upstream_model, request)),
-        },
+        `${base}/${responses ? 'responses' : 'chat/completions'}`,
+        { headers: { ...headers, Accept: 'text/event-stream' }, body: JSON.stringify(payload) },
         signal,
       )
-      return { body, decoder: createOpenAIDecoder() }
+      return { body, decoder: responses ? createResponsesDecoder() : createOpenAIDecoder() }
     },
   }
+  if (responses) {
+    /** OpenAI counts a Responses request's input without answering it (`/responses/input_tokens`). */
+    adapter.countTokens = async (request, { signal }) => {
+      const own = request.native?.dialect === 'responses' ? request.native : undefined
+      const create: Record<string, unknown> = own
+        ? passThroughResponsesBody(config.upstream_model, request, own)
+        : toResponsesBody(config.upstream_model, request)
+      // The fields a count takes: a create request's, less what only shapes the answer's sampling and delivery.
+      const count = Object.fromEntries(COUNTED_FIELDS.filter((f) => create[f] !== undefined).map((f) => [f, create[f]]))
+      const response = await fetchUpstream(
+        `${base}/responses/input_tokens`,
+        { method: 'POST', headers, body: JSON.stringify(count) },
+        signal,
+      )
+      if (!response.ok) throw await upstreamRefusal(response)
+      const counted = (await response.json().catch(() => null)) as { input_tokens?: unknown } | null
+      if (typeof counted?.input_tokens !== 'number') {
+        throw new GatewayError(502, 'upstream_invalid_response', 'The model provider did not answer with a count.')
+      }
+      return counted.input_tokens
+    }
+  }
+  return adapter
 }
+
+/** What OpenAI's `POST /responses/input_tokens` reads of a Responses request. */
+const COUNTED_FIELDS = [
+  'model',
+  'input',
+  'instructions',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'reasoning',
+  'text',
+  'truncation',
+  'conversation',
+] as const
 
 /**
  * The gateway's request already has OpenAI's shapes (content parts, tools, tool calls,
@@ -58,5 +107,6 @@ export function toChatCompletionsBody(model: string, request: ChatRequest) {
     response_format: request.response_format,
     reasoning_effort: request.reasoning_effort,
     verbosity: request.verbosity,
+    prompt_cache_key: request.prompt_cache_key,
   }
 }

@@ -72,7 +72,8 @@ export const FIELD_RULES: Record<string, Partial<Record<Dialect, FieldRule>>> = 
   service_tier: everywhere(ignored),
   user: { chat: ignored, responses: ignored },
   safety_identifier: { chat: ignored, responses: ignored },
-  prompt_cache_key: { chat: ignored, responses: ignored },
+  // Which of OpenAI's prompt caches to use: carried to OpenAI upstreams, of no use to the others.
+  prompt_cache_key: { chat: carried, responses: carried },
   prompt_cache_retention: { chat: ignored, responses: ignored },
   client_metadata: { responses: ignored },
   // Extra fields in the response (encrypted reasoning) that a response here never has.

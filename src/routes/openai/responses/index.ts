@@ -9,10 +9,12 @@ import { identifyCaller } from '../../../middleware/identify-caller'
 import { rateLimited } from '../../../middleware/rate-limited'
 import { limitBody } from '../../../middleware/limit-body'
 import { requireJson } from '../../../middleware/require-json'
+import { isObject } from '../../../request/json-shape'
 import { openAdmittedAnswer, streamAnswer } from '../../shared/answer'
 import { answerFromCache } from '../../shared/cached-answer'
 import { inBackground } from '../../shared/background'
 import { noteIgnored } from '../../shared/ignored-fields'
+import { passesThrough } from '../../shared/pass-through'
 import { jsonBody } from '../../shared/json-body'
 import { beginStoredAnswer, clientClosed, readOptions } from '../../shared/stored-answer'
 import { wholeAnswer } from '../../shared/whole-answer'
@@ -20,6 +22,7 @@ import { openAIError } from '../errors'
 import { conversation, validateAtResponsesPaths } from './conversation'
 import { inputItemsPage } from './input-items'
 import { inputTokens } from './input-tokens'
+import { nativeResponses } from './pass-through'
 import { fromResponsesRequest } from './request'
 import { noSuchResponse, ownedResponse, responseIdOf, snapshotOf, storingPrincipal, type KeptResponse } from './stored'
 
@@ -36,15 +39,19 @@ export const responses = new Hono<AppEnv>()
 const FORMAT = 'openai-responses'
 
 responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
-  const request = fromResponsesRequest(await jsonBody(c), c.var.config)
-  noteIgnored(c, request.ignored)
+  const body = await jsonBody(c)
+  const passed = passesThrough(c.var.config, isObject(body) ? body.model : undefined, 'responses')
+  const request = fromResponsesRequest(body, c.var.config, { lenient: passed })
+  if (!passed) noteIgnored(c, request.ignored)
   const principal = await principalOf(c)
   if (request.background) {
     await storingPrincipal(c, 'background')
     if (!request.store) throw unsupportedParameter('background', 'needs store: true, to be read back later.')
   }
-  const { messages, sources } = await conversation(c, request)
-  const admission = await admitAnswer(c, validateAtResponsesPaths(c, { ...request.chat, messages }, sources))
+  const held = await conversation(c, request)
+  const chat = validateAtResponsesPaths(c, { ...request.chat, messages: held.messages }, held.sources)
+  const native = passed ? { native: nativeResponses(body as Record<string, unknown>, held) } : {}
+  const admission = await admitAnswer(c, { ...chat, ...native })
   const { lease } = admission
   const store = request.store && principal.kind !== 'anonymous'
   const echo = { ...request.echo, store }
