@@ -11,7 +11,7 @@ import type { NativeRequest, UpstreamRequest } from '../../request/native-reques
 
 /** Chat Completions: the model, the max-tokens field the caller used, `stream`, and usage in the stream. */
 export function passThroughChatBody(model: string, request: UpstreamRequest, native: NativeRequest) {
-  const body: Record<string, unknown> = { ...native.body, model, stream: true }
+  const body = withoutIdleTools({ ...native.body, model, stream: true })
   body.stream_options = { ...(isObject(body.stream_options) ? body.stream_options : {}), include_usage: true }
   if (request.max_tokens !== undefined) {
     // The field the caller used; `max_tokens` where it used none, which every compatible server reads.
@@ -28,9 +28,23 @@ export function passThroughChatBody(model: string, request: UpstreamRequest, nat
  * it names into `input`, with any `item_reference`: see `routes/openai/responses/pass-through.ts`).
  */
 export function passThroughResponsesBody(model: string, request: UpstreamRequest, native: NativeRequest) {
-  const body: Record<string, unknown> = { ...native.body, model, stream: true, store: false }
+  const body = withoutIdleTools({ ...native.body, model, stream: true, store: false })
   delete body.background
   delete body.previous_response_id
   if (request.max_tokens !== undefined) body.max_output_tokens = request.max_tokens
+  return body
+}
+
+/**
+ * The one liberty taken with a caller's tools: with none to act on (an empty list, or none), an
+ * empty `tools`, a `tool_choice` and `parallel_tool_calls` go, as the translation drops them. The
+ * `openai` SDKs and agents send them so, and OpenAI-compatible servers refuse them; the answer is
+ * the same without them.
+ */
+function withoutIdleTools(body: Record<string, unknown>): Record<string, unknown> {
+  if (Array.isArray(body.tools) ? body.tools.length > 0 : body.tools != null) return body
+  delete body.tools
+  delete body.tool_choice
+  delete body.parallel_tool_calls
   return body
 }
