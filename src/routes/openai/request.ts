@@ -34,12 +34,11 @@ export function fromOpenAIRequest(
   // The lists' lengths before any of their items is read.
   const tooLong = overLength(body.messages, maxMessages, 'messages') ?? overLength(body.tools, MAX_TOOLS, 'tools')
   if (tooLong) throw invalidRequest('Chat Completions', [tooLong])
-  const { ignored, refused: unsupported } = sortFields('chat', body)
+  const { ignored, refused: unsupported } = sortFields('chat', body, { passedThrough: lenient })
   const messages = Array.isArray(body.messages)
     ? body.messages.map((m, i) => fromOpenAIMessage(m, i, unsupported, ignored, lenient))
     : body.messages
-  // Passed through, the upstream gets the body as it is: what it cannot take, it refuses itself.
-  if (unsupported.length && !lenient) {
+  if (unsupported.length) {
     throw new GatewayError(400, 'unsupported_parameter', `${unsupported[0]!.path}: ${unsupported[0]!.message}`, {
       retryable: false,
       issues: unsupported,

@@ -69,7 +69,8 @@ export function fromResponsesRequest(
   if (!isObject(body)) throw invalidRequest('Responses', [{ path: '(body)', message: 'must be a JSON object' }])
   const tooManyTools = overLength(body.tools, MAX_TOOLS, 'tools')
   if (tooManyTools) throw invalidRequest('Responses', [tooManyTools])
-  const { ignored, refused } = sortFields('responses', body)
+  const { ignored, refused } = sortFields('responses', body, { passedThrough: lenient })
+  if (refused.length && lenient) throwUnsupported(refused)
   // Passed through (`lenient`), what the translation cannot express is left out of it, not
   // refused: the upstream gets the caller's body, and refuses what it cannot take itself.
   const unsupported: ErrorIssue[] = lenient ? leftOut() : refused
