@@ -267,4 +267,20 @@ describe('/v1/responses to a model with api = "responses": pass-through', () => 
     expect(await response.json()).toEqual({ object: 'response.input_tokens', input_tokens: 77 })
     expect(lastSent().body).toEqual({ model: 'gpt-up', input: 'count me', tools: hosted })
   })
+  it('forwards compaction to the provider, with a previous response filled in; other models get a 404', async () => {
+    const first = await client.responses.create({ model: 'gpt', input: 'to compact' })
+    const response = await post('/v1/responses/compact', { model: 'gpt', previous_response_id: first.id, input: [] })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ object: 'response.compaction', output: [{ type: 'compaction' }] })
+    expect(lastSent().body).toEqual({
+      model: 'gpt-up',
+      input: [
+        { type: 'message', role: 'user', content: 'to compact' },
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'echo: to compact' }] },
+      ],
+    })
+    const refused = await post('/v1/responses/compact', { model: 'chat', input: 'x' })
+    expect(refused.status).toBe(404)
+    expect(await refused.json()).toMatchObject({ error: { code: 'unsupported_endpoint' } })
+  })
 })

@@ -63,6 +63,28 @@ export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefi
       }
       return counted.input_tokens
     }
+    /** OpenAI's compaction, for a Responses caller's own body (`native`): the model set, nothing stored. */
+    adapter.compact = async (request, { signal }) => {
+      if (request.native?.dialect !== 'responses') {
+        throw new GatewayError(400, 'unsupported_endpoint', 'Compaction takes a Responses request.', {
+          retryable: false,
+        })
+      }
+      // The caller's compaction request as it is, the model set; the conversation a
+      // `previous_response_id` names is already in `input` (the route fills it in).
+      const body = { ...request.native.body, model: config.upstream_model }
+      const response = await fetchUpstream(
+        `${base}/responses/compact`,
+        { method: 'POST', headers, body: JSON.stringify(body) },
+        signal,
+      )
+      if (!response.ok) throw await upstreamRefusal(response)
+      const compacted = (await response.json().catch(() => null)) as unknown
+      if (typeof compacted !== 'object' || compacted === null) {
+        throw new GatewayError(502, 'upstream_invalid_response', 'The model provider did not answer with JSON.')
+      }
+      return compacted
+    }
   }
   return adapter
 }

@@ -19,6 +19,7 @@ import { jsonBody } from '../../shared/json-body'
 import { beginStoredAnswer, clientClosed, readOptions } from '../../shared/stored-answer'
 import { wholeAnswer } from '../../shared/whole-answer'
 import { openAIError } from '../errors'
+import { compact, compactionUnsupported } from './compact'
 import { conversation, validateAtResponsesPaths } from './conversation'
 import { inputItemsPage } from './input-items'
 import { inputTokens } from './input-tokens'
@@ -115,16 +116,11 @@ const renderError = (c: Context<AppEnv>) => (error: Error) => openAIError(error,
 // Before `/:id`, which would take these names for response ids.
 responses.post('/input_tokens', identifyCaller(), rateLimited(), requireJson(), limitBody(), inputTokens)
 
-// Compaction (OpenAI's opaque, encrypted summary of a conversation) has no counterpart on other
-// providers, and the gateway keeps no summaries: said plainly, for every method, rather than as
-// a 405 that would suggest another method works.
+// Compaction: forwarded to a model served through OpenAI's Responses API, else a 404 that says
+// so, for every method, rather than a 405 that would suggest another method works.
+responses.post('/compact', identifyCaller(), rateLimited(), requireJson(), limitBody(), compact)
 responses.all('/compact', () => {
-  throw new GatewayError(
-    404,
-    'unsupported_endpoint',
-    'POST /v1/responses/compact: compaction is not offered by this gateway. Send the conversation as input, or continue it with previous_response_id.',
-    { retryable: false },
-  )
+  throw compactionUnsupported()
 })
 
 responses.all('/input_tokens', () => {
