@@ -73,6 +73,34 @@ export class BenchUpstream {
   }
 }
 
+/** The i-th token: unique, so a client can tell which one it is looking at in any wire format. */
+export const token = (i: number) => `w${i} `
+
+/** The whole text of an answer of `n` tokens. */
+export const expectedText = (n: number) => Array.from({ length: n }, (_, i) => token(i)).join('')
+
+const base = { id: 'chatcmpl-bench0000000000000000000', object: 'chat.completion.chunk', created: 1723031664 }
+
+function chunk(delta: object, finishReason: string | null = null): string {
+  const body = {
+    ...base,
+    model: 'gpt-4o-2024-08-06',
+    system_fingerprint: 'fp_845eaabc1f',
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+  }
+  return `data: ${JSON.stringify(body)}\n\n`
+}
+
+function usageChunk(tokens: number): string {
+  const body = {
+    ...base,
+    model: 'gpt-4o-2024-08-06',
+    choices: [],
+    usage: { prompt_tokens: 5, completion_tokens: tokens, total_tokens: tokens + 5 },
+  }
+  return `data: ${JSON.stringify(body)}\n\n`
+}
+
 /** What an answer is written as: its opening, each token, and its end with usage. */
 interface Wire {
   start: string
@@ -120,32 +148,4 @@ function responsesWire(): Wire {
         },
       }),
   }
-}
-
-/** The i-th token: unique, so a client can tell which one it is looking at in any wire format. */
-export const token = (i: number) => `w${i} `
-
-/** The whole text of an answer of `n` tokens. */
-export const expectedText = (n: number) => Array.from({ length: n }, (_, i) => token(i)).join('')
-
-const base = { id: 'chatcmpl-bench0000000000000000000', object: 'chat.completion.chunk', created: 1723031664 }
-
-function chunk(delta: object, finishReason: string | null = null): string {
-  const body = {
-    ...base,
-    model: 'gpt-4o-2024-08-06',
-    system_fingerprint: 'fp_845eaabc1f',
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-  }
-  return `data: ${JSON.stringify(body)}\n\n`
-}
-
-function usageChunk(tokens: number): string {
-  const body = {
-    ...base,
-    model: 'gpt-4o-2024-08-06',
-    choices: [],
-    usage: { prompt_tokens: 5, completion_tokens: tokens, total_tokens: tokens + 5 },
-  }
-  return `data: ${JSON.stringify(body)}\n\n`
 }
