@@ -244,6 +244,22 @@ describe('/v1/responses to a model with api = "responses": pass-through', () => 
     expect(retrieved).toMatchObject({ status: 'completed', previous_response_id: first.id })
   })
 
+  it('fills in an item_reference to a stored response’s output, in the caller’s own input', async () => {
+    const first = await client.responses.create({ model: 'gpt', input: 'remember me' })
+    const [item] = first.output
+    await client.responses.create({
+      model: 'gpt',
+      input: [
+        { type: 'item_reference', id: item!.id },
+        { type: 'message', role: 'user', content: 'and then?' },
+      ] as never,
+    })
+    expect(lastSent().body.input).toEqual([
+      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'echo: remember me' }] },
+      { type: 'message', role: 'user', content: 'and then?' },
+    ])
+  })
+
   it('runs a background response in the gateway, never in the provider', async () => {
     const started = await client.responses.create({ model: 'gpt', input: 'in the background', background: true })
     expect(started.status).toBe('in_progress')
