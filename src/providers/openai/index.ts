@@ -1,7 +1,7 @@
 import type { OpenAIModelConfig } from '../../config/models'
-import { GatewayError, unsupportedParameter } from '../../errors'
+import { unsupportedParameter } from '../../errors'
 import type { ChatRequest } from '../../request/chat-request'
-import { fetchUpstream, openEventStream, upstreamRefusal } from '../http'
+import { openEventStream } from '../http'
 import { openAIMessages } from '../openai-messages'
 import { refuseToolResultImages } from '../tool-results'
 import type { ProviderAdapter } from '../types'
@@ -9,6 +9,7 @@ import { createOpenAIDecoder } from './decoder'
 import { passThroughChatBody, passThroughResponsesBody } from './pass-through'
 import { toResponsesBody } from './responses-body'
 import { createResponsesDecoder } from './responses-decoder'
+import { responsesEndpoints } from './responses-endpoints'
 
 /**
  * Any OpenAI API with `stream: true`: Chat Completions (`api = "chat"`: OpenAI, Groq, vLLM,
@@ -43,65 +44,12 @@ export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefi
     },
   }
   if (responses) {
-    /** OpenAI counts a Responses request's input without answering it (`/responses/input_tokens`). */
-    adapter.countTokens = async (request, { signal }) => {
-      const own = request.native?.dialect === 'responses' ? request.native : undefined
-      const create: Record<string, unknown> = own
-        ? passThroughResponsesBody(config.upstream_model, request, own)
-        : toResponsesBody(config.upstream_model, request)
-      // The fields a count takes: a create request's, less what only shapes the answer's sampling and delivery.
-      const count = Object.fromEntries(COUNTED_FIELDS.filter((f) => create[f] !== undefined).map((f) => [f, create[f]]))
-      const response = await fetchUpstream(
-        `${base}/responses/input_tokens`,
-        { method: 'POST', headers, body: JSON.stringify(count) },
-        signal,
-      )
-      if (!response.ok) throw await upstreamRefusal(response)
-      const counted = (await response.json().catch(() => null)) as { input_tokens?: unknown } | null
-      if (typeof counted?.input_tokens !== 'number') {
-        throw new GatewayError(502, 'upstream_invalid_response', 'The model provider did not answer with a count.')
-      }
-      return counted.input_tokens
-    }
-    /** OpenAI's compaction, for a Responses caller's own body (`native`): the model set, nothing stored. */
-    adapter.compact = async (request, { signal }) => {
-      if (request.native?.dialect !== 'responses') {
-        throw new GatewayError(400, 'unsupported_endpoint', 'Compaction takes a Responses request.', {
-          retryable: false,
-        })
-      }
-      // The caller's compaction request as it is, the model set; the conversation a
-      // `previous_response_id` names is already in `input` (the route fills it in).
-      const body = { ...request.native.body, model: config.upstream_model }
-      const response = await fetchUpstream(
-        `${base}/responses/compact`,
-        { method: 'POST', headers, body: JSON.stringify(body) },
-        signal,
-      )
-      if (!response.ok) throw await upstreamRefusal(response)
-      const compacted = (await response.json().catch(() => null)) as unknown
-      if (typeof compacted !== 'object' || compacted === null) {
-        throw new GatewayError(502, 'upstream_invalid_response', 'The model provider did not answer with JSON.')
-      }
-      return compacted
-    }
+    const endpoints = responsesEndpoints(config.upstream_model, base, headers)
+    adapter.countTokens = endpoints.countTokens
+    adapter.compact = endpoints.compact
   }
   return adapter
 }
-
-/** What OpenAI's `POST /responses/input_tokens` reads of a Responses request. */
-const COUNTED_FIELDS = [
-  'model',
-  'input',
-  'instructions',
-  'tools',
-  'tool_choice',
-  'parallel_tool_calls',
-  'reasoning',
-  'text',
-  'truncation',
-  'conversation',
-] as const
 
 /**
  * The gateway's request already has OpenAI's shapes (content parts, tools, tool calls,
