@@ -14,9 +14,9 @@ export function passThroughChatBody(model: string, request: UpstreamRequest, nat
   const body = withoutIdleTools({ ...native.body, model, stream: true })
   body.stream_options = { ...(isObject(body.stream_options) ? body.stream_options : {}), include_usage: true }
   if (request.max_tokens !== undefined) {
-    // The field the caller used; `max_tokens` where it used none, which every compatible server reads.
-    const field = body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens'
-    body[field] = request.max_tokens
+    // The fields the caller used; `max_tokens` where it used none, which every compatible server reads.
+    if (body.max_completion_tokens != null) body.max_completion_tokens = request.max_tokens
+    if (body.max_tokens != null || body.max_completion_tokens == null) body.max_tokens = request.max_tokens
   }
   return body
 }
