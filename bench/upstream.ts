@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net'
  * send: `burst:N` (N tokens as fast as the socket takes them), `paced:N:MS:RUN` (a token every MS
  * milliseconds, noting when each was written) or `silent` (headers and one token, then nothing until hung up).
  * Chunks are shaped like the recordings in ../shared/fixtures/upstream/openai-chat (~230 bytes).
+ * On `/responses` it speaks OpenAI's Responses API instead, the same tokens as
+ * `response.output_text.delta` events shaped like test/fixtures/upstream/openai-responses.
  */
 export class BenchUpstream {
   /** For paced runs: run id -> the time (performance.now()) each token was written. */
@@ -41,17 +43,19 @@ export class BenchUpstream {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let raw = ''
     for await (const piece of req) raw += piece
-    const { messages } = JSON.parse(raw) as { messages: Array<{ role: string; content: unknown }> }
-    const content = messages.findLast((m) => m.role === 'user')?.content
+    const request = JSON.parse(raw) as { messages?: Array<{ role: string; content: unknown }>; input?: unknown }
+    const responses = req.url?.endsWith('/responses') === true
+    const content = responses ? request.input : request.messages!.findLast((m) => m.role === 'user')?.content
     const command = typeof content === 'string' ? content : ((content as Array<{ text?: string }>)[0]?.text ?? '')
     const [mode, count, pace, run] = command.split(':')
+    const wire = responses ? responsesWire() : chatWire
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
-    res.write(chunk({ role: 'assistant', content: '' }))
+    res.write(wire.start)
 
     if (mode === 'silent') {
       // One token first: the gateway starts its answer on the upstream's first event (the first
       // token decides), so an upstream silent from the start would never open a stream at all.
-      res.write(chunk({ content: token(0) }))
+      res.write(wire.token(0))
       this.#silent.add(res)
       res.on('close', () => this.#silent.delete(res))
       return
@@ -63,11 +67,9 @@ export class BenchUpstream {
       if (mode === 'paced') await new Promise((resolve) => setTimeout(resolve, Number(pace)))
       if (res.destroyed) return
       times.push(performance.now())
-      if (!res.write(chunk({ content: token(i) }))) await once(res, 'drain')
+      if (!res.write(wire.token(i))) await once(res, 'drain')
     }
-    res.write(chunk({}, 'stop'))
-    res.write(usageChunk(tokens))
-    res.end('data: [DONE]\n\n')
+    res.end(wire.end(tokens))
   }
 }
 
@@ -97,4 +99,53 @@ function usageChunk(tokens: number): string {
     usage: { prompt_tokens: 5, completion_tokens: tokens, total_tokens: tokens + 5 },
   }
   return `data: ${JSON.stringify(body)}\n\n`
+}
+
+/** What an answer is written as: its opening, each token, and its end with usage. */
+interface Wire {
+  start: string
+  token(i: number): string
+  end(tokens: number): string
+}
+
+const chatWire: Wire = {
+  start: chunk({ role: 'assistant', content: '' }),
+  token: (i) => chunk({ content: token(i) }),
+  end: (tokens) => chunk({}, 'stop') + usageChunk(tokens) + 'data: [DONE]\n\n',
+}
+
+/** OpenAI's Responses stream, numbered as OpenAI numbers it. */
+function responsesWire(): Wire {
+  let sequence = 0
+  const event = (type: string, data: object) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...data, sequence_number: sequence++ })}\n\n`
+  const response = { id: 'resp_bench0000000000000000000', object: 'response', created_at: 1723031664, model: 'gpt-5' }
+  const item = { id: 'msg_bench0000000000000000000', type: 'message', role: 'assistant', status: 'in_progress' }
+  return {
+    start:
+      event('response.created', { response: { ...response, status: 'in_progress', output: [] } }) +
+      event('response.output_item.added', { item: { ...item, content: [] }, output_index: 0 }),
+    token: (i) =>
+      event('response.output_text.delta', {
+        content_index: 0,
+        delta: token(i),
+        item_id: item.id,
+        logprobs: [],
+        output_index: 0,
+      }),
+    end: (tokens) =>
+      event('response.completed', {
+        response: {
+          ...response,
+          status: 'completed',
+          usage: {
+            input_tokens: 5,
+            input_tokens_details: { cached_tokens: 0 },
+            output_tokens: tokens,
+            output_tokens_details: { reasoning_tokens: 0 },
+            total_tokens: tokens + 5,
+          },
+        },
+      }),
+  }
 }

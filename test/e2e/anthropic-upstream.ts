@@ -6,8 +6,8 @@ import type { ServerResponse } from 'node:http'
  * `/v1/messages/count_tokens`), in Anthropic's own wire format. The last user turn picks how
  * ("replay:<recording>" replays a recorded Anthropic stream from `test/fixtures/upstream/
  * anthropic-messages/`, "thinking" streams signed thinking then text, "overloaded" fails
- * mid-stream with `overloaded_error`); a turn of tool results is answered with them; anything
- * else is echoed.
+ * mid-stream with `overloaded_error`, "run-command:<cmd>" anywhere in it calls Codex's
+ * `exec_command`); a turn of tool results is answered with them; anything else is echoed.
  */
 
 const FIXTURES = new URL('../fixtures/upstream/anthropic-messages/', import.meta.url)
@@ -54,6 +54,21 @@ function answerFor(body: AnthropicRequestBody): string[] {
     return [messageStart(40), ...textBlock(0, ['Results: ', said]), ...end('end_turn', 6)]
   }
   const scenario = textOf(blocks)
+  // An agent's prompt comes wrapped in its own reminders: look for the scenario anywhere in it.
+  const command = /run-command:([^\n]+)/.exec(scenario)
+  if (command) {
+    const call = { type: 'tool_use', id: 'toolu_agent', name: 'exec_command', input: {} }
+    return [
+      messageStart(30),
+      event('content_block_start', { index: 0, content_block: call }),
+      event('content_block_delta', {
+        index: 0,
+        delta: { type: 'input_json_delta', partial_json: JSON.stringify({ cmd: command[1] }) },
+      }),
+      event('content_block_stop', { index: 0 }),
+      ...end('tool_use', 9),
+    ]
+  }
   const [name, argument] = scenario.split(':', 2) as [string, string | undefined]
   switch (name) {
     case 'replay':
