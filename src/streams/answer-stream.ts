@@ -196,7 +196,7 @@ export class AnswerStream extends DurableObject<Env> {
       log.error('answer failed to start', { error: String(error) })
       return { ok: false, refusal: refusal(internalError()) }
     }
-    const { model, upstream, attempts, keySecret } = opened
+    const { model, upstream, keySecret, continued } = opened
     const createdAt = Date.now()
     this.#flushMs = settings.flushMs ?? DEFAULT_FLUSH_MS
     this.#log.create({
@@ -224,7 +224,9 @@ export class AnswerStream extends DurableObject<Env> {
         // Kept with the answer: what a cache hit on it saved.
         if (this.#log.meta) this.#log.update({ ...this.#log.meta, summary })
         const { streamId, path: route, ignoredFields, cache } = settings
-        const end = { route, model, upstream, summary, streamId, attempts, keySecret, ignoredFields, cache }
+        // Attempts are read at the end: a continuation mid-answer adds to them.
+        const attempts = opened.attempts
+        const end = { route, model, upstream, summary, streamId, attempts, keySecret, continued, ignoredFields, cache }
         this.ctx.waitUntil(endAnswer(this.env, config, settings.lease, end))
       },
     })

@@ -72,6 +72,8 @@ export interface EndedAnswer {
   attempts?: number
   /** The name (never the value) of the secret whose key served it: logged, not kept in the ledger. */
   keySecret?: string
+  /** The continuations that took over mid-answer (`OpenedAnswer.continued`): logged, counted in `attempts`. */
+  continued?: ReadonlyArray<{ upstream: string; keySecret?: string }>
   cache?: CacheStatus
   /** The answer a hit or join was served from, priced as it was: what it saved. */
   saved?: SavedAnswer

@@ -48,6 +48,11 @@ const REASONING = [
   'data: [DONE]\n\n',
 ]
 
+/** The answer of a "cut:<how>" request: it dies after `CUT_AT` characters, just after a space. */
+export const CUT_ANSWER =
+  'Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo.'
+export const CUT_AT = CUT_ANSWER.indexOf(' ', Math.floor(CUT_ANSWER.length * 0.4)) + 1
+
 /** One piece of a "thinking" answer: 120 characters of reasoning. */
 export const THINKING_PIECE = 'Hmm, let me think. '.repeat(7).slice(0, 120)
 const THINKING_PIECES = 20_000
@@ -67,7 +72,8 @@ export interface RecordedRequest {
  * result, "tool said: <results>"), "reasoning" (reasoning_content,
  * then text), "thinking" (reasoning only, until the gateway hangs up), "gated", "gated-reset" (a
  * token, then a reset once the gate opens), "stall", "reset", "truncate", "malformed",
- * "status:<code>", "no-headers", "html", "canned:<name>", "tokens:<count>"; "read-file:<path>"
+ * "status:<code>", "cut:<how>" (40 % of an answer, then a reset, truncation, malformed chunk or
+ * stall; asked to continue, the rest), "no-headers", "html", "canned:<name>", "tokens:<count>"; "read-file:<path>"
  * anywhere in the text asks for Claude Code's `Read` tool on that path, "run-command:<cmd>" for
  * Codex's `exec_command` with that command; "flaky:<how>:<times>" (the first <times> answers to
  * this exact message fail: "429" with `Retry-After: 1`, "500", "reset" before any byte, "empty":
@@ -279,6 +285,27 @@ export class TestUpstream extends EventEmitter {
         stream()
         res.write(text(`echo: ${scenario}`) + finish + usage + 'data: [DONE]\n\n')
         return void res.end()
+      case 'cut': {
+        // An answer that dies after about 40 % of its text; asked to continue it (the partial
+        // answer as the last, assistant, message), the rest of it, and nothing said twice.
+        stream()
+        const last = body.messages.at(-1)
+        const continuing = last?.role === 'assistant' && typeof last.content === 'string'
+        const from = continuing ? (last.content as string).length : 0
+        const upTo = continuing ? CUT_ANSWER.length : CUT_AT
+        if (continuing && !CUT_ANSWER.startsWith(last.content as string)) {
+          res.write(text(`[not a continuation of the answer: ${JSON.stringify(last.content)}]`))
+        } else {
+          for (let at = from; at < upTo; at += 7) res.write(text(CUT_ANSWER.slice(at, Math.min(at + 7, upTo))))
+        }
+        if (continuing) return void res.end(finish + usage + 'data: [DONE]\n\n')
+        // Long enough for a reader to leave and come back across the cut.
+        await sleep(300)
+        if (argument === 'reset') return void req.socket.resetAndDestroy()
+        if (argument === 'malformed') return void res.end('data: {"choices": [oops\n\n')
+        if (argument === 'stall') return // and never another byte
+        return void res.end() // truncate: no finish, no [DONE]
+      }
       case 'no-headers':
         return // never answers
       case 'html':

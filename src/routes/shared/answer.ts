@@ -99,8 +99,10 @@ export function streamAnswer<Options extends object>(
  * what the cache did), given the summary once the answer is over.
  */
 export function endsAnswer(c: Context<AppEnv>, opened: OpenedAnswer, lease: Lease) {
-  const { model, upstream, attempts, keySecret } = opened
+  const { model, upstream, keySecret, continued } = opened
   const { cacheStatus: cache, ignoredFields, config } = c.var
-  const end = { route: c.req.path, model, upstream, attempts, keySecret, ignoredFields, cache }
-  return (summary: AnswerSummary) => inBackground(c, endAnswer(c.env, config, lease, { ...end, summary }))
+  const end = { route: c.req.path, model, upstream, keySecret, continued, ignoredFields, cache }
+  // Attempts are read at the end: a continuation mid-answer adds to them.
+  return (summary: AnswerSummary) =>
+    inBackground(c, endAnswer(c.env, config, lease, { ...end, attempts: opened.attempts, summary }))
 }
