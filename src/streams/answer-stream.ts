@@ -61,7 +61,8 @@ export interface Refusal {
   options: GatewayErrorOptions
 }
 
-export type BeginResult = { ok: true; createdAt: number } | { ok: false; refusal: Refusal }
+/** `attempts`: the upstream requests it took to start the answer (`OpenedAnswer.attempts`), for its response's header. */
+export type BeginResult = { ok: true; createdAt: number; attempts: number } | { ok: false; refusal: Refusal }
 
 /**
  * What a cached read found (see `AnswerStream.cached`): the answer to read and how it was found;
@@ -233,7 +234,7 @@ export class AnswerStream extends DurableObject<Env> {
     this.#pipeline = events.getReader()
     this.ctx.waitUntil(this.#pump(this.#pipeline))
     this.#scheduleAbandon()
-    return { ok: true, createdAt }
+    return { ok: true, createdAt, attempts: opened.attempts }
   }
 
   /** A reader for every event after `afterId`, live until the terminal event, in the format it asks for. */

@@ -14,6 +14,15 @@ import { inBackground } from './background'
 export const ATTEMPTS_HEADER = 'X-Gateway-Attempts'
 
 /**
+ * Says on a response how many upstream requests its answer took to start: retries and fallbacks
+ * are otherwise invisible. For direct, whole and stored answers alike.
+ */
+export function withAttempts(response: Response, attempts: number): Response {
+  response.headers.set(ATTEMPTS_HEADER, String(attempts))
+  return response
+}
+
+/**
  * Opens the upstream for an admitted answer, for as long as the request's client waits (see
  * `openAnswer`); if it never starts, its lease is given back at once.
  */
