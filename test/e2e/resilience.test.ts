@@ -34,9 +34,16 @@ beforeAll(async () => {
           fallbacks: ['demo'],
         },
         continuing: { ...openai, api_key_secret: 'KEY_A', continue_on_failure: true },
+        'claude-continuing': {
+          adapter: 'anthropic',
+          base_url: url,
+          upstream_model: 'claude-upstream',
+          api_key_secret: 'KEY_A',
+          continue_on_failure: true,
+        },
         demo: { adapter: 'demo', token_delay_ms: 1 },
       }),
-      ANONYMOUS_MODELS: 'upstream, pooled, fragile, continuing, demo',
+      ANONYMOUS_MODELS: 'upstream, pooled, fragile, continuing, claude-continuing, demo',
       UPSTREAM_HEADERS_TIMEOUT_MS: '4000',
       // A stalled upstream counts as dead after this long: the stall test waits it out.
       UPSTREAM_IDLE_TIMEOUT_MS: '1500',
@@ -77,6 +84,10 @@ async function answer(response: Response) {
   const start = JSON.parse(events[0]!.data) as { upstream: string }
   return { text, upstream: start.upstream, attempts: response.headers.get('X-Gateway-Attempts') }
 }
+
+/** A message's text, as a string or in parts (Anthropic's blocks). */
+const textOf = (content: string | Array<{ type: string; text?: string }>) =>
+  typeof content === 'string' ? content : content.map((part) => (part.type === 'text' ? part.text : '')).join('')
 
 /** A message no other test sends, so each test counts only its own requests. */
 let serial = 0
@@ -168,7 +179,7 @@ describe('circuit breaking', () => {
 describe('continuing an answer whose upstream died mid-stream (continue_on_failure)', () => {
   /** The requests the upstream received for the conversation whose user message was `content`. */
   const asked = (content: string) =>
-    upstream.requests.filter((r) => r.body.messages.some((m) => m.role === 'user' && m.content === content))
+    upstream.requests.filter((r) => r.body.messages.some((m) => m.role === 'user' && textOf(m.content) === content))
 
   /** The second request continues the first: the same conversation, the partial answer as the assistant's. */
   function expectContinued(message: string) {
@@ -276,6 +287,18 @@ describe('continuing an answer whose upstream died mid-stream (continue_on_failu
       .join('')
     expect(text).toBe(CUT_ANSWER)
     expectContinued(message)
+  })
+
+  it('an Anthropic upstream is sent the partial answer as its prefill, and continues it', async () => {
+    const message = unique('cut:overloaded')
+    const { text } = await answer(await chat(message, 'claude-continuing'))
+    expect(text).toBe(CUT_ANSWER)
+    const [first, second, ...more] = asked(message)
+    expect(more).toHaveLength(0)
+    expect(first!.body.messages).toHaveLength(1)
+    const prefill = second!.body.messages.at(-1)!
+    expect(prefill.role).toBe('assistant')
+    expect(textOf(prefill.content)).toBe(CUT_ANSWER.slice(0, CUT_AT).trimEnd())
   })
 
   it('a whole answer (stream: false) is continued like a stream', async () => {

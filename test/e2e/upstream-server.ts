@@ -2,7 +2,9 @@ import { EventEmitter, once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { answerAnthropic, type AnthropicRequestBody } from './anthropic-upstream'
+import { answerAnthropic, CUT_ANSWER, CUT_AT, type AnthropicRequestBody } from './anthropic-upstream'
+
+export { CUT_ANSWER, CUT_AT }
 import { CANNED_ANSWERS, longAnswerToken, type CannedAnswer } from './canned-answers'
 
 const FIXTURES = new URL('../fixtures/upstream/openai-chat/', import.meta.url)
@@ -47,11 +49,6 @@ const REASONING = [
   }),
   'data: [DONE]\n\n',
 ]
-
-/** The answer of a "cut:<how>" request: it dies after `CUT_AT` characters, just after a space. */
-export const CUT_ANSWER =
-  'Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo.'
-export const CUT_AT = CUT_ANSWER.indexOf(' ', Math.floor(CUT_ANSWER.length * 0.4)) + 1
 
 /** One piece of a "thinking" answer: 120 characters of reasoning. */
 export const THINKING_PIECE = 'Hmm, let me think. '.repeat(7).slice(0, 120)
