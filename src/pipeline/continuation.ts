@@ -151,6 +151,11 @@ export function continuing(first: UpstreamStream, options: ContinuationOptions):
       log.warn('the answer could not be continued', { code: (error as { code?: string }).code ?? String(error) })
       return false
     }
+    if (cancelled.signal.aborted) {
+      // The reader left while the continuation was opening: nobody will read it.
+      current.body.cancel().catch(() => {})
+      return false
+    }
     // Counted once per dead attempt: everything said before the continuation that took over.
     deadCompletion = Math.ceil(partial.length / CHARS_PER_TOKEN)
     trimmed = text.slice(partial.length)

@@ -112,6 +112,28 @@ describe('continuing', () => {
     expect(terminals(await eventsOf(stream))).toEqual([expect.objectContaining({ code: 'upstream_truncated' })])
   })
 
+  it('a reader that leaves while the continuation opens stops it, and the continuation once open', async () => {
+    let opened!: (stream: UpstreamStream) => void
+    let stopped: AbortSignal | undefined
+    const stream = continuing(answering(openAI.text('a')), {
+      idleTimeoutMs: 5000,
+      reopen: (_partial, signal) => {
+        stopped = signal
+        return new Promise((resolve) => (opened = resolve))
+      },
+    })
+    const reader = stream.body.getReader()
+    await reader.read() // the partial answer
+    const waiting = reader.read() // the cut, and the continuation being opened
+    await expect.poll(() => stopped).toBeDefined()
+    await reader.cancel()
+    expect(stopped!.aborted).toBe(true)
+    const late = manualUpstream()
+    opened(late.upstream)
+    await expect.poll(() => late.state.cancelled).toBe(true)
+    await waiting
+  })
+
   for (const [what, body] of [
     ['a tool call half sent', openAI.text('Let me look. ') + openAI.toolCall(0, '{"city":', 'call_1', 'weather')],
     ['reasoning', openAI.reasoning('Thinking about it') + openAI.text('The ans')],
