@@ -100,7 +100,9 @@ export function continuing(first: UpstreamStream, options: ContinuationOptions):
       const out: UpstreamEvent[] = []
       for (const event of events) {
         if (event.type === 'error' && event.retryable && (await resume(event))) return out
-        out.push(passOn(event))
+        const passed = passOn(event)
+        // A piece that was only the whitespace already sent is dropped, not sent empty.
+        if (passed.type !== 'text' || passed.text) out.push(passed)
         if (event.type === 'done' || event.type === 'error') return out
       }
       if (result.done) return out.length ? out : 'end'

@@ -50,12 +50,17 @@ describe('continuing', () => {
       idleTimeoutMs: 5000,
       reopen: async (partial) => {
         partials.push(partial)
-        return answering(openAI.text(' world.') + openAI.finish() + openAI.done)
+        return answering(openAI.text(' ') + openAI.text('world.') + openAI.finish() + openAI.done)
       },
     })
     const events = await eventsOf(stream)
     expect(partials).toEqual(['Hello'])
     expect(textOf(events)).toBe('Hello world.')
+    // The space the continuation began with was already sent: dropped, not sent as an empty piece.
+    expect(events.filter((e) => e.type === 'text')).toEqual([
+      { type: 'text', text: 'Hello ' },
+      { type: 'text', text: 'world.' },
+    ])
   })
 
   it('charges the dead attempt too: its output estimated, its prompt the continuation’s less the partial', async () => {
