@@ -31,6 +31,8 @@ export interface Contender {
    * asking the same, would join one answer, so it has no memory figure.
    */
   cacheHit?: boolean
+  /** Also measure the time to first token after one 429 the gateway retries (issue 26). */
+  retry?: boolean
 }
 
 function events(body: string) {
@@ -164,7 +166,7 @@ export const contenders: Contender[] = [
     vars: (upstreamUrl) => ({ UPSTREAM_URL: upstreamUrl }),
     read: readUIMessageChunks,
   },
-  { name: 'ours', config: apiOnlyConfig(), vars: oursVars, read: readOurEvents },
+  { name: 'ours', config: apiOnlyConfig(), vars: oursVars, read: readOurEvents, retry: true },
   {
     // The same answer as a resumable stream: a Durable Object owns it and stores every event.
     name: 'ours-resumable',

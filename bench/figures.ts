@@ -25,6 +25,10 @@ export interface Figures {
   cacheHitFirstEventP99: number
   cacheHitWholeP50: number
   cacheHitWholeP99: number
+  /** Retries only: time to first token, healthy, and after one 429 with `Retry-After: 0`. */
+  healthyFirstTokenP50: number
+  retriedFirstTokenP50: number
+  retriedFirstTokenP99: number
 }
 export type Figure = keyof Figures
 

@@ -3,6 +3,7 @@
  * latency per event), on a contender already running, after checking its answer is right.
  */
 import { measureCacheHit } from './cache-hit.ts'
+import { measureRetry } from './retry.ts'
 import { ask } from './client.ts'
 import type { Contender } from './contenders.ts'
 import type { Figures } from './figures.ts'
@@ -80,5 +81,6 @@ export async function streamingRound(
       (await measureResumable(contender, served, answer.headers.location as string | undefined, size))),
     ...(contender.responsesReplay && (await measureResponsesReplay(contender.responsesReplay.apiKey, served, size))),
     ...(contender.cacheHit && (await measureCacheHit(contender, served, size))),
+    ...(contender.retry && (await measureRetry(contender, served, size))),
   }
 }

@@ -28,6 +28,9 @@ function rows(size: Size): Array<[Figure, string]> {
     ['cacheHitFirstEventP99', `Cache hit on a ${size.tokens}-token answer: first event p99 (ms)`],
     ['cacheHitWholeP50', `Cache hit on a ${size.tokens}-token answer: whole p50 (ms)`],
     ['cacheHitWholeP99', `Cache hit on a ${size.tokens}-token answer: whole p99 (ms)`],
+    ['healthyFirstTokenP50', 'Time to first token, healthy upstream p50 (ms)'],
+    ['retriedFirstTokenP50', 'Time to first token after one 429 (Retry-After: 0) p50 (ms)'],
+    ['retriedFirstTokenP99', 'Time to first token after one 429 (Retry-After: 0) p99 (ms)'],
   ]
 }
 

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net'
 /**
  * The benchmark's OpenAI-compatible upstream on 127.0.0.1. The last user message says what to
  * send: `burst:N` (N tokens as fast as the socket takes them), `paced:N:MS:RUN` (a token every MS
- * milliseconds, noting when each was written) or `silent` (headers and one token, then nothing until hung up).
+ * milliseconds, noting when each was written), `once429:N:<id>` (a 429 with `Retry-After: 0` the
+ * first time, then `burst:N`) or `silent` (headers and one token, then nothing until hung up).
  * Chunks are shaped like the recordings in ../shared/fixtures/upstream/openai-chat (~230 bytes).
  * On `/responses` it speaks OpenAI's Responses API instead, the same tokens as
  * `response.output_text.delta` events shaped like test/fixtures/upstream/openai-responses.
@@ -14,6 +15,8 @@ export class BenchUpstream {
   /** For paced runs: run id -> the time (performance.now()) each token was written. */
   readonly writeTimes = new Map<string, number[]>()
   readonly #silent = new Set<ServerResponse>()
+  /** `once429:` messages already refused once. */
+  readonly #refused = new Set<string>()
   readonly #server = createServer((req, res) => void this.#handle(req, res))
 
   async start(): Promise<string> {
@@ -48,6 +51,12 @@ export class BenchUpstream {
     const content = responses ? request.input : request.messages!.findLast((m) => m.role === 'user')?.content
     const command = typeof content === 'string' ? content : ((content as Array<{ text?: string }>)[0]?.text ?? '')
     const [mode, count, pace, run] = command.split(':')
+    if (mode === 'once429' && !this.#refused.has(command)) {
+      // The first request for this message is rate limited, with no wait asked: the gateway retries at once.
+      this.#refused.add(command)
+      res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '0' })
+      return void res.end(JSON.stringify({ error: { message: 'rate limited', type: 'requests' } }))
+    }
     const wire = responses ? responsesWire() : chatWire
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
     res.write(wire.start)

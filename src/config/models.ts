@@ -10,9 +10,17 @@ import { httpUrl, nonEmpty, usdPerMillion, wholeNumber } from './parts'
 const everyModel = {
   /**
    * Models to try, in order, when this one fails before answering (unreachable, 429, 5xx, header
-   * timeout). Never once text has been sent: two answers must not be spliced together.
+   * timeout). Never once text has been sent (two answers must not be spliced together), except
+   * to continue the same answer (`continue_on_failure`).
    */
   fallbacks: v.optional(v.array(nonEmpty()), () => []),
+  /**
+   * When the upstream dies after the answer has begun (a reset, a cut-off or garbled stream, an
+   * idle timeout), ask again, this model then its fallbacks, to continue from where it stopped,
+   * and stream the rest into the same answer (at most twice; `pipeline/continuation.ts`). Off:
+   * the answer ends with an `error` event.
+   */
+  continue_on_failure: v.optional(v.boolean(), false),
   /** Whether the model reads images; `false` refuses a request holding one with a 400 naming it. */
   vision: v.optional(v.boolean(), true),
   /** The most `max_tokens` a caller may ask of this model; larger requests are lowered to it. */

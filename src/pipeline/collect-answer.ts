@@ -1,6 +1,8 @@
 import type { AnswerSummary } from '../events/answer-summary'
 import type { ErrorEventData, FinishReason, ReasoningEventData, UsageEventData } from '../events/chat-events'
+import type { LiveEncoder } from '../events/encoders'
 import type { UpstreamStream } from '../providers/types'
+import { chatEventStream } from './chat-event-stream'
 
 export interface CollectedAnswer {
   text: string
@@ -29,76 +31,97 @@ export interface CollectedToolCall {
 export const CLIENT_CLOSED = 'client_closed'
 
 /**
- * Reads a whole answer for clients that asked not to stream. Resolves only with a complete
- * answer; anything else (an upstream error, a truncated stream, silence past `idleTimeoutMs`, the
- * deadline) rejects with the error a stream would have ended with. When `signal` aborts (the
- * client left), the upstream is cancelled at once and it rejects with `client_closed`: nobody
- * pays for the rest of an answer nobody waits for.
+ * Reads a whole answer for clients that asked not to stream, through the same pipeline a stream
+ * goes through (`chatEventStream`, its events collected rather than encoded), so its timeouts,
+ * its one terminal event, and what the opened answer's stream does below it (retries before the
+ * first event, continuation after it) are the same streaming or not. Resolves only with a
+ * complete answer; anything else (an upstream error, a truncated stream, silence past
+ * `idleTimeoutMs`, the deadline) rejects with the error a stream would have ended with. When
+ * `signal` aborts (the client left), the pipeline and its upstream are cancelled at once and it
+ * rejects with `client_closed`: nobody pays for the rest of an answer nobody waits for.
  */
 export async function collectAnswer(
   upstream: UpstreamStream,
   { idleTimeoutMs, deadlineMs, signal }: { idleTimeoutMs: number; deadlineMs: number; signal: AbortSignal },
 ): Promise<CollectedAnswer> {
-  const reader = upstream.body.getReader()
-  // Cancelling ends the pending read (as `done`), and the loop below sees why.
+  const collected = collecting()
+  const events = chatEventStream(upstream, {
+    start: { id: '', model: '', upstream: '', created: 0 },
+    encoder: collected.encoder,
+    // Nobody reads heartbeats here (`wholeAnswer` keeps the client's connection alive): rare and empty.
+    heartbeatMs: deadlineMs,
+    idleTimeoutMs,
+    deadlineMs,
+  })
+  const reader = events.getReader()
+  // Cancelling ends the pending read (as `done`) and, through the pipeline, the upstream.
   const clientLeft = () => void reader.cancel().catch(() => {})
-  signal.addEventListener('abort', clientLeft, { once: true })
-  const deadline = Date.now() + deadlineMs
-  let text = ''
-  let reasoning = ''
-  const thinking: ReasoningEventData[] = []
-  const toolCalls: CollectedToolCall[] = []
-  let usage: UsageEventData | undefined
+  if (signal.aborted) clientLeft()
+  else signal.addEventListener('abort', clientLeft, { once: true })
   try {
-    for (;;) {
-      const wait = Math.min(idleTimeoutMs, deadline - Date.now())
-      const result = signal.aborted ? 'left' : await readWithin(reader, wait)
-      if (result === 'left' || signal.aborted) throw answerError(CLIENT_CLOSED, 'The client closed the request.', false)
-      if (result === 'timeout') {
-        throw Date.now() >= deadline
-          ? answerError('deadline_exceeded', 'The answer took longer than the gateway allows.', false)
-          : answerError('upstream_idle_timeout', 'The model provider went silent for too long.', true)
-      }
-      const events = result.done ? upstream.decoder.end() : upstream.decoder.decode(result.value)
-      for (const event of events) {
-        if (event.type === 'text') text += event.text
-        else if (event.type === 'reasoning') {
-          reasoning += event.text
-          addThinking(thinking, event)
-        } else if (event.type === 'tool_call') {
-          const call = (toolCalls[event.index] ??= { id: '', name: '', arguments: '' })
-          if (event.id !== undefined) call.id = event.id
-          if (event.name !== undefined) call.name = event.name
-          call.arguments += event.argumentsDelta
-        } else if (event.type === 'usage') usage = event.usage
-        else if (event.type === 'done') {
-          // Indexes count from 0 without gaps; a gap (a broken upstream) is left out, not sent as a hole.
-          return {
-            text,
-            reasoning,
-            thinking,
-            toolCalls: toolCalls.filter(Boolean),
-            finishReason: event.finishReason,
-            ...(event.stopSequence !== undefined && { stopSequence: event.stopSequence }),
-            usage,
-          }
-        } else if (event.type === 'error') throw answerError(event.code, event.message, event.retryable)
-      }
-      if (result.done) throw answerError('upstream_truncated', 'The model provider ended the stream early.', true)
-    }
-  } catch (error) {
-    if (error instanceof AnswerError) {
-      error.streamed = {
-        textChars: text.length,
-        reasoningChars: reasoning.length,
-        toolCallChars: toolCallChars(toolCalls),
-      }
-    }
-    throw error
+    while (!(await reader.read()).done);
   } finally {
     signal.removeEventListener('abort', clientLeft)
-    reader.cancel().catch(() => {})
   }
+  const { answer, ending } = collected
+  if (ending?.type === 'done') return answer
+  const error = new AnswerError(
+    ending?.type === 'error'
+      ? ending.error
+      : { code: CLIENT_CLOSED, message: 'The client closed the request.', retryable: false },
+  )
+  error.streamed = {
+    textChars: answer.text.length,
+    reasoningChars: answer.reasoning.length,
+    toolCallChars: toolCallChars(answer.toolCalls),
+  }
+  throw error
+}
+
+/** An encoder that writes nothing and keeps the answer: the pipeline's events, collected. */
+function collecting() {
+  const toolCalls: CollectedToolCall[] = []
+  const answer: CollectedAnswer = { text: '', reasoning: '', thinking: [], toolCalls: [], finishReason: 'stop' }
+  const state: { answer: CollectedAnswer; ending?: { type: 'done' } | { type: 'error'; error: ErrorEventData } } = {
+    answer,
+  }
+  const encoder: LiveEncoder = {
+    start: () => '',
+    text(text) {
+      answer.text += text
+      return ''
+    },
+    reasoning(text, seal) {
+      answer.reasoning += text
+      addThinking(answer.thinking, { text, ...seal })
+      return ''
+    },
+    toolCall(event) {
+      const call = (toolCalls[event.index] ??= { id: '', name: '', arguments: '' })
+      if (event.id !== undefined) call.id = event.id
+      if (event.name !== undefined) call.name = event.name
+      call.arguments += event.argumentsDelta
+      // Indexes count from 0 without gaps; a gap (a broken upstream) is left out, not sent as a hole.
+      answer.toolCalls = toolCalls.filter(Boolean)
+      return ''
+    },
+    usage(usage) {
+      answer.usage = usage
+      return ''
+    },
+    done(finishReason, stopSequence) {
+      answer.finishReason = finishReason
+      if (stopSequence !== undefined) answer.stopSequence = stopSequence
+      state.ending = { type: 'done' }
+      return ''
+    },
+    error(error) {
+      state.ending = { type: 'error', error }
+      return ''
+    },
+    heartbeat: () => '',
+  }
+  return Object.assign(state, { encoder })
 }
 
 /** Adds a piece of thinking to its block: a new block after a sealed or redacted one. */
@@ -128,23 +151,4 @@ export function toolCallChars(calls: readonly CollectedToolCall[]): number {
   let chars = 0
   for (const call of calls) if (call) chars += call.name.length + call.arguments.length
   return chars
-}
-
-function answerError(code: string, message: string, retryable: boolean): AnswerError {
-  return new AnswerError({ code, message, retryable })
-}
-
-async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number) {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, ms))))
-  try {
-    return await Promise.race([
-      reader.read().catch(() => {
-        throw answerError('upstream_connection_lost', 'The connection to the model provider broke off.', true)
-      }),
-      timeout,
-    ])
-  } finally {
-    if (timer !== undefined) clearTimeout(timer)
-  }
 }

@@ -21,12 +21,22 @@ const PROVIDER_NAMES: Record<string, string> = {
  * `attempts` is how many upstream requests the answer took (retries and fallbacks included),
  * `gen_ai.response.model` the model that served it, and `key` the name of the secret whose key
  * served it (a pool's member; never the key itself). `ignoredFields` names the request's fields
- * the gateway dropped, as the `X-Gateway-Ignored` header did.
+ * the gateway dropped, as the `X-Gateway-Ignored` header did. `continued` counts the times the
+ * answer was continued after its upstream died mid-stream (`continue_on_failure`), and
+ * `continuedBy` names the model and key of each continuation; their requests are in `attempts`.
  */
 export function logAnswer(
   record: UsageRecord,
   adapter: string | undefined,
-  { keySecret, ignoredFields }: { keySecret?: string; ignoredFields?: string[] } = {},
+  {
+    keySecret,
+    ignoredFields,
+    continued,
+  }: {
+    keySecret?: string
+    ignoredFields?: string[]
+    continued?: ReadonlyArray<{ upstream: string; keySecret?: string }> | undefined
+  } = {},
 ): void {
   log.info('answer ended', {
     path: record.route,
@@ -38,6 +48,10 @@ export function logAnswer(
     'gen_ai.response.model': record.upstream,
     attempts: record.attempts,
     key: keySecret,
+    continued: continued?.length || undefined,
+    continuedBy: continued?.length
+      ? continued.map(({ upstream, keySecret }) => ({ model: upstream, key: keySecret }))
+      : undefined,
     'gen_ai.response.finish_reasons': record.finishReason ? [record.finishReason] : undefined,
     'gen_ai.usage.input_tokens': record.promptTokens,
     'gen_ai.usage.output_tokens': record.completionTokens,

@@ -5,7 +5,8 @@ import { log } from '../log'
 import type { UpstreamStream } from '../providers/types'
 import { imagesOf, type ChatRequest } from '../request/chat-request'
 import type { UpstreamRequest } from '../request/native-request'
-import { attemptModel } from './attempts'
+import { attemptModel, type AttemptContext, type Served } from './attempts'
+import { continuing } from './continuation'
 
 /** An upstream that has started answering, and which model it serves. */
 export interface OpenedAnswer {
@@ -19,6 +20,11 @@ export interface OpenedAnswer {
   attempts: number
   /** The name of the secret whose key served it (never the key); none for a keyless model. */
   keySecret?: string
+  /**
+   * The continuations that took over after the upstream died mid-answer (`continue_on_failure`),
+   * each with the model and key that served it; filled while the answer streams.
+   */
+  continued?: ReadonlyArray<{ upstream: string; keySecret?: string }>
 }
 
 /** Where an answer is opened: a request's context, or a Durable Object that owns the answer. */
@@ -46,7 +52,9 @@ export interface AnswerScope {
  *
  * Nothing reaches the client before the first event, so every retry and fallback is invisible:
  * one status, one set of headers, one stream. After it there is no going back: text from two
- * answers must never be spliced together. The wait for it is bounded by the header timeout plus
+ * answers must never be spliced together. A model with `continue_on_failure` instead has the
+ * same answer continued when its upstream dies mid-stream (`continuation.ts`): the model that was
+ * answering, then the others, asked to go on from the answer so far. The wait for it is bounded by the header timeout plus
  * the idle timeout; no heartbeat goes out meanwhile, since the client's response has not begun.
  *
  * `fallbacks` are the ones the caller may use (admission filters the model's list by the
@@ -61,33 +69,89 @@ export async function openAnswer(
   const model = config.models[name]
   // Admission has checked the name; an unknown one here is the gateway's own mistake.
   if (!model) throw new Error(`openAnswer: model "${name}" is not configured`)
-  const context = { config, env, signal, waitUntil, tally: { attempts: 0 } }
-  const refusals: GatewayError[] = []
+  const tally = { attempts: 0 }
+  const context = { config, env, signal, waitUntil, tally }
   try {
-    for (const candidate of [name, ...fallbacks]) {
-      if (!config.models[candidate]!.vision && hasImages(request)) {
-        // The model asked for is refused plainly; a fallback that cannot see the images is passed over.
-        if (candidate === name) refuseImages(request, candidate)
-        continue
-      }
-      try {
-        const candidateModel = config.models[candidate]!
-        // A fallback may allow fewer tokens than the model asked for: its own ceiling holds too.
-        const maxTokens = withinCeiling(request.max_tokens, candidateModel)
-        const candidateRequest = maxTokens === request.max_tokens ? request : { ...request, max_tokens: maxTokens }
-        const served = await attemptModel(context, candidate, candidateModel, candidateRequest)
-        return { model: name, upstream: candidate, attempts: context.tally.attempts, ...served }
-      } catch (error) {
-        if (!(error instanceof GatewayError) || !error.retryable || signal.aborted) throw error
-        log.warn('upstream refused, trying the next', { model: candidate, code: error.code })
-        refusals.push(error)
-      }
+    const { upstream, served } = await serve(context, request, [name, ...fallbacks])
+    const continued: Array<{ upstream: string; keySecret?: string }> = []
+    const stream = model.continue_on_failure
+      ? continuing(served.stream, {
+          idleTimeoutMs: config.upstreamIdleTimeoutMs,
+          // The model that was answering first, then the others in their order.
+          reopen: async (partial, stopped) => {
+            const again = { ...context, signal: AbortSignal.any([signal, stopped]) }
+            const order = [upstream, ...[name, ...fallbacks].filter((candidate) => candidate !== upstream)]
+            const next = await serve(again, continuationOf(request, partial), order)
+            continued.push(
+              next.served.keySecret === undefined
+                ? { upstream: next.upstream }
+                : { upstream: next.upstream, keySecret: next.served.keySecret },
+            )
+            return next.served.stream
+          },
+        })
+      : served.stream
+    return {
+      model: name,
+      upstream,
+      stream,
+      // Read when the answer ends, so they count the continuations too.
+      get attempts() {
+        return tally.attempts
+      },
+      continued,
+      ...(served.keySecret !== undefined && { keySecret: served.keySecret }),
     }
-    throw lastRefusal(refusals)
   } catch (error) {
-    if (error instanceof Error) attemptsBefore.set(error, context.tally.attempts)
+    if (error instanceof Error) attemptsBefore.set(error, tally.attempts)
     throw error
   }
+}
+
+/**
+ * Tries each candidate in order (`attemptModel`: its retries, its key pool, its circuit) until
+ * one starts answering; throws the last refusal when none does.
+ */
+async function serve(
+  context: AttemptContext,
+  request: UpstreamRequest & { model: string },
+  candidates: readonly string[],
+): Promise<{ upstream: string; served: Served }> {
+  const { config, signal } = context
+  const refusals: GatewayError[] = []
+  for (const candidate of candidates) {
+    if (!config.models[candidate]!.vision && hasImages(request)) {
+      // The model asked for is refused plainly; a fallback that cannot see the images is passed over.
+      if (candidate === request.model) refuseImages(request, candidate)
+      continue
+    }
+    try {
+      const candidateModel = config.models[candidate]!
+      // A fallback may allow fewer tokens than the model asked for: its own ceiling holds too.
+      const maxTokens = withinCeiling(request.max_tokens, candidateModel)
+      const candidateRequest = maxTokens === request.max_tokens ? request : { ...request, max_tokens: maxTokens }
+      return { upstream: candidate, served: await attemptModel(context, candidate, candidateModel, candidateRequest) }
+    } catch (error) {
+      if (!(error instanceof GatewayError) || !error.retryable || signal.aborted) throw error
+      log.warn('upstream refused, trying the next', { model: candidate, code: error.code })
+      refusals.push(error)
+    }
+  }
+  throw lastRefusal(refusals)
+}
+
+/**
+ * The request that continues an answer from `partial`: the same conversation with the answer so
+ * far as a trailing assistant message, which the model continues (a prefill). The caller's own
+ * body is left out: the gateway's translation carries the prefill to every provider alike.
+ */
+function continuationOf(
+  request: UpstreamRequest & { model: string },
+  partial: string,
+): ChatRequest & { model: string } {
+  const own: ChatRequest & { model: string; native?: unknown } = { ...request }
+  delete own.native
+  return { ...own, messages: [...own.messages, { role: 'assistant', content: partial }] }
 }
 
 /** How many upstream requests an answer that never began had made, by the error it failed with. */

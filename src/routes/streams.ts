@@ -14,6 +14,7 @@ import type { ReadResult } from '../streams/answer-stream'
 import { isStreamId } from '../streams/stream-id'
 import { lastEventId, pastTheEnd } from './shared/event-ids'
 import { jsonBody } from './shared/json-body'
+import { ATTEMPTS_HEADER } from './shared/answer'
 import { answerStream, beginStoredAnswer, clientClosed, readOptions } from './shared/stored-answer'
 
 /**
@@ -38,11 +39,11 @@ streams.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), a
   const owner = await ownerOf(c)
   const answer = await beginStoredAnswer(c, 'streams', admission, { owner })
   if (!answer) return clientClosed()
-  const { streamId: id, stream, expiresAt } = answer
+  const { streamId: id, stream, expiresAt, attempts } = answer
   const url = new URL(`/api/streams/${id}`, c.req.url).href
-  const location = { Location: url }
-  if (wantsEventStream(c)) return respond(await stream.read(0, readOptions(c, GATEWAY, { owner })), location)
-  return c.json({ id, url, expires_at: new Date(expiresAt).toISOString() }, 201, location)
+  const headers = { Location: url, [ATTEMPTS_HEADER]: String(attempts) }
+  if (wantsEventStream(c)) return respond(await stream.read(0, readOptions(c, GATEWAY, { owner })), headers)
+  return c.json({ id, url, expires_at: new Date(expiresAt).toISOString() }, 201, headers)
 })
 
 streams.get('/:id', rateLimited(), async (c) => {

@@ -61,7 +61,8 @@ export interface Refusal {
   options: GatewayErrorOptions
 }
 
-export type BeginResult = { ok: true; createdAt: number } | { ok: false; refusal: Refusal }
+/** `attempts`: the upstream requests it took to start the answer (`OpenedAnswer.attempts`), for its response's header. */
+export type BeginResult = { ok: true; createdAt: number; attempts: number } | { ok: false; refusal: Refusal }
 
 /**
  * What a cached read found (see `AnswerStream.cached`): the answer to read and how it was found;
@@ -196,7 +197,7 @@ export class AnswerStream extends DurableObject<Env> {
       log.error('answer failed to start', { error: String(error) })
       return { ok: false, refusal: refusal(internalError()) }
     }
-    const { model, upstream, attempts, keySecret } = opened
+    const { model, upstream, keySecret, continued } = opened
     const createdAt = Date.now()
     this.#flushMs = settings.flushMs ?? DEFAULT_FLUSH_MS
     this.#log.create({
@@ -224,14 +225,16 @@ export class AnswerStream extends DurableObject<Env> {
         // Kept with the answer: what a cache hit on it saved.
         if (this.#log.meta) this.#log.update({ ...this.#log.meta, summary })
         const { streamId, path: route, ignoredFields, cache } = settings
-        const end = { route, model, upstream, summary, streamId, attempts, keySecret, ignoredFields, cache }
+        // Attempts are read at the end: a continuation mid-answer adds to them.
+        const attempts = opened.attempts
+        const end = { route, model, upstream, summary, streamId, attempts, keySecret, continued, ignoredFields, cache }
         this.ctx.waitUntil(endAnswer(this.env, config, settings.lease, end))
       },
     })
     this.#pipeline = events.getReader()
     this.ctx.waitUntil(this.#pump(this.#pipeline))
     this.#scheduleAbandon()
-    return { ok: true, createdAt }
+    return { ok: true, createdAt, attempts: opened.attempts }
   }
 
   /** A reader for every event after `afterId`, live until the terminal event, in the format it asks for. */

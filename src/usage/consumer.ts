@@ -4,8 +4,8 @@ import type { UsageRecord } from './record'
 
 const INSERT = `INSERT OR IGNORE INTO usage_records (id, ts, day, route, status, principal_kind, principal, model, upstream,
   outcome, finish_reason, error_code, prompt_tokens, completion_tokens, reasoning_tokens, estimated, cost_usd,
-  ttft_ms, duration_ms, stream_id, attempts, cache_status, saved_usd)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  ttft_ms, duration_ms, stream_id, attempts, cache_status, saved_usd, continued)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 /** How long a batch that D1 refused waits before it is delivered again. */
 const RETRY_DELAY_SECONDS = 30
@@ -67,6 +67,8 @@ function insertRecord(db: D1Database, r: UsageRecord): D1PreparedStatement {
     // Records queued before the cache existed have neither field.
     r.cacheStatus ?? '',
     r.savedUsd ?? 0,
+    // Records queued before continuation existed have none.
+    r.continued ?? 0,
   )
 }
 
@@ -94,6 +96,7 @@ function isUsageRecord(body: unknown): body is UsageRecord {
     (r.streamId === null || typeof r.streamId === 'string') &&
     (r.attempts === undefined || (typeof r.attempts === 'number' && Number.isInteger(r.attempts))) &&
     (r.cacheStatus === undefined || r.cacheStatus === null || typeof r.cacheStatus === 'string') &&
-    (r.savedUsd === undefined || (typeof r.savedUsd === 'number' && Number.isFinite(r.savedUsd)))
+    (r.savedUsd === undefined || (typeof r.savedUsd === 'number' && Number.isFinite(r.savedUsd))) &&
+    (r.continued === undefined || (typeof r.continued === 'number' && Number.isInteger(r.continued)))
   )
 }

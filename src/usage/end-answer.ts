@@ -24,6 +24,8 @@ export interface AnswerEnd {
   attempts?: number
   /** The name of the secret whose key served it (`OpenedAnswer.keySecret`), for the log line. */
   keySecret?: string
+  /** The continuations that took over mid-answer (`OpenedAnswer.continued`), for the log line. */
+  continued?: ReadonlyArray<{ upstream: string; keySecret?: string }>
   /** What the response cache did, for a model that has one (docs/cache.md). */
   cache?: CacheStatus
   /** For a hit or a join that got the whole answer: the answer it was served from. */

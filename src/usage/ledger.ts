@@ -22,6 +22,7 @@ export function recordAnswer(
   logAnswer(record, config.models[record.upstream]?.adapter, {
     keySecret: answer.keySecret,
     ignoredFields: answer.ignoredFields,
+    continued: answer.continued,
   })
   return sendRecord(env, record)
 }

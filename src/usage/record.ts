@@ -49,6 +49,11 @@ export interface UsageRecord {
    * before the column existed; the ledger reads those as 1.
    */
   attempts?: number
+  /**
+   * How often the answer was continued after its upstream died mid-stream (`continue_on_failure`);
+   * absent from records queued before the column existed (read as 0).
+   */
+  continued?: number
   /** What the response cache did (docs/cache.md); null for a model without one. */
   cacheStatus: CacheStatus | null
   /** What a cache hit or join saved: the cost of the answer it was served from; 0 otherwise. */
@@ -72,6 +77,8 @@ export interface EndedAnswer {
   attempts?: number
   /** The name (never the value) of the secret whose key served it: logged, not kept in the ledger. */
   keySecret?: string
+  /** The continuations that took over mid-answer (`OpenedAnswer.continued`): logged, counted in `attempts`. */
+  continued?: ReadonlyArray<{ upstream: string; keySecret?: string }>
   cache?: CacheStatus
   /** The answer a hit or join was served from, priced as it was: what it saved. */
   saved?: SavedAnswer
@@ -116,6 +123,7 @@ export function usageRecord(
     durationMs: summary.durationMs,
     streamId: answer.streamId === undefined ? null : idTag(answer.streamId),
     attempts: answer.attempts ?? 1,
+    continued: answer.continued?.length ?? 0,
     cacheStatus: answer.cache ?? null,
     savedUsd: savedUsd(config, answer.saved),
   }

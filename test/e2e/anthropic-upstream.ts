@@ -7,7 +7,8 @@ import type { ServerResponse } from 'node:http'
  * ("replay:<recording>" replays a recorded Anthropic stream from `test/fixtures/upstream/
  * anthropic-messages/`, "thinking" streams signed thinking then text, "overloaded" fails
  * mid-stream with `overloaded_error`, "run-command:<cmd>" anywhere in it calls Codex's
- * `exec_command`); a turn of tool results is answered with them; anything else is echoed.
+ * `exec_command`, "cut" after 40 % of an answer it continues from a prefill); a turn of tool
+ * results is answered with them; anything else is echoed.
  */
 
 const FIXTURES = new URL('../fixtures/upstream/anthropic-messages/', import.meta.url)
@@ -42,10 +43,24 @@ const end = (stop_reason: string, output_tokens: number) => [
   event('message_stop', {}),
 ]
 
+/** The answer of a "cut:<how>" request (both APIs): it dies after `CUT_AT` characters, just after a space. */
+export const CUT_ANSWER =
+  'Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo.'
+export const CUT_AT = CUT_ANSWER.indexOf(' ', Math.floor(CUT_ANSWER.length * 0.4)) + 1
+
 export const THINKING_SIGNATURE = 'c2lnbmVkLXRoaW5raW5nLWZvci10aGUtdGVzdA=='
 
 /** The events of one answer, by scenario. */
 function answerFor(body: AnthropicRequestBody): string[] {
+  const prefill = body.messages.at(-1)
+  const asked = body.messages.findLast((m) => m.role === 'user')?.content ?? ''
+  const cut = (typeof asked === 'string' ? asked : textOf(asked)).startsWith('cut:')
+  if (cut && prefill?.role === 'assistant') {
+    // A prefill to continue ("cut:"): the rest of the answer from where it stops.
+    const partial = typeof prefill.content === 'string' ? prefill.content : textOf(prefill.content)
+    const rest = CUT_ANSWER.startsWith(partial) ? CUT_ANSWER.slice(partial.length) : `[not a prefill of the answer]`
+    return [messageStart(30), ...textBlock(0, [rest.slice(0, 7), rest.slice(7)]), ...end('end_turn', 12)]
+  }
   const last = body.messages.findLast((m) => m.role === 'user')
   const blocks = typeof last?.content === 'string' ? [{ type: 'text', text: last.content }] : (last?.content ?? [])
   const results = blocks.filter((b) => b.type === 'tool_result')
@@ -83,6 +98,14 @@ function answerFor(body: AnthropicRequestBody): string[] {
         event('content_block_stop', { index: 0 }),
         ...textBlock(1, ['4', '2']),
         ...end('end_turn', 20),
+      ]
+    case 'cut':
+      // The first 40 % of the answer, then Anthropic's mid-stream `overloaded_error`.
+      return [
+        messageStart(8),
+        event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+        event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: CUT_ANSWER.slice(0, CUT_AT) } }),
+        event('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }),
       ]
     case 'overloaded':
       return [

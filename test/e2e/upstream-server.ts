@@ -2,8 +2,10 @@ import { EventEmitter, once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { answerAnthropic, type AnthropicRequestBody } from './anthropic-upstream'
+import { answerAnthropic, CUT_ANSWER, CUT_AT, type AnthropicRequestBody } from './anthropic-upstream'
 import { answerResponses, type ResponsesRequestBody } from './responses-upstream'
+
+export { CUT_ANSWER, CUT_AT }
 import { CANNED_ANSWERS, longAnswerToken, type CannedAnswer } from './canned-answers'
 
 const FIXTURES = new URL('../fixtures/upstream/openai-chat/', import.meta.url)
@@ -68,7 +70,8 @@ export interface RecordedRequest {
  * result, "tool said: <results>"), "reasoning" (reasoning_content,
  * then text), "thinking" (reasoning only, until the gateway hangs up), "gated", "gated-reset" (a
  * token, then a reset once the gate opens), "stall", "reset", "truncate", "malformed",
- * "status:<code>", "no-headers", "html", "canned:<name>", "tokens:<count>"; "read-file:<path>"
+ * "status:<code>", "cut:<how>" (40 % of an answer, then a reset, truncation, malformed chunk or
+ * stall; asked to continue, the rest), "no-headers", "html", "canned:<name>", "tokens:<count>"; "read-file:<path>"
  * anywhere in the text asks for Claude Code's `Read` tool on that path, "run-command:<cmd>" for
  * Codex's `exec_command` with that command; "flaky:<how>:<times>" (the first <times> answers to
  * this exact message fail: "429" with `Retry-After: 1`, "500", "reset" before any byte, "empty":
@@ -305,6 +308,27 @@ export class TestUpstream extends EventEmitter {
             'data: [DONE]\n\n',
         )
         return void res.end()
+      case 'cut': {
+        // An answer that dies after about 40 % of its text; asked to continue it (the partial
+        // answer as the last, assistant, message), the rest of it, and nothing said twice.
+        stream()
+        const last = body.messages.at(-1)
+        const continuing = last?.role === 'assistant' && typeof last.content === 'string'
+        const from = continuing ? (last.content as string).length : 0
+        const upTo = continuing ? CUT_ANSWER.length : CUT_AT
+        if (continuing && !CUT_ANSWER.startsWith(last.content as string)) {
+          res.write(text(`[not a continuation of the answer: ${JSON.stringify(last.content)}]`))
+        } else {
+          for (let at = from; at < upTo; at += 7) res.write(text(CUT_ANSWER.slice(at, Math.min(at + 7, upTo))))
+        }
+        if (continuing) return void res.end(finish + usage + 'data: [DONE]\n\n')
+        // Long enough for a reader to leave and come back across the cut.
+        await sleep(300)
+        if (argument === 'reset') return void req.socket.resetAndDestroy()
+        if (argument === 'malformed') return void res.end('data: {"choices": [oops\n\n')
+        if (argument === 'stall') return // and never another byte
+        return void res.end() // truncate: no finish, no [DONE]
+      }
       case 'no-headers':
         return // never answers
       case 'html':

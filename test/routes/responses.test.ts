@@ -211,7 +211,10 @@ describe('POST /v1/responses streams', () => {
 
 describe('stored responses', () => {
   it('are kept for their owner: retrieved whole, replayed after a sequence number, deleted', async () => {
-    const created = (await (await create({ model: 'demo', input: 'keep me' }, alice)).json()) as Json
+    const response = await create({ model: 'demo', input: 'keep me' }, alice)
+    // A stored answer says how many upstream requests it took, as a direct one does.
+    expect(response.headers.get('X-Gateway-Attempts')).toBe('1')
+    const created = (await response.json()) as Json
     expect(created).toMatchObject({ status: 'completed', store: true })
     const id = created.id as string
     expect(id).toMatch(/^resp_/)
@@ -299,7 +302,9 @@ describe('stored responses', () => {
   })
 
   it('run in the background, can be cancelled, and then never end completed', async () => {
-    const started = (await (await create({ model: 'silent', input: 'wait', background: true }, alice)).json()) as Json
+    const background = await create({ model: 'silent', input: 'wait', background: true }, alice)
+    expect(background.headers.get('X-Gateway-Attempts')).toBe('1')
+    const started = (await background.json()) as Json
     expect(started).toMatchObject({ status: 'in_progress', background: true })
     const id = started.id as string
     await until(async () => {

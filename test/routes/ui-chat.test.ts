@@ -143,6 +143,8 @@ describe('POST /api/ui/chat with the AI SDK’s DefaultChatTransport', () => {
     expect(response.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1')
     expect(response.headers.get('Content-Type')).toBe('text/event-stream; charset=utf-8')
     expect(response.headers.get('Cache-Control')).toBe('no-cache, no-transform')
+    // A resumable answer, kept in its object, says how many upstream requests it took.
+    expect(response.headers.get('X-Gateway-Attempts')).toBe('1')
     const body = await response.text()
     expect(body.endsWith('data: [DONE]\n\n')).toBe(true)
     // The stream's id, the capability to the answer, appears nowhere in it.

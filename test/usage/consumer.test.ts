@@ -54,6 +54,7 @@ describe('the usage queue consumer', () => {
       attempts: 1,
       cache_status: '',
       saved_usd: 0,
+      continued: 0,
     })
     expect(results[1]).toMatchObject({
       outcome: 'error',
@@ -72,6 +73,15 @@ describe('the usage queue consumer', () => {
     const byId = new Map((await rows()).results.map((row) => [row.id, row.attempts]))
     expect(byId.get(retried.id)).toBe(3)
     expect(byId.get(older.id)).toBe(1)
+  })
+
+  it('keeps how often each answer was continued mid-stream, and reads a record from before the column as 0', async () => {
+    const continued = { ...record(), attempts: 2, continued: 1 }
+    const older = record()
+    await deliver([continued, older])
+    const byId = new Map((await rows()).results.map((row) => [row.id, row.continued]))
+    expect(byId.get(continued.id)).toBe(1)
+    expect(byId.get(older.id)).toBe(0)
   })
 
   it('ignores a record delivered twice (the queue delivers at least once)', async () => {

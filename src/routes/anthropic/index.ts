@@ -8,7 +8,7 @@ import { identifyCaller } from '../../middleware/identify-caller'
 import { limitBody } from '../../middleware/limit-body'
 import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
-import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
+import { openAdmittedAnswer, streamAnswer, withAttempts } from '../shared/answer'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
 import { answerFromCache } from '../shared/cached-answer'
 import { storedAsOpened } from '../shared/stored-events-decoder'
@@ -52,11 +52,12 @@ anthropicMessages.post('/', identifyCaller(), rateLimited(), requireJson(), limi
   }
   const opened = await openAdmittedAnswer(c, admission).catch(inTheirTerms)
   if (translated.stream) return streamAnswer(c, opened, admission.lease, anthropicMessagesFormat, {})
-  return wholeAnswer(
+  const whole = await wholeAnswer(
     c,
     (left) => message(c, opened, admission.lease, left),
     (error) => anthropicError(error, c),
   )
+  return withAttempts(whole, opened.attempts)
 })
 
 anthropicMessages.post('/count_tokens', identifyCaller(), rateLimited(), requireJson(), limitBody(), countTokens)

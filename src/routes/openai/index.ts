@@ -10,7 +10,7 @@ import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { isObject } from '../../request/json-shape'
 import { validateChatRequest } from '../../request/validate'
-import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
+import { openAdmittedAnswer, streamAnswer, withAttempts } from '../shared/answer'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
 import { passesThrough } from '../shared/pass-through'
 import { answerFromCache } from '../shared/cached-answer'
@@ -77,11 +77,12 @@ openAI.post('/chat/completions', identifyCaller(), rateLimited(), requireJson(),
   }
   const opened = await openAdmittedAnswer(c, admission)
   if (stream) return streamAnswer(c, opened, lease, openAIChatFormat, { includeUsage }, { startId })
-  return wholeAnswer(
+  const whole = await wholeAnswer(
     c,
     (left) => completion(c, opened, lease, left),
     (error) => openAIError(error, c),
   )
+  return withAttempts(whole, opened.attempts)
 })
 
 openAI.route('/responses', responses)

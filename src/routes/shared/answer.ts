@@ -14,6 +14,15 @@ import { inBackground } from './background'
 export const ATTEMPTS_HEADER = 'X-Gateway-Attempts'
 
 /**
+ * Says on a response how many upstream requests its answer took to start: retries and fallbacks
+ * are otherwise invisible. For direct, whole and stored answers alike.
+ */
+export function withAttempts(response: Response, attempts: number): Response {
+  response.headers.set(ATTEMPTS_HEADER, String(attempts))
+  return response
+}
+
+/**
  * Opens the upstream for an admitted answer, for as long as the request's client waits (see
  * `openAnswer`); if it never starts, its lease is given back at once.
  */
@@ -99,8 +108,10 @@ export function streamAnswer<Options extends object>(
  * what the cache did), given the summary once the answer is over.
  */
 export function endsAnswer(c: Context<AppEnv>, opened: OpenedAnswer, lease: Lease) {
-  const { model, upstream, attempts, keySecret } = opened
+  const { model, upstream, keySecret, continued } = opened
   const { cacheStatus: cache, ignoredFields, config } = c.var
-  const end = { route: c.req.path, model, upstream, attempts, keySecret, ignoredFields, cache }
-  return (summary: AnswerSummary) => inBackground(c, endAnswer(c.env, config, lease, { ...end, summary }))
+  const end = { route: c.req.path, model, upstream, keySecret, continued, ignoredFields, cache }
+  // Attempts are read at the end: a continuation mid-answer adds to them.
+  return (summary: AnswerSummary) =>
+    inBackground(c, endAnswer(c.env, config, lease, { ...end, attempts: opened.attempts, summary }))
 }

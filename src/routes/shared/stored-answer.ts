@@ -33,6 +33,8 @@ export interface StoredAnswer {
   stream: ReturnType<typeof answerStream>
   /** The latest it can end, plus how long it is kept after. */
   expiresAt: number
+  /** Upstream requests it took to start, for the response's `X-Gateway-Attempts`. */
+  attempts: number
 }
 
 /**
@@ -100,7 +102,8 @@ export async function beginStoredAnswer(
     await stream.cancel(owner)
     return null
   }
-  return { streamId, stream, expiresAt: begun.createdAt + config.streamDeadlineMs + config.streamRetentionMs }
+  const expiresAt = begun.createdAt + config.streamDeadlineMs + config.streamRetentionMs
+  return { streamId, stream, expiresAt, attempts: begun.attempts }
 }
 
 /** How a reader reads a stored answer: in this format, with the gateway's heartbeat and retry hint. */

@@ -14,7 +14,7 @@ import { chatIndexName } from '../../streams/chat-index'
 import { newStreamId } from '../../streams/stream-id'
 import { limitBody } from '../../middleware/limit-body'
 import { requireJson } from '../../middleware/require-json'
-import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
+import { openAdmittedAnswer, streamAnswer, withAttempts } from '../shared/answer'
 import { answerFromCache } from '../shared/cached-answer'
 import { lastEventId, pastTheEnd } from '../shared/event-ids'
 import { jsonBody } from '../shared/json-body'
@@ -73,7 +73,7 @@ uiChat.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), as
       if (previous && previous !== streamId) return answerStream(c, 'ui-chat', previous).cancel(owner!.id)
     }),
   ])
-  const response = respond(result)
+  const response = withAttempts(respond(result), answer.attempts)
   if (owner?.setCookie) response.headers.append('Set-Cookie', owner.setCookie)
   return response
 })

@@ -10,7 +10,7 @@ import { rateLimited } from '../../../middleware/rate-limited'
 import { limitBody } from '../../../middleware/limit-body'
 import { requireJson } from '../../../middleware/require-json'
 import { isObject } from '../../../request/json-shape'
-import { openAdmittedAnswer, streamAnswer } from '../../shared/answer'
+import { openAdmittedAnswer, streamAnswer, withAttempts } from '../../shared/answer'
 import { answerFromCache } from '../../shared/cached-answer'
 import { inBackground } from '../../shared/background'
 import { noteIgnored } from '../../shared/ignored-fields'
@@ -67,7 +67,7 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
     const response = streamAnswer(c, opened, lease, openAIResponsesFormat, { echo }, { startId: id })
     if (request.stream) return response
     // Leaving cancels the stream read here, and with it the upstream.
-    return wholeAnswer(c, (left) => whole(c, response.body!, left), renderError(c))
+    return withAttempts(await wholeAnswer(c, (left) => whole(c, response.body!, left), renderError(c)), opened.attempts)
   }
 
   const kept: KeptResponse = {
@@ -87,14 +87,18 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
   const id = responseIdOf(answer.streamId)
   if (request.background && !request.stream) {
     // At once: the answer runs in its object whether anyone reads it or not.
-    return c.json(
-      responseObject({ id, createdAt: kept.createdAt, model: kept.model, status: 'in_progress', output: [], echo }),
+    return withAttempts(
+      c.json(
+        responseObject({ id, createdAt: kept.createdAt, model: kept.model, status: 'in_progress', output: [], echo }),
+      ),
+      answer.attempts,
     )
   }
   const read = await answer.stream.read(0, readOptions(c, { name: FORMAT, options: { echo } }, { owner: principal.id }))
   if (read.status !== 200) throw noSuchResponse(id)
-  if (request.stream) return new Response(read.body, { headers: openAIResponsesFormat.headers })
-  return wholeAnswer(
+  if (request.stream)
+    return withAttempts(new Response(read.body, { headers: openAIResponsesFormat.headers }), answer.attempts)
+  const stored = await wholeAnswer(
     c,
     async (left) => {
       // A stored answer goes on when its reader leaves, for whoever comes back with its id; but a
@@ -109,6 +113,7 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
     },
     renderError(c),
   )
+  return withAttempts(stored, answer.attempts)
 })
 
 const renderError = (c: Context<AppEnv>) => (error: Error) => openAIError(error, c)
