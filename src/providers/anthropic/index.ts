@@ -3,21 +3,26 @@ import { GatewayError } from '../../errors'
 import { fetchUpstream, openEventStream, upstreamRefusal } from '../http'
 import type { ProviderAdapter } from '../types'
 import { createAnthropicDecoder } from './decoder'
+import { ANTHROPIC_VERSION, isPassThrough, passThroughBody, passThroughHeaders } from './pass-through'
 import { toMessagesBody } from './request'
 
-/** The API version this adapter speaks; Anthropic requires it on every request. */
-const ANTHROPIC_VERSION = '2023-06-01'
-
-/** Anthropic's Messages API (`POST /v1/messages`, `stream: true`). */
+/**
+ * Anthropic's Messages API (`POST /v1/messages`, `stream: true`): the caller's own body where it
+ * spoke Messages (`./pass-through.ts`), else the gateway's request translated (`./request.ts`).
+ */
 export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): ProviderAdapter {
   const url = `${config.base_url.replace(/\/+$/, '')}/messages`
   const headers = { 'Content-Type': 'application/json', 'x-api-key': apiKey, 'anthropic-version': ANTHROPIC_VERSION }
   return {
     async open(request, { signal }) {
-      const messagesBody = toMessagesBody(config, request)
+      const native = isPassThrough(request)
+      const messagesBody = native ? passThroughBody(config, request) : toMessagesBody(config, request)
       const body = await openEventStream(
         url,
-        { headers: { ...headers, Accept: 'text/event-stream' }, body: JSON.stringify(messagesBody) },
+        {
+          headers: { ...headers, ...(native && passThroughHeaders(request)), Accept: 'text/event-stream' },
+          body: JSON.stringify(messagesBody),
+        },
         signal,
       )
       return { body, decoder: createAnthropicDecoder() }

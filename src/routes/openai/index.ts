@@ -10,6 +10,7 @@ import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { validateChatRequest } from '../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
+import { droppedCacheMarks } from '../shared/cache-marks'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
 import { answerFromCache } from '../shared/cached-answer'
 import { storedAsOpened } from '../shared/stored-events-decoder'
@@ -55,7 +56,9 @@ openAI.get('/models/:id{.+}', identifyCaller(), (c) => {
 openAI.post('/chat/completions', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
   const { chat, stream, includeUsage, ignored } = fromOpenAIRequest(await jsonBody(c), c.var.config)
   noteIgnored(c, ignored)
-  const admission = await admitAnswer(c, validateChatRequest(chat, c.var.config))
+  const request = validateChatRequest(chat, c.var.config)
+  noteIgnored(c, droppedCacheMarks(c.var.config, request))
+  const admission = await admitAnswer(c, request)
   const { lease } = admission
   const startId = `chat_${crypto.randomUUID()}`
   const format = stream ? { name: 'openai-chat' as const, options: { includeUsage } } : { name: 'gateway' as const }
