@@ -4,8 +4,8 @@ import type { UsageRecord } from './record'
 
 const INSERT = `INSERT OR IGNORE INTO usage_records (id, ts, day, route, status, principal_kind, principal, model, upstream,
   outcome, finish_reason, error_code, prompt_tokens, completion_tokens, reasoning_tokens, estimated, cost_usd,
-  ttft_ms, duration_ms, stream_id, attempts, cache_status, saved_usd)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  ttft_ms, duration_ms, stream_id, attempts, cache_status, saved_usd, cache_read_tokens, cache_write_tokens)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 /** How long a batch that D1 refused waits before it is delivered again. */
 const RETRY_DELAY_SECONDS = 30
@@ -67,6 +67,9 @@ function insertRecord(db: D1Database, r: UsageRecord): D1PreparedStatement {
     // Records queued before the cache existed have neither field.
     r.cacheStatus ?? '',
     r.savedUsd ?? 0,
+    // Nor had records queued before the prompt cache's columns.
+    r.cacheReadTokens ?? 0,
+    r.cacheWriteTokens ?? 0,
   )
 }
 
@@ -94,6 +97,9 @@ function isUsageRecord(body: unknown): body is UsageRecord {
     (r.streamId === null || typeof r.streamId === 'string') &&
     (r.attempts === undefined || (typeof r.attempts === 'number' && Number.isInteger(r.attempts))) &&
     (r.cacheStatus === undefined || r.cacheStatus === null || typeof r.cacheStatus === 'string') &&
-    (r.savedUsd === undefined || (typeof r.savedUsd === 'number' && Number.isFinite(r.savedUsd)))
+    (r.savedUsd === undefined || (typeof r.savedUsd === 'number' && Number.isFinite(r.savedUsd))) &&
+    [r.cacheReadTokens, r.cacheWriteTokens].every(
+      (count) => count === undefined || (typeof count === 'number' && Number.isInteger(count)),
+    )
   )
 }

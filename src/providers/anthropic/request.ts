@@ -102,7 +102,11 @@ function toAnthropicMessages(messages: ChatMessage[]): AnthropicMessage[] {
         const text = textOf(message.content)
         const thinking = thinkingBlocks(message.thinking)
         // Parts marked for the prompt cache stay blocks of their own, each with its mark.
-        const textBlocks = cacheMarked(message.content) ? message.content.map(toBlock) : text ? [{ type: 'text', text }] : []
+        const textBlocks = cacheMarked(message.content)
+          ? message.content.map(toBlock)
+          : text
+            ? [{ type: 'text', text }]
+            : []
         if (!message.tool_calls && !thinking.length) {
           turns.push({ role: 'assistant', content: cacheMarked(message.content) ? textBlocks : text })
           break
@@ -177,7 +181,8 @@ function cacheMarked<T extends { cache_control?: CacheControl }>(
 }
 
 function toBlock(part: ContentPart | TextPart): Block {
-  if (part.type === 'text') return { type: 'text', text: part.text, ...(part.cache_control && { cache_control: part.cache_control }) }
+  if (part.type === 'text')
+    return { type: 'text', text: part.text, ...(part.cache_control && { cache_control: part.cache_control }) }
   const data = parseDataUrl(part.image_url.url)
   return {
     type: 'image',

@@ -158,7 +158,10 @@ const TEXT_FIELDS = ['type', 'text', 'cache_control']
  * the gateway does not know goes to its schema to be refused by name, or in a lenient
  * translation, is left out of the gateway's request (Anthropic gets the caller's own).
  */
-function textPart(block: Record<string, unknown>, found: Found): { type: 'text'; text: unknown; cache_control?: unknown } {
+function textPart(
+  block: Record<string, unknown>,
+  found: Found,
+): { type: 'text'; text: unknown; cache_control?: unknown } {
   const mark = cacheControlOf(block.cache_control, found)
   return { type: 'text', text: block.text, ...(mark !== undefined && { cache_control: mark }) }
 }
@@ -290,7 +293,8 @@ function fromUserBlocks(blocks: unknown[], path: string, messages: unknown[], or
       const content = toolResultContent(block.content, `${at}.content`, found)
       // A breakpoint on the result: the result as one marked text part (Claude Code marks its last turn's).
       const mark = typeof content === 'string' ? cacheControlOf(block.cache_control, found) : undefined
-      if (mark === undefined && block.cache_control != null && typeof content !== 'string') found.ignored.push('cache_control')
+      if (mark === undefined && block.cache_control != null && typeof content !== 'string')
+        found.ignored.push('cache_control')
       push(messages, origins, at, {
         role: 'tool',
         tool_call_id: block.tool_use_id,
