@@ -6,8 +6,11 @@ import type { ServerResponse } from 'node:http'
  * `/v1/messages/count_tokens`), in Anthropic's own wire format. The last user turn picks how
  * ("replay:<recording>" replays a recorded Anthropic stream from `test/fixtures/upstream/
  * anthropic-messages/`, "thinking" streams signed thinking then text, "overloaded" fails
- * mid-stream with `overloaded_error`); a turn of tool results is answered with them; anything
- * else is echoed.
+ * mid-stream with `overloaded_error`, "cached" reports writing the prompt cache on a first turn
+ * and reading it on any later one, "truncate" ends before `message_stop`, "status:<code>" refuses
+ * in Anthropic's error shape; "read-file:<path>" anywhere in the turn asks for Claude Code's
+ * `Read` tool on that path); a turn of tool results is answered with them; anything else is
+ * echoed.
  */
 
 const FIXTURES = new URL('../fixtures/upstream/anthropic-messages/', import.meta.url)
@@ -19,7 +22,7 @@ export interface AnthropicRequestBody {
 }
 
 const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
-const messageStart = (inputTokens: number) =>
+const messageStart = (inputTokens: number, cache: object = {}) =>
   event('message_start', {
     message: {
       id: 'msg_upstream',
@@ -29,7 +32,7 @@ const messageStart = (inputTokens: number) =>
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { input_tokens: inputTokens, output_tokens: 1 },
+      usage: { input_tokens: inputTokens, output_tokens: 1, ...cache },
     },
   })
 const textBlock = (index: number, pieces: string[]) => [
@@ -54,8 +57,33 @@ function answerFor(body: AnthropicRequestBody): string[] {
     return [messageStart(40), ...textBlock(0, ['Results: ', said]), ...end('end_turn', 6)]
   }
   const scenario = textOf(blocks)
+  // An agent's prompt comes wrapped in its own reminders: look for the file anywhere in it.
+  const readFile = /read-file:(\S+)/.exec(scenario)
+  if (readFile) {
+    const input = JSON.stringify({ file_path: readFile[1] })
+    return [
+      messageStart(30),
+      event('content_block_start', {
+        index: 0,
+        content_block: { type: 'tool_use', id: 'toolu_agent', name: 'Read', input: {} },
+      }),
+      event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: input } }),
+      event('content_block_stop', { index: 0 }),
+      ...end('tool_use', 9),
+    ]
+  }
   const [name, argument] = scenario.split(':', 2) as [string, string | undefined]
   switch (name) {
+    case 'cached': {
+      // Anthropic's usage with the prompt cache: input_tokens is only the uncached rest.
+      const later = body.messages.some((m) => m.role === 'assistant')
+      const cache = later
+        ? { cache_read_input_tokens: 1000, cache_creation_input_tokens: 0 }
+        : { cache_read_input_tokens: 0, cache_creation_input_tokens: 1000 }
+      return [messageStart(20, cache), ...textBlock(0, [later ? 'From the cache.' : 'Cached.']), ...end('end_turn', 4)]
+    }
+    case 'truncate':
+      return [messageStart(5), ...textBlock(0, ['Cut short'])]
     case 'replay':
       return readFileSync(new URL(argument!, FIXTURES), 'utf8').split(/(?<=\n\n)/)
     case 'thinking':
@@ -81,6 +109,11 @@ function answerFor(body: AnthropicRequestBody): string[] {
   }
 }
 
+function lastText(body: AnthropicRequestBody): string {
+  const last = body.messages.findLast((m) => m.role === 'user')
+  return typeof last?.content === 'string' ? last.content : textOf(last?.content ?? [])
+}
+
 function textOf(blocks: Array<{ type: string; text?: string }>): string {
   return blocks.map((b) => (b.type === 'text' ? (b.text ?? '') : '')).join('')
 }
@@ -90,6 +123,12 @@ export async function answerAnthropic(path: string, body: AnthropicRequestBody, 
   if (path.endsWith('/count_tokens')) {
     res.writeHead(200, { 'Content-Type': 'application/json' })
     return void res.end(JSON.stringify({ input_tokens: 42 }))
+  }
+  const status = /^status:(\d+)$/.exec(lastText(body))
+  if (status) {
+    res.writeHead(Number(status[1]), { 'Content-Type': 'application/json', 'request-id': 'req_upstream' })
+    const error = { type: 'invalid_request_error', message: 'context_management.edits.0.type: Input tag is invalid' }
+    return void res.end(JSON.stringify({ type: 'error', error }))
   }
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
   for (const piece of answerFor(body)) {
