@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net'
  * send: `burst:N` (N tokens as fast as the socket takes them), `paced:N:MS:RUN` (a token every MS
  * milliseconds, noting when each was written) or `silent` (headers and one token, then nothing until hung up).
  * Chunks are shaped like the recordings in ../shared/fixtures/upstream/openai-chat (~230 bytes).
+ * On `POST /v1/messages` it speaks Anthropic's Messages stream instead, the same tokens as
+ * `text_delta`s, for the `anthropic` adapter (`ours-messages-pass`).
  */
 export class BenchUpstream {
   /** For paced runs: run id -> the time (performance.now()) each token was written. */
@@ -45,13 +47,14 @@ export class BenchUpstream {
     const content = messages.findLast((m) => m.role === 'user')?.content
     const command = typeof content === 'string' ? content : ((content as Array<{ text?: string }>)[0]?.text ?? '')
     const [mode, count, pace, run] = command.split(':')
+    const wire = req.url?.startsWith('/v1/messages') ? anthropicWire : openAIWire
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
-    res.write(chunk({ role: 'assistant', content: '' }))
+    res.write(wire.start())
 
     if (mode === 'silent') {
       // One token first: the gateway starts its answer on the upstream's first event (the first
       // token decides), so an upstream silent from the start would never open a stream at all.
-      res.write(chunk({ content: token(0) }))
+      res.write(wire.token(0))
       this.#silent.add(res)
       res.on('close', () => this.#silent.delete(res))
       return
@@ -63,12 +66,50 @@ export class BenchUpstream {
       if (mode === 'paced') await new Promise((resolve) => setTimeout(resolve, Number(pace)))
       if (res.destroyed) return
       times.push(performance.now())
-      if (!res.write(chunk({ content: token(i) }))) await once(res, 'drain')
+      if (!res.write(wire.token(i))) await once(res, 'drain')
     }
-    res.write(chunk({}, 'stop'))
-    res.write(usageChunk(tokens))
-    res.end('data: [DONE]\n\n')
+    res.end(wire.end(tokens))
   }
+}
+
+/** How one wire format writes an answer: its opening, one token, and its end with the usage. */
+interface Wire {
+  start(): string
+  token(i: number): string
+  end(tokens: number): string
+}
+
+const openAIWire: Wire = {
+  start: () => chunk({ role: 'assistant', content: '' }),
+  token: (i) => chunk({ content: token(i) }),
+  end: (tokens) => chunk({}, 'stop') + usageChunk(tokens) + 'data: [DONE]\n\n',
+}
+
+const anthropicEvent = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+
+/** Anthropic's Messages stream, shaped like its recordings: one text block, a `text_delta` per token. */
+const anthropicWire: Wire = {
+  start: () =>
+    anthropicEvent('message_start', {
+      message: {
+        id: 'msg_bench00000000000000000000',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-bench',
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 5, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, output_tokens: 1 },
+      },
+    }) + anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+  token: (i) => anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: token(i) } }),
+  end: (tokens) =>
+    anthropicEvent('content_block_stop', { index: 0 }) +
+    anthropicEvent('message_delta', {
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: tokens },
+    }) +
+    anthropicEvent('message_stop', {}),
 }
 
 /** The i-th token: unique, so a client can tell which one it is looking at in any wire format. */
