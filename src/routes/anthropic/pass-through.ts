@@ -10,7 +10,7 @@ import type { NativeRequest } from '../../request/native-request'
  * goes to Anthropic as the caller sent it (`../../providers/anthropic/pass-through.ts`), so
  * nothing the gateway's translation does not know is lost (`cache_control`, `context_management`,
  * documents, server tools). The translation still runs, leniently, as the measure of the answer;
- * see docs/anthropic-pass-through.md.
+ * see docs/anthropic-messages.md, “Pass-through to Anthropic models”.
  */
 
 /** Whether the model a Messages body names (else the default) is served by the `anthropic` adapter. */
