@@ -496,6 +496,25 @@ describe('count_tokens', () => {
     })
   })
 
+  it('counts the caller’s own body for an Anthropic model: what the translation cannot carry, and the beta', async () => {
+    provider(() => Response.json({ input_tokens: 1500 }))
+    const document = { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'A memo.' } }
+    const body = {
+      ...request,
+      system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
+      messages: [{ role: 'user', content: [document, { type: 'text', text: 'Summarise.' }] }],
+      context_management: { edits: [] },
+    }
+    const response = await post(body, {
+      path: '/v1/messages/count_tokens',
+      headers: { 'anthropic-beta': 'context-management-2025-06-27' },
+    })
+    expect(await response.json()).toEqual({ input_tokens: 1500 })
+    expect(response.headers.get('X-Gateway-Ignored')).toBeNull()
+    expect(sent[0]!.body).toEqual({ ...body, model: 'claude-sonnet-4-5' })
+    expect(sent[0]!.headers.get('anthropic-beta')).toBe('context-management-2025-06-27')
+  })
+
   it('is an estimate, said to be one, for any other model', async () => {
     const response = await post({ ...request, model: 'demo' }, { path: '/v1/messages/count_tokens' })
     expect(response.status).toBe(200)

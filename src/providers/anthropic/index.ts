@@ -1,6 +1,7 @@
 import type { AnthropicModelConfig } from '../../config/models'
 import { GatewayError } from '../../errors'
 import { fetchUpstream, openEventStream, upstreamRefusal } from '../http'
+import type { UpstreamRequest } from '../../request/native-request'
 import type { ProviderAdapter } from '../types'
 import { createAnthropicDecoder } from './decoder'
 import { ANTHROPIC_VERSION, isPassThrough, passThroughBody, passThroughHeaders } from './pass-through'
@@ -30,12 +31,13 @@ export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): 
 
     /** `POST /v1/messages/count_tokens`: what the request would cost in input tokens, counted by Anthropic. */
     async countTokens(request, { signal }) {
-      // count_tokens takes no max_tokens: any that passes the thinking budget's check will do.
-      const body = toMessagesBody(config, { ...request, max_tokens: Number.MAX_SAFE_INTEGER })
-      const { model, system, messages, tools, tool_choice, thinking } = body
       const response = await fetchUpstream(
         `${url}/count_tokens`,
-        { method: 'POST', headers, body: JSON.stringify({ model, system, messages, tools, tool_choice, thinking }) },
+        {
+          method: 'POST',
+          headers: { ...headers, ...(isPassThrough(request) && passThroughHeaders(request)) },
+          body: JSON.stringify(countTokensBody(config, request)),
+        },
         signal,
       )
       if (!response.ok) throw await upstreamRefusal(response)
@@ -46,4 +48,16 @@ export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): 
       return counted.input_tokens
     },
   }
+}
+
+/** What `count_tokens` takes: the caller's own body where it spoke Messages, without what only an answer takes. */
+function countTokensBody(config: AnthropicModelConfig, request: UpstreamRequest) {
+  if (isPassThrough(request)) {
+    const { max_tokens: _max, stream: _stream, ...body } = passThroughBody(config, request)
+    return body
+  }
+  // count_tokens takes no max_tokens: any that passes the thinking budget's check will do.
+  const body = toMessagesBody(config, { ...request, max_tokens: Number.MAX_SAFE_INTEGER })
+  const { model, system, messages, tools, tool_choice, thinking } = body
+  return { model, system, messages, tools, tool_choice, thinking }
 }
