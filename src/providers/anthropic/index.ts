@@ -53,7 +53,9 @@ export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): 
 /** What `count_tokens` takes: the caller's own body where it spoke Messages, without what only an answer takes. */
 function countTokensBody(config: AnthropicModelConfig, request: UpstreamRequest) {
   if (isPassThrough(request)) {
-    const { max_tokens: _max, stream: _stream, ...body } = passThroughBody(config, request)
+    const body = passThroughBody(config, request)
+    delete body.max_tokens
+    delete body.stream
     return body
   }
   // count_tokens takes no max_tokens: any that passes the thinking budget's check will do.
