@@ -243,6 +243,24 @@ export const contenders: Contender[] = [
     responsesReplay: { apiKey: responsesKey },
   },
   {
+    // The same Responses request, passed through to an upstream that speaks the Responses API
+    // (`api = "responses"`): the caller's body sent as it is, the upstream's events decoded.
+    name: 'ours-responses-pass',
+    config: apiOnlyConfig(),
+    vars: (upstreamUrl) => ({
+      ...oursVars(upstreamUrl),
+      MODELS: JSON.stringify({
+        bench: { adapter: 'openai', api: 'responses', base_url: upstreamUrl, upstream_model: 'bench' },
+      }),
+    }),
+    read: readResponsesEvents,
+    request: {
+      path: '/v1/responses',
+      headers: {},
+      body: (content) => ({ model: 'bench', input: content, stream: true, store: false }),
+    },
+  },
+  {
     // `ours` with the response cache on: after the first, every burst is a hit, streamed from the
     // stored answer at once; paced answers (each asked once) run through the answer's object.
     name: 'ours-cache-hit',

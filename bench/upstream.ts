@@ -7,8 +7,10 @@ import type { AddressInfo } from 'node:net'
  * send: `burst:N` (N tokens as fast as the socket takes them), `paced:N:MS:RUN` (a token every MS
  * milliseconds, noting when each was written) or `silent` (headers and one token, then nothing until hung up).
  * Chunks are shaped like the recordings in ../shared/fixtures/upstream/openai-chat (~230 bytes).
- * On `POST /v1/messages` it speaks Anthropic's Messages stream instead, the same tokens as
- * `text_delta`s, for the `anthropic` adapter (`ours-messages-pass`).
+ * On `/responses` it speaks OpenAI's Responses API instead, the same tokens as
+ * `response.output_text.delta` events shaped like test/fixtures/upstream/openai-responses; on
+ * `/messages`, Anthropic's Messages stream, the same tokens as `text_delta`s, for the `anthropic`
+ * adapter (`ours-messages-pass`).
  */
 export class BenchUpstream {
   /** For paced runs: run id -> the time (performance.now()) each token was written. */
@@ -43,13 +45,15 @@ export class BenchUpstream {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let raw = ''
     for await (const piece of req) raw += piece
-    const { messages } = JSON.parse(raw) as { messages: Array<{ role: string; content: unknown }> }
-    const content = messages.findLast((m) => m.role === 'user')?.content
+    const request = JSON.parse(raw) as { messages?: Array<{ role: string; content: unknown }>; input?: unknown }
+    const responses = req.url?.endsWith('/responses') === true
+    const messages = req.url?.endsWith('/messages') === true
+    const content = responses ? request.input : request.messages!.findLast((m) => m.role === 'user')?.content
     const command = typeof content === 'string' ? content : ((content as Array<{ text?: string }>)[0]?.text ?? '')
     const [mode, count, pace, run] = command.split(':')
-    const wire = req.url?.startsWith('/v1/messages') ? anthropicWire : openAIWire
+    const wire = responses ? responsesWire() : messages ? messagesWire : chatWire
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
-    res.write(wire.start())
+    res.write(wire.start)
 
     if (mode === 'silent') {
       // One token first: the gateway starts its answer on the upstream's first event (the first
@@ -70,46 +74,6 @@ export class BenchUpstream {
     }
     res.end(wire.end(tokens))
   }
-}
-
-/** How one wire format writes an answer: its opening, one token, and its end with the usage. */
-interface Wire {
-  start(): string
-  token(i: number): string
-  end(tokens: number): string
-}
-
-const openAIWire: Wire = {
-  start: () => chunk({ role: 'assistant', content: '' }),
-  token: (i) => chunk({ content: token(i) }),
-  end: (tokens) => chunk({}, 'stop') + usageChunk(tokens) + 'data: [DONE]\n\n',
-}
-
-const anthropicEvent = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
-
-/** Anthropic's Messages stream, shaped like its recordings: one text block, a `text_delta` per token. */
-const anthropicWire: Wire = {
-  start: () =>
-    anthropicEvent('message_start', {
-      message: {
-        id: 'msg_bench00000000000000000000',
-        type: 'message',
-        role: 'assistant',
-        model: 'claude-bench',
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: { input_tokens: 5, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, output_tokens: 1 },
-      },
-    }) + anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
-  token: (i) => anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: token(i) } }),
-  end: (tokens) =>
-    anthropicEvent('content_block_stop', { index: 0 }) +
-    anthropicEvent('message_delta', {
-      delta: { stop_reason: 'end_turn', stop_sequence: null },
-      usage: { output_tokens: tokens },
-    }) +
-    anthropicEvent('message_stop', {}),
 }
 
 /** The i-th token: unique, so a client can tell which one it is looking at in any wire format. */
@@ -138,4 +102,80 @@ function usageChunk(tokens: number): string {
     usage: { prompt_tokens: 5, completion_tokens: tokens, total_tokens: tokens + 5 },
   }
   return `data: ${JSON.stringify(body)}\n\n`
+}
+
+/** What an answer is written as: its opening, each token, and its end with usage. */
+interface Wire {
+  start: string
+  token(i: number): string
+  end(tokens: number): string
+}
+
+const chatWire: Wire = {
+  start: chunk({ role: 'assistant', content: '' }),
+  token: (i) => chunk({ content: token(i) }),
+  end: (tokens) => chunk({}, 'stop') + usageChunk(tokens) + 'data: [DONE]\n\n',
+}
+
+/** OpenAI's Responses stream, numbered as OpenAI numbers it. */
+function responsesWire(): Wire {
+  let sequence = 0
+  const event = (type: string, data: object) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...data, sequence_number: sequence++ })}\n\n`
+  const response = { id: 'resp_bench0000000000000000000', object: 'response', created_at: 1723031664, model: 'gpt-5' }
+  const item = { id: 'msg_bench0000000000000000000', type: 'message', role: 'assistant', status: 'in_progress' }
+  return {
+    start:
+      event('response.created', { response: { ...response, status: 'in_progress', output: [] } }) +
+      event('response.output_item.added', { item: { ...item, content: [] }, output_index: 0 }),
+    token: (i) =>
+      event('response.output_text.delta', {
+        content_index: 0,
+        delta: token(i),
+        item_id: item.id,
+        logprobs: [],
+        output_index: 0,
+      }),
+    end: (tokens) =>
+      event('response.completed', {
+        response: {
+          ...response,
+          status: 'completed',
+          usage: {
+            input_tokens: 5,
+            input_tokens_details: { cached_tokens: 0 },
+            output_tokens: tokens,
+            output_tokens_details: { reasoning_tokens: 0 },
+            total_tokens: tokens + 5,
+          },
+        },
+      }),
+  }
+}
+
+const anthropicEvent = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+
+/** Anthropic's Messages stream, shaped like its recordings: one text block, a `text_delta` per token. */
+const messagesWire: Wire = {
+  start:
+    anthropicEvent('message_start', {
+      message: {
+        id: 'msg_bench00000000000000000000',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-bench',
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 5, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, output_tokens: 1 },
+      },
+    }) + anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+  token: (i) => anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: token(i) } }),
+  end: (tokens) =>
+    anthropicEvent('content_block_stop', { index: 0 }) +
+    anthropicEvent('message_delta', {
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: tokens },
+    }) +
+    anthropicEvent('message_stop', {}),
 }

@@ -96,6 +96,13 @@ const openAIModel = v.strictObject({
   adapter: v.literal('openai'),
   base_url: httpUrl(),
   upstream_model: nonEmpty(),
+  /**
+   * Which of OpenAI's APIs the upstream is spoken to through: Chat Completions
+   * (`{base_url}/chat/completions`, what every compatible server has) or Responses
+   * (`{base_url}/responses`, OpenAI's own, where its hosted tools and newest models are). A caller
+   * of the same API gets its body passed through (docs/configuration.md).
+   */
+  api: v.optional(v.picklist(['chat', 'responses']), 'chat'),
   /** Name of the secret holding the key; omit for keyless upstreams (a local Ollama or vLLM). */
   api_key_secret: v.optional(nonEmpty()),
   ...apiKeys,

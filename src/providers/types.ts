@@ -61,4 +61,10 @@ export interface ProviderAdapter {
    * answering (Anthropic's `count_tokens`); absent where the gateway can only estimate.
    */
   countTokens?(request: UpstreamRequest, options: OpenUpstreamOptions): Promise<number>
+  /**
+   * The provider's compaction of a conversation (OpenAI's `POST /responses/compact`), its JSON as
+   * the provider returned it, for providers that offer it to a caller of their own API (the
+   * caller's body is `request.native`); absent elsewhere.
+   */
+  compact?(request: UpstreamRequest, options: OpenUpstreamOptions): Promise<unknown>
 }

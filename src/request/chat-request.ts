@@ -184,6 +184,8 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
     reasoning_effort: v.optional(v.picklist(REASONING_EFFORTS)),
     /** How long an answer to write: OpenAI-compatible upstreams only; others ignore it. */
     verbosity: v.optional(v.picklist(['low', 'medium', 'high'])),
+    /** Which of the provider's prompt caches to use (OpenAI's): carried to OpenAI upstreams; others ignore it. */
+    prompt_cache_key: v.optional(v.pipe(v.string(), v.maxLength(1024))),
   })
 }
 

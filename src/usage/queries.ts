@@ -52,6 +52,7 @@ export const GROUP_KEYS = {
   outcome: { column: 'outcome', as: 'outcome' },
   error_code: { column: 'error_code', as: 'error_code' },
   cache_status: { column: 'cache_status', as: 'cache_status' },
+  route: { column: 'route', as: 'route' },
 } as const
 export type GroupKey = keyof typeof GROUP_KEYS
 
@@ -59,19 +60,56 @@ export type AdminRow = Record<string, string | number | null> &
   UsageTotals & { ttft_ms_p50: number | null; ttft_ms_p95: number | null }
 
 /**
- * Narrows the admin rows and the request log to one principal, model, surface or outcome (each
- * optional). `route` is kept by the records only, not by the daily sums of older days, so the
- * usage rows cannot be narrowed by it; the request log can.
+ * Narrows the admin rows and the request log to one principal, model, surface (`route`) or
+ * outcome (each optional). Days rolled up before the daily sums kept the route (migration 0005)
+ * have route '': they count when no surface is chosen, and under none when one is.
  */
 export interface UsageFilter {
   principal?: string | undefined
   model?: string | undefined
   outcome?: string | undefined
+  route?: string | undefined
 }
 
 /** The same condition for the usage rows and the records: each filter bound, never spliced in. */
-const FILTERED = `(?3 IS NULL OR principal = ?3) AND (?4 IS NULL OR model = ?4) AND (?5 IS NULL OR outcome = ?5)`
-const filterValues = (filter: UsageFilter) => [filter.principal ?? null, filter.model ?? null, filter.outcome ?? null]
+const FILTERED = `(?3 IS NULL OR principal = ?3) AND (?4 IS NULL OR model = ?4) AND (?5 IS NULL OR outcome = ?5)
+  AND (?6 IS NULL OR route = ?6)`
+const filterValues = (filter: UsageFilter) => [
+  filter.principal ?? null,
+  filter.model ?? null,
+  filter.outcome ?? null,
+  filter.route ?? null,
+]
+
+/** What the ledger holds in a range, for each filter: the dashboard's choices. */
+export interface FilterChoices {
+  principal: string[]
+  model: string[]
+  route: string[]
+  outcome: string[]
+}
+
+/**
+ * The principals, models, surfaces and outcomes the ledger holds in a range, each sorted; a
+ * surface unknown to days rolled up before it was kept ('') is left out. Never narrowed by a
+ * filter: choosing one key must not hide the others.
+ */
+export async function filterChoices(db: D1Database, from: string, to: string): Promise<FilterChoices> {
+  const { results } = await db
+    .prepare(
+      `WITH rows AS (SELECT principal, model, route, outcome FROM usage_rows WHERE day BETWEEN ?1 AND ?2)
+       SELECT DISTINCT 'principal' AS name, principal AS value FROM rows
+       UNION SELECT DISTINCT 'model', model FROM rows
+       UNION SELECT DISTINCT 'route', route FROM rows WHERE route != ''
+       UNION SELECT DISTINCT 'outcome', outcome FROM rows
+       ORDER BY name, value`,
+    )
+    .bind(from, to)
+    .all<{ name: keyof FilterChoices; value: string }>()
+  const choices: FilterChoices = { principal: [], model: [], route: [], outcome: [] }
+  for (const { name, value } of results) choices[name].push(value)
+  return choices
+}
 
 /**
  * Everyone's usage in a range, grouped by one key or several (`day` and `model` for a chart
@@ -154,7 +192,7 @@ export async function requestRows(
   db: D1Database,
   from: string,
   to: string,
-  filter: UsageFilter & { route?: string | undefined },
+  filter: UsageFilter,
   after: RequestCursor | undefined,
   limit: number,
 ): Promise<RequestRow[]> {
@@ -163,11 +201,11 @@ export async function requestRows(
       `SELECT id, ts, principal_kind AS kind, principal, model, route, outcome, error_code, prompt_tokens,
          completion_tokens, cost_usd, ttft_ms, duration_ms
        FROM usage_records
-       WHERE day BETWEEN ?1 AND ?2 AND ${FILTERED} AND (?6 IS NULL OR route = ?6)
+       WHERE day BETWEEN ?1 AND ?2 AND ${FILTERED}
          AND (?7 IS NULL OR ts < ?7 OR (ts = ?7 AND id < ?8))
        ORDER BY ts DESC, id DESC LIMIT ?9`,
     )
-    .bind(from, to, ...filterValues(filter), filter.route ?? null, after?.ts ?? null, after?.id ?? null, limit)
+    .bind(from, to, ...filterValues(filter), after?.ts ?? null, after?.id ?? null, limit)
     .all<RequestRow>()
   return results
 }

@@ -18,15 +18,15 @@ export async function rollUpOldRecords(
   const [, deleted] = await db.batch([
     db
       .prepare(
-        `INSERT INTO usage_daily (day, principal_kind, principal, model, outcome, error_code, cache_status, requests,
-           prompt_tokens, completion_tokens, reasoning_tokens, estimated_requests, cost_usd, saved_usd,
+        `INSERT INTO usage_daily (day, principal_kind, principal, model, route, outcome, error_code, cache_status,
+           requests, prompt_tokens, completion_tokens, reasoning_tokens, estimated_requests, cost_usd, saved_usd,
            cache_read_tokens, cache_write_tokens)
-         SELECT day, principal_kind, principal, model, outcome, COALESCE(error_code, ''), cache_status, COUNT(*),
+         SELECT day, principal_kind, principal, model, route, outcome, COALESCE(error_code, ''), cache_status, COUNT(*),
            SUM(prompt_tokens), SUM(completion_tokens), SUM(reasoning_tokens), SUM(estimated), SUM(cost_usd), SUM(saved_usd),
            SUM(cache_read_tokens), SUM(cache_write_tokens)
          FROM usage_records WHERE day < ?1
-         GROUP BY day, principal_kind, principal, model, outcome, COALESCE(error_code, ''), cache_status
-         ON CONFLICT (day, principal_kind, principal, model, outcome, error_code, cache_status) DO UPDATE SET
+         GROUP BY day, principal_kind, principal, model, route, outcome, COALESCE(error_code, ''), cache_status
+         ON CONFLICT (day, principal_kind, principal, model, route, outcome, error_code, cache_status) DO UPDATE SET
            requests = requests + excluded.requests, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
            completion_tokens = completion_tokens + excluded.completion_tokens,
            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,

@@ -6,7 +6,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateApiKey, hashApiKey } from '../../src/access/api-key'
 import { TestUpstream } from './upstream-server'
-import { applyLedgerMigrations, startWranglerDev, type WranglerDev } from './wrangler-dev'
+import { applyLedgerMigrations, executeLedgerSql, startWranglerDev, type WranglerDev } from './wrangler-dev'
 
 /**
  * The `/admin` dashboard in Chromium against `wrangler dev`, at a phone's size and a laptop's, in
@@ -25,6 +25,60 @@ const PHONE = { width: 390, height: 844 }
 const LAPTOP = { width: 1280, height: 800 }
 const DAY_MS = 86_400_000
 const today = new Date().toISOString().slice(0, 10)
+/** alice's daily token budget: each "hello" charges 8 of it. */
+const ALICE_BUDGET = 1000
+
+/**
+ * A week long past (60 to 54 days ago), seeded straight into the ledger before the gateway starts:
+ * what the error-rate and latency charts and the surface filter are checked against. Outside the
+ * default 30 days, so the figures of today's answers above stay as they are.
+ */
+const WEEK = Array.from({ length: 7 }, (_, i) => new Date(Date.parse(today) - (60 - i) * DAY_MS))
+const weekDay = (i: number) => WEEK[i]!.toISOString().slice(0, 10)
+interface Seeded {
+  day: number
+  route: string
+  principal: string
+  outcome: 'done' | 'error'
+  ttft: number | null
+  tokens: number
+}
+const SEEDED: Seeded[] = [
+  // Day 0: four answers on /v1/messages, 100 to 400 ms to the first token (p50 200, p95 400).
+  ...[100, 200, 300, 400].map((ttft) => ({
+    day: 0,
+    route: '/v1/messages',
+    principal: 'carol',
+    outcome: 'done' as const,
+    ttft,
+    tokens: 10,
+  })),
+  // Day 1: one of two fails (50%).
+  { day: 1, route: '/v1/chat/completions', principal: 'carol', outcome: 'done', ttft: 50, tokens: 20 },
+  { day: 1, route: '/v1/chat/completions', principal: 'carol', outcome: 'error', ttft: null, tokens: 0 },
+  // Day 2: nothing. Day 3: daily sums only (below). Day 4: one of three fails, on another surface.
+  { day: 4, route: '/api/chat', principal: 'dave', outcome: 'done', ttft: 1000, tokens: 30 },
+  { day: 4, route: '/api/chat', principal: 'dave', outcome: 'done', ttft: 1200, tokens: 30 },
+  { day: 4, route: '/api/chat', principal: 'dave', outcome: 'error', ttft: null, tokens: 0 },
+  // Day 5: nothing. Day 6: one answer.
+  { day: 6, route: '/v1/messages', principal: 'carol', outcome: 'done', ttft: 80, tokens: 10 },
+]
+const seedSql = () => {
+  const records = SEEDED.map((row, i) => {
+    const ts = WEEK[row.day]!.getTime() + 3_600_000 * (i + 1)
+    return `('seed-${i}', ${ts}, '${weekDay(row.day)}', '${row.route}', 200, 'key', '${row.principal}', 'upstream',
+      'upstream', '${row.outcome}', ${row.outcome === 'error' ? "'upstream_error'" : 'NULL'}, ${row.tokens}, 0, 0, 0, 0,
+      ${row.ttft ?? 'NULL'}, 1500)`
+  })
+  // Day 3 as the retention job leaves a day: sums per group, no single answers, no percentiles.
+  return `INSERT INTO usage_records (id, ts, day, route, status, principal_kind, principal, model, upstream, outcome,
+      error_code, prompt_tokens, completion_tokens, reasoning_tokens, estimated, cost_usd, ttft_ms, duration_ms)
+    VALUES ${records.join(',\n')};
+    INSERT INTO usage_daily (day, principal_kind, principal, model, route, outcome, error_code, requests, prompt_tokens,
+      completion_tokens, reasoning_tokens, estimated_requests, cost_usd)
+    VALUES ('${weekDay(3)}', 'key', 'carol', 'upstream', '/v1/messages', 'done', '', 3, 90, 0, 0, 0, 0),
+      ('${weekDay(3)}', 'key', 'carol', 'upstream', '/v1/messages', 'error', 'upstream_error', 1, 0, 0, 0, 0, 0);`
+}
 
 let upstream: TestUpstream
 let gateway: WranglerDev
@@ -35,6 +89,7 @@ beforeAll(async () => {
   const upstreamUrl = await upstream.start()
   const persistTo = mkdtempSync(join(tmpdir(), 'gateway-dashboard-'))
   await applyLedgerMigrations(persistTo)
+  await executeLedgerSql(persistTo, seedSql())
   gateway = await startWranglerDev(
     {
       DEFAULT_MODEL: 'upstream',
@@ -44,7 +99,7 @@ beforeAll(async () => {
       }),
       ANONYMOUS_MODELS: 'upstream, demo',
       API_KEYS: JSON.stringify({
-        alice: { sha256: await hashApiKey(alice), models: ['*'] },
+        alice: { sha256: await hashApiKey(alice), models: ['*'], daily_tokens: ALICE_BUDGET },
         bob: { sha256: await hashApiKey(bob), models: ['*'] },
         ops: { sha256: await hashApiKey(ops), models: ['*'], admin: true },
       }),
@@ -130,7 +185,7 @@ interface DrawnAxes {
   yTicks: string[]
 }
 
-function drawnAxes(page: Page, figure: 'spend' | 'tokens'): Promise<DrawnAxes> {
+function drawnAxes(page: Page, figure: 'spend' | 'tokens' | 'error-rate' | 'latency'): Promise<DrawnAxes> {
   return page.locator(`#${figure} .plot`).evaluate((plot: HTMLElement) => ({
     xMin: Number(plot.dataset.xMin),
     xMax: Number(plot.dataset.xMax),
@@ -216,7 +271,9 @@ describe('the /admin dashboard', () => {
       await signIn(page)
       await page.getByRole('button', { name: preset, exact: true }).click()
       const from = new Date(Date.parse(today) - (days - 1) * DAY_MS).toISOString().slice(0, 10)
-      await expect.poll(() => page.getByRole('status').textContent()).toBe(`Usage from ${from} to ${today} (UTC days).`)
+      await expect
+        .poll(() => page.getByRole('status').textContent(), { timeout: 10_000 })
+        .toBe(`Usage from ${from} to ${today} (UTC days).`)
       expect(await page.getByLabel('From').inputValue()).toBe(from)
       for (const figure of ['spend', 'tokens'] as const) {
         const axes = await drawnAxes(page, figure)
@@ -243,7 +300,7 @@ describe('the /admin dashboard', () => {
     const { page, context } = await newPage(PHONE)
     await signIn(page)
     await page.getByRole('button', { name: '30 days', exact: true }).click()
-    await expect.poll(async () => (await drawnAxes(page, 'spend')).xTicks.length).toBeLessThan(30)
+    await expect.poll(async () => (await drawnAxes(page, 'spend')).xTicks.length, { timeout: 10_000 }).toBeLessThan(30)
     const { xTicks } = await drawnAxes(page, 'spend')
     // Every `step`th day from the first, for one whole step: never a tick between days.
     const everyNth = (step: number) => labelsOf(lastDays(30).filter((_, i) => i % step === 0))
@@ -327,7 +384,7 @@ describe('the /admin dashboard', () => {
     expect(await log.getByRole('row').count()).toBe(1 + 5)
     await page.getByLabel('Key', { exact: true }).selectOption('bob')
     await page.getByLabel('Outcome').selectOption('error')
-    await expect.poll(() => log.getByRole('row').count()).toBe(1 + 1)
+    await expect.poll(() => log.getByRole('row').count(), { timeout: 10_000 }).toBe(1 + 1)
     expect(await log.getByRole('row').nth(1).locator('th:visible, td:visible').allTextContents()).toEqual([
       expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
       'bob',
@@ -357,6 +414,150 @@ describe('the /admin dashboard', () => {
     expect(await older.isHidden()).toBe(true)
     const times = await rows.locator('th').allTextContents()
     expect(times).toEqual([...times].sort().reverse())
+    expect(problems).toEqual([])
+    await context.close()
+  })
+})
+
+/** A chart's figures, as its table (inside the closed "as a table") has them: a row per day. */
+function chartTable(page: Page, figure: 'spend' | 'tokens' | 'error-rate' | 'latency'): Promise<string[][]> {
+  return page
+    .locator(`#${figure} tbody tr`)
+    .evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => cell.textContent ?? '')))
+}
+
+/** Shows the seeded week, from its first day to its last. */
+async function showWeek(page: Page): Promise<void> {
+  await page.getByLabel('From', { exact: true }).fill(weekDay(0))
+  await page.getByLabel('To', { exact: true }).fill(weekDay(6))
+  await page.getByRole('button', { name: 'Show', exact: true }).click()
+  // A load asks the gateway seven things at once: on a busy machine, more than a second.
+  await expect
+    .poll(() => page.getByRole('status').textContent(), { timeout: 10_000 })
+    .toBe(`Usage from ${weekDay(0)} to ${weekDay(6)} (UTC days).`)
+}
+
+describe('the /admin dashboard: error rate, latency, surfaces and budgets', () => {
+  for (const [size, viewport, colorScheme] of [
+    ['phone', PHONE, 'dark'],
+    ['laptop', LAPTOP, 'light'],
+  ] as const) {
+    it(`charts the error rate and TTFT p50/p95 per day of a week, a tick a day, from zero (${size}, ${colorScheme})`, async () => {
+      const { page, context, problems } = await newPage(viewport, colorScheme)
+      await signIn(page)
+      await showWeek(page)
+      const dates = WEEK.map((_, i) => weekDay(i))
+      // Day 3's four answers are daily sums: an error rate, but no time to first token.
+      expect(await chartTable(page, 'error-rate')).toEqual(
+        [['0%'], ['50%'], ['–'], ['25%'], ['33.3%'], ['–'], ['0%']].map((cells, i) => [dates[i]!, ...cells]),
+      )
+      expect(await chartTable(page, 'latency')).toEqual(
+        [
+          ['200 ms', '400 ms'],
+          ['50 ms', '50 ms'],
+          ['–', '–'],
+          ['–', '–'],
+          ['1,000 ms', '1,200 ms'],
+          ['–', '–'],
+          ['80 ms', '80 ms'],
+        ].map((cells, i) => [dates[i]!, ...cells]),
+      )
+      for (const figure of ['error-rate', 'latency'] as const) {
+        const axes = await drawnAxes(page, figure)
+        expect(axes.xMin).toBe(Date.parse(weekDay(0)) / 1000 - 43_200)
+        expect(axes.xMax).toBe(Date.parse(weekDay(6)) / 1000 + 43_200)
+        expect(axes.xTicks).toEqual(labelsOf(WEEK))
+        expect(axes.yMin).toBe(0)
+      }
+      // Tallest: 50% and 1,200 ms, each under a round top.
+      const rate = await drawnAxes(page, 'error-rate')
+      expect(rate.yTicks).toEqual(['0%', '20%', '40%', '60%', '80%'])
+      const latency = await drawnAxes(page, 'latency')
+      expect(latency.yTicks).toEqual(['0 ms', '500 ms', '1,000 ms', '1,500 ms', '2,000 ms'])
+      for (const box of await page.locator('.table').all()) {
+        const { scrollWidth, clientWidth } = await box.evaluate((el) => ({
+          scrollWidth: el.scrollWidth,
+          clientWidth: el.clientWidth,
+        }))
+        expect(scrollWidth).toBeLessThanOrEqual(clientWidth)
+      }
+      expect(await axeViolations(page)).toEqual([])
+      expect(problems).toEqual([])
+      await context.close()
+    })
+  }
+
+  it('offers the filters what the ledger holds in the range, and narrows every figure by surface', async () => {
+    const { page, context, problems } = await newPage()
+    await signIn(page)
+    const options = (label: string) => page.getByLabel(label, { exact: true }).locator('option').allTextContents()
+    // Today: only today's answers' keys, model, surface and outcomes.
+    expect(await options('Key')).toEqual(['All', 'alice', 'bob'])
+    expect(await options('Surface')).toEqual(['All', '/api/chat'])
+    expect(await options('Outcome')).toEqual(['All', 'done', 'error'])
+    await showWeek(page)
+    expect(await options('Key')).toEqual(['All', 'carol', 'dave'])
+    expect(await options('Model')).toEqual(['All', 'upstream'])
+    expect(await options('Surface')).toEqual(['All', '/api/chat', '/v1/chat/completions', '/v1/messages'])
+    expect(await options('Outcome')).toEqual(['All', 'done', 'error'])
+
+    const log = page.getByRole('table', { name: 'Requests, newest first' })
+    expect(await log.locator('tbody tr').count()).toBe(SEEDED.length)
+    await page.getByLabel('Surface', { exact: true }).selectOption('/v1/messages')
+    // The log: the five records on /v1/messages (day 3 is sums, with no single answers).
+    const onMessages = SEEDED.filter((row) => row.route === '/v1/messages')
+    await expect.poll(() => log.locator('tbody tr').count(), { timeout: 10_000 }).toBe(onMessages.length)
+    expect(await log.locator('tbody tr td:nth-child(4)').allTextContents()).toEqual(
+      onMessages.map(() => '/v1/messages'),
+    )
+    // The charts: days 0, 3 and 6 only; day 3's sums count (3 answers of 30 tokens and 1 error).
+    const dates = WEEK.map((_, i) => weekDay(i))
+    expect(await chartTable(page, 'tokens')).toEqual(
+      ['40', '0', '0', '90', '0', '0', '10'].map((tokens, i) => [dates[i]!, tokens, tokens]),
+    )
+    expect((await chartTable(page, 'error-rate')).map((row) => row[1])).toEqual(['0%', '–', '–', '25%', '–', '–', '0%'])
+    expect((await chartTable(page, 'latency')).map((row) => row.slice(1))).toEqual([
+      ['200 ms', '400 ms'],
+      ['–', '–'],
+      ['–', '–'],
+      ['–', '–'],
+      ['–', '–'],
+      ['–', '–'],
+      ['80 ms', '80 ms'],
+    ])
+    const principals = page.getByRole('table', { name: 'Usage by principal' })
+    expect(await principals.getByRole('rowheader').allTextContents()).toEqual(['carol'])
+    expect(await page.locator('#totals dd').allTextContents()).toEqual(['$0.00', '9', '140', '1'])
+    // The choices stay what the range holds, not what the filter leaves.
+    expect(await options('Key')).toEqual(['All', 'carol', 'dave'])
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
+  it('shows each key’s daily budget and today’s use: the limits object’s for a budget, the ledger’s without', async () => {
+    const { page, context, problems } = await newPage(PHONE)
+    await signIn(page)
+    const budgets = page.getByRole('table', { name: `Daily token budgets, used on ${today}` })
+    const rows = await budgets
+      .locator('tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('th:not(.optional), td:not(.optional)')].map((c) => c.textContent)),
+      )
+    // alice: three answers of 8 tokens charged to her 1,000; bob (no budget): his ledger's 8.
+    expect(rows).toEqual([
+      ['alice', '1,000', '24', '976'],
+      ['bob', 'None', '8', '–'],
+      ['ops', 'None', '0', '–'],
+    ])
+    // The same figures as alice's own view of her budget, GET /api/usage.
+    const own = (await (await fetch(`${gateway.url}/api/usage`, { headers: bearer(alice) })).json()) as {
+      budget: { used_today: number; remaining_today: number }
+    }
+    expect(own.budget).toMatchObject({ used_today: 24, remaining_today: ALICE_BUDGET - 24 })
+    expect(await budgets.getByRole('row', { name: /alice/ }).locator('td').nth(2).getAttribute('title')).toBe(
+      'Charged by its limits object',
+    )
+    expect(await page.locator('#budgets-day').textContent()).toContain(`Tokens charged on ${today} (UTC)`)
     expect(problems).toEqual([])
     await context.close()
   })

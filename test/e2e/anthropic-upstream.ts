@@ -8,9 +8,9 @@ import type { ServerResponse } from 'node:http'
  * anthropic-messages/`, "thinking" streams signed thinking then text, "overloaded" fails
  * mid-stream with `overloaded_error`, "cached" reports writing the prompt cache on a first turn
  * and reading it on any later one, "truncate" ends before `message_stop`, "status:<code>" refuses
- * in Anthropic's error shape; "read-file:<path>" anywhere in the turn asks for Claude Code's
- * `Read` tool on that path); a turn of tool results is answered with them; anything else is
- * echoed.
+ * in Anthropic's error shape; "run-command:<cmd>" anywhere in it calls Codex's `exec_command`,
+ * "read-file:<path>" Claude Code's `Read`); a turn of tool results is answered with them;
+ * anything else is echoed.
  */
 
 const FIXTURES = new URL('../fixtures/upstream/anthropic-messages/', import.meta.url)
@@ -57,17 +57,20 @@ function answerFor(body: AnthropicRequestBody): string[] {
     return [messageStart(40), ...textBlock(0, ['Results: ', said]), ...end('end_turn', 6)]
   }
   const scenario = textOf(blocks)
-  // An agent's prompt comes wrapped in its own reminders: look for the file anywhere in it.
+  // An agent's prompt comes wrapped in its own reminders: look for the scenario anywhere in it.
+  const command = /run-command:([^\n]+)/.exec(scenario)
   const readFile = /read-file:(\S+)/.exec(scenario)
-  if (readFile) {
-    const input = JSON.stringify({ file_path: readFile[1] })
+  if (command || readFile) {
+    const name = command ? 'exec_command' : 'Read'
+    const input = command ? { cmd: command[1] } : { file_path: readFile![1] }
+    const call = { type: 'tool_use', id: 'toolu_agent', name, input: {} }
     return [
       messageStart(30),
-      event('content_block_start', {
+      event('content_block_start', { index: 0, content_block: call }),
+      event('content_block_delta', {
         index: 0,
-        content_block: { type: 'tool_use', id: 'toolu_agent', name: 'Read', input: {} },
+        delta: { type: 'input_json_delta', partial_json: JSON.stringify(input) },
       }),
-      event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: input } }),
       event('content_block_stop', { index: 0 }),
       ...end('tool_use', 9),
     ]

@@ -10,10 +10,13 @@ import { startWranglerDev, type WranglerDev } from './wrangler-dev'
 
 /**
  * The real Codex CLI (`@openai/codex`, `codex exec`), unchanged, with a `model_providers` entry at
- * the gateway's `/v1` (`wire_api = "responses"`) and a gateway key: on the demo model, and on an
- * OpenAI-compatible loopback upstream through a whole tool loop (a shell command's output in its
- * answer). Its hosted `web_search` tool and its `namespace` tools (sub-agents) are switched off in
- * its config, as docs/responses-api.md tells users to: the gateway refuses both by name.
+ * the gateway's `/v1` (`wire_api = "responses"`) and a gateway key: on the demo model, and through
+ * a whole tool loop (a shell command's output in its answer) on three loopback upstreams: an
+ * OpenAI-compatible Chat Completions one and an Anthropic one, both by translation, and one that
+ * speaks the Responses API (`api = "responses"`), by pass-through. Translated, its hosted
+ * `web_search` tool and its `namespace` tools (sub-agents) are switched off in its config, as
+ * docs/responses-api.md tells users to (the gateway refuses both by name); passed through, Codex
+ * runs with its default settings, and the upstream gets those tools.
  */
 
 const CODEX = new URL('../../node_modules/.bin/codex', import.meta.url).pathname
@@ -28,11 +31,16 @@ beforeAll(async () => {
   upstream = new TestUpstream()
   const upstreamUrl = await upstream.start()
   apiKey = generateApiKey()
-  gateway = await startWranglerDev({
-    DEFAULT_MODEL: 'demo',
-    MODELS: testModels(upstreamUrl),
-    API_KEYS: JSON.stringify({ agent: { sha256: await hashApiKey(apiKey), models: ['*'] } }),
-  })
+  const models = JSON.parse(testModels(upstreamUrl, undefined, 'ANTHROPIC_KEY')) as Record<string, object>
+  models.gpt = { adapter: 'openai', api: 'responses', base_url: upstreamUrl, upstream_model: 'gpt-up', retries: 0 }
+  gateway = await startWranglerDev(
+    {
+      DEFAULT_MODEL: 'demo',
+      MODELS: JSON.stringify(models),
+      API_KEYS: JSON.stringify({ agent: { sha256: await hashApiKey(apiKey), models: ['*'] } }),
+    },
+    { ANTHROPIC_KEY: 'sk-ant-test' },
+  )
   folder = mkdtempSync(join(tmpdir(), 'codex-e2e-'))
 })
 
@@ -42,18 +50,19 @@ afterAll(async () => {
   if (folder) rmSync(folder, { recursive: true, force: true })
 })
 
-/** `codex exec <prompt>` on `model` in the temporary folder, with only the settings docs/ give; its output. */
-async function codex(prompt: string, model: string): Promise<string> {
+/**
+ * `codex exec <prompt>` on `model` in the temporary folder, with only the settings docs/ give; its
+ * output. `translated`: the model is not served through the Responses API, so Codex's hosted and
+ * namespace tools are switched off.
+ */
+async function codex(prompt: string, model: string, { translated = true } = {}): Promise<string> {
   const home = mkdtempSync(join(tmpdir(), 'codex-home-'))
   writeFileSync(
     join(home, 'config.toml'),
     [
       `model = "${model}"`,
       'model_provider = "gateway"',
-      'web_search = "disabled"',
-      '',
-      '[features]',
-      'multi_agent = false',
+      ...(translated ? ['web_search = "disabled"', '', '[features]', 'multi_agent = false'] : []),
       '',
       '[model_providers.gateway]',
       'name = "gateway"',
@@ -101,6 +110,47 @@ describe('Codex through /v1/responses', () => {
       // Codex's bookkeeping for OpenAI's service, named in the log line rather than sent on.
       expect(first).not.toHaveProperty('client_metadata')
       expect(gateway.logs()).toMatch(/"ignoredFields":\[[^\]]*"client_metadata"/)
+    },
+  )
+
+  it(
+    'completes a tool loop on an Anthropic model, by translation',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      writeFileSync(join(folder, 'note.txt'), 'heron-7\n')
+      upstream.requests.length = 0
+      const answer = await codex('run-command:cat note.txt', 'claude')
+      expect(answer).toContain('Results:')
+      expect(answer).toContain('heron-7')
+      const [first] = upstream.requests.map((r) => r.body)
+      expect(first).toMatchObject({ model: 'claude-upstream' })
+      expect((first!.tools as Array<{ name: string }>).map((t) => t.name)).toContain('exec_command')
+    },
+  )
+
+  it(
+    'completes a tool loop on a model served through the Responses API, by pass-through, with its default settings',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      writeFileSync(join(folder, 'note.txt'), 'ibis-9\n')
+      upstream.requests.length = 0
+      const answer = await codex('run-command:cat note.txt', 'gpt', { translated: false })
+      expect(answer).toContain('tool said:')
+      expect(answer).toContain('ibis-9')
+      const [first, second] = upstream.requests.map((r) => r.body)
+      // Codex's own request, as it sent it: its hosted and namespace tools, its bookkeeping.
+      expect(first).toMatchObject({ model: 'gpt-up', stream: true, store: false })
+      const types = (first!.tools as Array<{ type: string }>).map((t) => t.type)
+      expect(types).toEqual(expect.arrayContaining(['function', 'namespace', 'web_search']))
+      expect(first).toHaveProperty('client_metadata')
+      expect(first).toHaveProperty('prompt_cache_key')
+      // The second turn carries the call and its output, in Codex's own items.
+      const items = second!.input as Array<{ type?: string; call_id?: string }>
+      expect(items.filter((i) => i.type === 'function_call_output').map((i) => i.call_id)).toEqual(['call_up'])
     },
   )
 })

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { answerAnthropic, type AnthropicRequestBody } from './anthropic-upstream'
+import { answerResponses, type ResponsesRequestBody } from './responses-upstream'
 import { CANNED_ANSWERS, longAnswerToken, type CannedAnswer } from './canned-answers'
 
 const FIXTURES = new URL('../fixtures/upstream/openai-chat/', import.meta.url)
@@ -141,6 +142,13 @@ export class TestUpstream extends EventEmitter {
     // Anthropic's API, for the models configured with the anthropic adapter (see ./anthropic-upstream.ts).
     const path = new URL(req.url ?? '/', 'http://upstream').pathname
     if (path.startsWith('/v1/messages')) return answerAnthropic(path, body as AnthropicRequestBody, res)
+    // OpenAI's Responses API, for the models configured with `api = "responses"` (see ./responses-upstream.ts).
+    if (path.startsWith('/v1/responses')) return answerResponses(path, body as ResponsesRequestBody, res)
+    // A base URL under `/down` is an upstream that is unavailable, for fallbacks.
+    if (path.startsWith('/down/')) {
+      res.writeHead(503, { 'Content-Type': 'application/json' })
+      return void res.end(JSON.stringify({ error: { message: 'down for the test', type: 'server_error' } }))
+    }
 
     const content = body.messages.findLast((m) => m.role === 'user')?.content ?? ''
     const scenario =
@@ -278,6 +286,24 @@ export class TestUpstream extends EventEmitter {
         }
         stream()
         res.write(text(`echo: ${scenario}`) + finish + usage + 'data: [DONE]\n\n')
+        return void res.end()
+      case 'cached':
+        // OpenAI's usage once a prompt's prefix is cached: `cached_tokens`, a part of `prompt_tokens`.
+        stream()
+        res.write(
+          text('cached answer') +
+            finish +
+            chunk({
+              choices: [],
+              usage: {
+                prompt_tokens: 40,
+                completion_tokens: 2,
+                total_tokens: 42,
+                prompt_tokens_details: { cached_tokens: 24 },
+              },
+            }) +
+            'data: [DONE]\n\n',
+        )
         return void res.end()
       case 'no-headers':
         return // never answers

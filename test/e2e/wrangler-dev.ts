@@ -108,8 +108,21 @@ async function startOnce(
  * `npm run dev` does before it starts.
  */
 export async function applyLedgerMigrations(persistTo?: string): Promise<void> {
-  const args = [WRANGLER, 'd1', 'migrations', 'apply', 'USAGE_DB', '--local']
+  const args = ['d1', 'migrations', 'apply', 'USAGE_DB', '--local']
   if (persistTo) args.push('--persist-to', persistTo)
+  await runWrangler(args)
+}
+
+/**
+ * Runs `sql` on the local ledger in `persistTo` (after `applyLedgerMigrations`): rows a test
+ * needs on days past, which no request made today can write.
+ */
+export async function executeLedgerSql(persistTo: string, sql: string): Promise<void> {
+  await runWrangler(['d1', 'execute', 'USAGE_DB', '--local', '--persist-to', persistTo, '--command', sql])
+}
+
+async function runWrangler(wranglerArgs: string[]): Promise<void> {
+  const args = [WRANGLER, ...wranglerArgs]
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1' },
@@ -118,8 +131,11 @@ export async function applyLedgerMigrations(persistTo?: string): Promise<void> {
   let output = ''
   child.stdout!.on('data', (data) => (output += data))
   child.stderr!.on('data', (data) => (output += data))
+  // Bounded: a wrangler that hangs fails the test instead of stalling it.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
   const [code] = (await once(child, 'exit')) as [number | null]
-  if (code !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${output}`)
+  clearTimeout(timer)
+  if (code !== 0) throw new Error(`wrangler ${wranglerArgs.slice(0, 2).join(' ')} failed:\n${output}`)
 }
 
 async function waitUntilReady(child: ChildProcess, output: () => string, url: string): Promise<void> {

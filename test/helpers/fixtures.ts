@@ -5,6 +5,12 @@ const openAI = import.meta.glob<string>('../fixtures/upstream/openai-chat/*.sse'
   eager: true,
 })
 
+const openAIResponses = import.meta.glob<string>('../fixtures/upstream/openai-responses/*.sse', {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+})
+
 const anthropic = import.meta.glob<string>('../fixtures/upstream/anthropic-messages/*.sse', {
   query: '?raw',
   import: 'default',
@@ -16,3 +22,4 @@ const byFileName = (files: Record<string, string>): Record<string, string> =>
 
 export const openAIRecordings = byFileName(openAI)
 export const anthropicRecordings = byFileName(anthropic)
+export const openAIResponsesRecordings = byFileName(openAIResponses)

@@ -69,6 +69,13 @@ const MODELS = {
   },
   gemini: { adapter: 'gemini', upstream_model: 'gemini-2.5-flash', api_key_secret: 'KEY', include_thoughts: true },
   blind: { adapter: 'openai', base_url: 'https://api.example.com/v1', upstream_model: 'm', vision: false },
+  responses: {
+    adapter: 'openai',
+    api: 'responses',
+    base_url: 'https://api.example.com/v1',
+    upstream_model: 'gpt-5',
+    api_key_secret: 'KEY',
+  },
 }
 
 const sent: Array<{ url: string; body: unknown }> = []
@@ -89,10 +96,18 @@ const ANSWERS = {
     'event: message_stop\ndata: {"type":"message_stop"}\n\n',
   ].join(''),
   gemini: 'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP"}]}\n\n',
+  responses:
+    'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"ok"}\n\nevent: response.completed\ndata: {"type":"response.completed","response":{"status":"completed"}}\n\n',
 }
 
 const answerFor = (url: string) =>
-  url.includes('anthropic') ? ANSWERS.anthropic : url.includes('googleapis') ? ANSWERS.gemini : ANSWERS.openai
+  url.includes('anthropic')
+    ? ANSWERS.anthropic
+    : url.includes('googleapis')
+      ? ANSWERS.gemini
+      : url.endsWith('/responses')
+        ? ANSWERS.responses
+        : ANSWERS.openai
 
 /** Stands in for the provider: records the request, answers `answer` (else a one-token stream in its format). */
 function provider(answer?: string) {
@@ -158,6 +173,73 @@ describe('OpenAI-compatible upstream', () => {
       response_format: format,
     })
     expect(body).toMatchObject({ response_format: format })
+  })
+})
+
+describe('OpenAI Responses upstream (api = "responses"), for a caller of another API', () => {
+  it('gets the system prompt and images as input items, at /responses, storing nothing', async () => {
+    provider()
+    await (await post('responses', { ...imageRequest, max_tokens: 300, prompt_cache_key: 'k-1' })).text()
+    expect(sent[0]!.url).toBe('https://api.example.com/v1/responses')
+    expect(sent[0]!.body).toEqual({
+      model: 'gpt-5',
+      input: [
+        { type: 'message', role: 'system', content: 'Be brief.' },
+        {
+          type: 'message',
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'What is in these?' },
+            { type: 'input_image', image_url: PNG_URL, detail: 'auto' },
+            { type: 'input_image', image_url: 'https://example.com/cat.jpg', detail: 'low' },
+          ],
+        },
+      ],
+      stream: true,
+      store: false,
+      max_output_tokens: 300,
+      prompt_cache_key: 'k-1',
+    })
+  })
+
+  it('gets flat function tools, calls as function_call items and results as function_call_output', async () => {
+    const format = { type: 'json_schema', json_schema: { name: 'city', schema: { type: 'object' }, strict: true } }
+    const body = await upstreamBody('responses', {
+      ...toolsRequest,
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      parallel_tool_calls: false,
+      reasoning_effort: 'low',
+      verbosity: 'high',
+      response_format: format,
+    })
+    expect(body).toEqual({
+      model: 'gpt-5',
+      input: [
+        { type: 'message', role: 'user', content: 'Weather in Paris and Rome?' },
+        { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
+        { type: 'function_call', call_id: 'call_2', name: 'get_weather', arguments: '{"city":"Rome"}' },
+        { type: 'function_call_output', call_id: 'call_1', output: '{"temp_c":21}' },
+        { type: 'function_call_output', call_id: 'call_2', output: 'sunny' },
+      ],
+      stream: true,
+      store: false,
+      tools: [{ type: 'function', ...weather.function }],
+      tool_choice: { type: 'function', name: 'get_weather' },
+      parallel_tool_calls: false,
+      reasoning: { effort: 'low' },
+      text: {
+        format: { type: 'json_schema', name: 'city', schema: { type: 'object' }, strict: true },
+        verbosity: 'high',
+      },
+    })
+  })
+
+  it('refuses stop sequences, which the Responses API has not, by name', async () => {
+    provider()
+    const response = await post('responses', { messages: [{ role: 'user', content: 'hi' }], stop: ['\n'] })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ error: { code: 'unsupported_parameter' } })
+    expect(sent).toHaveLength(0)
   })
 })
 

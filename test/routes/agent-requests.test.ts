@@ -146,7 +146,6 @@ describe("Claude Code's requests on /v1/messages", () => {
 describe('tools with nothing to act on are accepted on every surface', () => {
   const hi = [{ role: 'user', content: 'hi' }]
   it.each([
-    ['/v1/chat/completions', { model: 'gpt', messages: hi, tools: [], tool_choice: 'auto' }],
     ['/v1/responses', { model: 'gpt', input: 'hi', store: false, tools: [], tool_choice: 'required' }],
     ['/v1/messages', { model: 'gpt', max_tokens: 10, messages: hi, tools: [], tool_choice: { type: 'auto' } }],
   ])('%s: no tools upstream, and the tool_choice named as ignored', async (path, body) => {
@@ -156,6 +155,19 @@ describe('tools with nothing to act on are accepted on every surface', () => {
     expect(ignoredOf(response)).toContain('tool_choice')
     expect(sent[0]).not.toHaveProperty('tools')
     expect(sent[0]).not.toHaveProperty('tool_choice')
+  })
+
+  it('/v1/chat/completions passed through to a Chat Completions model: no tools upstream either', async () => {
+    upstream()
+    const response = await request('/v1/chat/completions', {
+      model: 'gpt',
+      messages: hi,
+      tools: [],
+      tool_choice: 'auto',
+      parallel_tool_calls: false,
+    })
+    expect(response.status).toBe(200)
+    expect(sent[0]).toEqual({ model: 'gpt-4o', messages: hi, stream: true, stream_options: { include_usage: true } })
   })
 
   it('the demo model takes tools: [] as well', async () => {
@@ -179,7 +191,7 @@ describe("Codex's request on /v1/responses", () => {
       reasoning: 'mapped',
       store: 'carried',
       include: 'ignored',
-      prompt_cache_key: 'ignored',
+      prompt_cache_key: 'carried',
       client_metadata: 'ignored',
     })
   })
@@ -202,13 +214,15 @@ describe("Codex's request on /v1/responses", () => {
     const tools = codexTurn.tools.filter((tool) => tool.type === 'function')
     const response = await request('/v1/responses', { ...codexTurn, model: 'gpt', tools })
     expect(response.status).toBe(200)
-    expect(ignoredOf(response)).toEqual(['include', 'prompt_cache_key', 'client_metadata'])
+    expect(ignoredOf(response)).toEqual(['include', 'client_metadata'])
     const [body] = sent
+    // OpenAI's prompt cache key reaches an OpenAI-compatible upstream, even translated.
+    expect(body!.prompt_cache_key).toBe(codexTurn.prompt_cache_key)
     expect(body!.messages.map((m) => m.role)).toEqual(['system', 'system', 'user', 'user'])
     expect((body!.tools as unknown[]).length).toBe(tools.length)
   })
 
-  it('ignores and names client_metadata, include and prompt_cache_key in any request', async () => {
+  it('ignores and names client_metadata and include in any request', async () => {
     upstream()
     const response = await request('/v1/responses', {
       model: 'gpt',
@@ -219,7 +233,7 @@ describe("Codex's request on /v1/responses", () => {
       prompt_cache_key: 'k',
     })
     expect(response.status).toBe(200)
-    expect(ignoredOf(response)).toEqual(['client_metadata', 'include', 'prompt_cache_key'])
+    expect(ignoredOf(response)).toEqual(['client_metadata', 'include'])
   })
 
   it('refuses web_search by name', async () => {

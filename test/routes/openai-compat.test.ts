@@ -58,7 +58,7 @@ describe('/v1 refuses what it cannot carry, naming the field', () => {
     })
     expect(response.status).toBe(200)
     expect(response.headers.get('X-Gateway-Ignored')).toBe(
-      'user, metadata, store, service_tier, seed, safety_identifier, prompt_cache_key',
+      'user, metadata, store, service_tier, seed, safety_identifier',
     )
     expect(((await response.json()) as { object: string }).object).toBe('chat.completion')
   })

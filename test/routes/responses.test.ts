@@ -382,10 +382,12 @@ describe('the rest of /v1/responses', () => {
     expect(await errorOf(await count({ model: 'nope', input: 'x' }), 404)).toMatchObject({ code: 'unknown_model' })
   })
 
-  it('says compaction is not offered, in OpenAI’s shape', async () => {
+  it('says compaction is not offered for a model not served through the Responses API, in OpenAI’s shape', async () => {
     const error = await errorOf(await call('/v1/responses/compact', { method: 'POST', body: '{}' }), 404)
     expect(error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_endpoint' })
-    expect(error.message).toContain('compaction is not offered')
+    expect(error.message).toContain('compaction is offered only for models served through OpenAI’s Responses API')
+    const other = await call('/v1/responses/compact', { method: 'GET' })
+    expect(await errorOf(other, 404)).toMatchObject({ code: 'unsupported_endpoint' })
   })
 
   it('answers 405 only for a path it serves with another method, 404 for the rest', async () => {

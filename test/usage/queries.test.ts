@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test'
 import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../../src/index'
-import { adminRows, principalDays } from '../../src/usage/queries'
+import { adminRows, filterChoices, principalDays, requestRows } from '../../src/usage/queries'
 import { rollUpOldRecords } from '../../src/usage/retention'
 import type { UsageRecord } from '../../src/usage/record'
 import { record } from './records'
@@ -135,6 +135,71 @@ describe('everyone’s usage, for admins', () => {
       ['', 21],
       ['upstream_timeout', 1],
     ])
+  })
+})
+
+describe('the surface (route)', () => {
+  beforeEach(async () => {
+    await write([
+      record({ ts: at('2026-08-01'), route: '/v1/messages', promptTokens: 1, completionTokens: 0 }),
+      record({ ts: at('2026-08-01', 11), route: '/api/chat', promptTokens: 2, completionTokens: 0 }),
+      record({ ts: at('2026-11-19'), route: '/v1/messages', promptTokens: 4, completionTokens: 0, ttftMs: 40 }),
+      record({ ts: at('2026-11-19', 11), route: '/v1/responses', principal: 'bob', outcome: 'error', ttftMs: null }),
+    ])
+  })
+
+  it('narrows every figure and the log, rolled-up days included, and groups by it', async () => {
+    await rollUpOldRecords(db, 90, at('2026-11-20'))
+    const messages = await adminRows(db, ['day'], '2026-01-01', '2026-12-31', { route: '/v1/messages' })
+    expect(messages.map((r) => [r.date, r.requests, r.prompt_tokens, r.ttft_ms_p50])).toEqual([
+      ['2026-08-01', 1, 1, null],
+      ['2026-11-19', 1, 4, 40],
+    ])
+    const byRoute = await adminRows(db, ['route'], '2026-01-01', '2026-12-31')
+    expect(byRoute.map((r) => [r.route, r.requests])).toEqual([
+      ['/api/chat', 1],
+      ['/v1/messages', 2],
+      ['/v1/responses', 1],
+    ])
+    const log = await requestRows(db, '2026-01-01', '2026-12-31', { route: '/v1/responses' }, undefined, 10)
+    expect(log.map((r) => [r.route, r.principal])).toEqual([['/v1/responses', 'bob']])
+    expect(await adminRows(db, ['day'], '2026-01-01', '2026-12-31', { route: '/v1/chat/completions' })).toEqual([])
+  })
+
+  it('offers as filter choices what the range holds, never narrowed by a filter', async () => {
+    expect(await filterChoices(db, '2026-11-01', '2026-11-30')).toEqual({
+      principal: ['alice', 'bob'],
+      model: ['mini'],
+      route: ['/v1/messages', '/v1/responses'],
+      outcome: ['done', 'error'],
+    })
+    await rollUpOldRecords(db, 90, at('2026-11-20'))
+    expect(await filterChoices(db, '2026-08-01', '2026-08-01')).toEqual({
+      principal: ['alice'],
+      model: ['mini'],
+      route: ['/api/chat', '/v1/messages'],
+      outcome: ['done'],
+    })
+    expect(await filterChoices(db, '2026-09-01', '2026-09-30')).toEqual({
+      principal: [],
+      model: [],
+      route: [],
+      outcome: [],
+    })
+  })
+
+  it('keeps days rolled up before the route was kept, under no surface', async () => {
+    // As migration 0005 leaves a day rolled up before it: route ''.
+    await db
+      .prepare(
+        `INSERT INTO usage_daily (day, principal_kind, principal, model, outcome, requests, prompt_tokens,
+           completion_tokens, reasoning_tokens, estimated_requests, cost_usd)
+         VALUES ('2026-07-01', 'key', 'alice', 'mini', 'done', 3, 30, 60, 0, 0, 0.003)`,
+      )
+      .run()
+    expect((await adminRows(db, ['day'], '2026-07-01', '2026-07-01')).map((r) => r.requests)).toEqual([3])
+    expect(await adminRows(db, ['day'], '2026-07-01', '2026-07-01', { route: '/api/chat' })).toEqual([])
+    expect((await filterChoices(db, '2026-07-01', '2026-07-01')).route).toEqual([])
   })
 })
 

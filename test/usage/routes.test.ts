@@ -212,6 +212,85 @@ describe('GET /api/admin/usage', { timeout: 30_000 }, () => {
   })
 })
 
+describe('GET /api/admin/filters and /api/admin/budgets', { timeout: 30_000 }, () => {
+  const today = new Date().toISOString().slice(0, 10)
+
+  it('offers what the ledger holds in the range as filter choices, every surface among them', async () => {
+    const response = await get(`/api/admin/filters?from=${today}&to=${today}`, bearer(operator))
+    expect(response.status).toBe(200)
+    const choices = (await response.json()) as Record<string, string[]>
+    expect(choices.route).toEqual(['/api/chat', '/api/streams', '/v1/chat/completions', '/v1/messages'])
+    expect(choices.principal).toEqual(expect.arrayContaining(['anonymous', 'budgeted', 'operator', 'worker']))
+    expect(choices.model).toEqual(['demo', 'down', 'priced'])
+    expect(choices.outcome).toEqual(['done', 'error'])
+    expect(await (await get('/api/admin/filters?from=2026-01-01&to=2026-01-07', bearer(operator))).json()).toEqual({
+      principal: [],
+      model: [],
+      route: [],
+      outcome: [],
+    })
+    expect((await get('/api/admin/filters?from=yesterday', bearer(operator))).status).toBe(400)
+    expect((await get('/api/admin/filters', bearer(worker))).status).toBe(403)
+  })
+
+  it('narrows the usage rows by surface', async () => {
+    const rows = async (query: string) => {
+      const response = await get(`/api/admin/usage?group_by=principal&${query}`, bearer(operator))
+      return ((await response.json()) as { rows: Array<{ principal: string; requests: number }> }).rows
+    }
+    expect(await rows('route=/v1/messages')).toEqual([expect.objectContaining({ principal: 'worker', requests: 1 })])
+    const streams = await rows('route=/api/streams&principal=worker')
+    expect(streams).toEqual([expect.objectContaining({ principal: 'worker', requests: 2 })])
+  })
+
+  it('gives each key’s budget from its limits object, and the ledger’s tokens for a key without one', async () => {
+    const response = await get('/api/admin/budgets', bearer(operator))
+    expect(response.status).toBe(200)
+    const body = (await response.json()) as { day: string; resets_at: string; rows: unknown[] }
+    const mine = (await (await get('/api/usage', bearer(budgeted))).json()) as { budget: Record<string, number> }
+    const ledger = (await (
+      await get(`/api/admin/usage?group_by=principal&from=${today}&to=${today}`, bearer(operator))
+    ).json()) as { rows: Array<{ principal: string; prompt_tokens: number; completion_tokens: number }> }
+    const tokensOf = (name: string) => {
+      const row = ledger.rows.find((r) => r.principal === name)!
+      return row.prompt_tokens + row.completion_tokens
+    }
+    expect(tokensOf('worker')).toBeGreaterThan(0)
+    expect(body).toEqual({
+      day: today,
+      resets_at: new Date(Math.ceil((Date.now() + 1) / 86_400_000) * 86_400_000).toISOString(),
+      rows: [
+        {
+          kind: 'key',
+          principal: 'budgeted',
+          daily_tokens: 100_000,
+          used_today: mine.budget.used_today,
+          remaining_today: mine.budget.remaining_today,
+          counted_by: 'limits',
+        },
+        {
+          kind: 'key',
+          principal: 'operator',
+          daily_tokens: null,
+          used_today: tokensOf('operator'),
+          remaining_today: null,
+          counted_by: 'ledger',
+        },
+        {
+          kind: 'key',
+          principal: 'worker',
+          daily_tokens: null,
+          used_today: tokensOf('worker'),
+          remaining_today: null,
+          counted_by: 'ledger',
+        },
+      ],
+    })
+    expect(mine.budget.used_today).toBeGreaterThan(0)
+    expect((await get('/api/admin/budgets', bearer(budgeted))).status).toBe(403)
+  })
+})
+
 describe('without the ledger’s bindings', () => {
   it('answers as ever; /api/usage has no days, /api/admin/usage says the ledger is not set up', async () => {
     const bare = asEnv({ ...environment, USAGE_QUEUE: undefined, USAGE_DB: undefined })
@@ -231,5 +310,14 @@ describe('without the ledger’s bindings', () => {
     const adminUsage = await app.request('/api/admin/usage', { headers: bearer(operator) }, bare)
     expect(adminUsage.status).toBe(503)
     expect(await adminUsage.json()).toMatchObject({ error: { code: 'ledger_unavailable' } })
+    // Budgets come from the limits objects; only a key without one needed the ledger.
+    const budgets = (await (await app.request('/api/admin/budgets', { headers: bearer(operator) }, bare)).json()) as {
+      rows: Array<{ principal: string; used_today: number | null; counted_by: string }>
+    }
+    expect(budgets.rows.map((row) => [row.principal, row.counted_by, row.used_today === null])).toEqual([
+      ['budgeted', 'limits', false],
+      ['operator', 'ledger', true],
+      ['worker', 'ledger', true],
+    ])
   })
 })

@@ -1,11 +1,20 @@
 import 'uplot/dist/uPlot.min.css'
 import './dashboard.css'
 import type uPlot from 'uplot'
-import { axisUsd, exactUsd, formatCount, formatMs, formatUsd } from './format'
+import { budgetsDay, budgetTable } from './budget-table'
+import { axisUsd, exactUsd, formatCount, formatMs, formatPercent, formatUsd } from './format'
 import { renderStackedChart, type StackedSeries } from './stacked-chart'
 import { renderTable, scrollBox, type Column } from './table'
 import { RequestLog } from './request-log'
-import { fetchUsage, UsageError, type UsageFilter, type UsageRow } from './usage-api'
+import {
+  fetchBudgets,
+  fetchChoices,
+  fetchUsage,
+  UsageError,
+  type FilterChoices,
+  type UsageFilter,
+  type UsageRow,
+} from './usage-api'
 
 /**
  * The operator's dashboard at `/admin`: everyone's usage for a range of days, from
@@ -24,8 +33,6 @@ const priceNote = $<HTMLParagraphElement>('price-note')
 const KEY_STORAGE = 'gateway-admin-key'
 const filters = $<HTMLFormElement>('filters')
 const requestLog = new RequestLog($('requests'), $<HTMLButtonElement>('older'))
-/** The keys and models seen in any range so far: the filters' choices, kept while one is chosen. */
-const seen = { principal: new Set<string>(), model: new Set<string>() }
 
 const DAY_MS = 86_400_000
 const today = new Date().toISOString().slice(0, 10)
@@ -38,7 +45,7 @@ let loads = 0
 
 let charts: uPlot[] = []
 /** What was last shown, to draw again when the colour scheme or the width changes. */
-let shown: { from: string; to: string; byDayModel: UsageRow[] } | undefined
+let shown: { from: string; to: string; byDayModel: UsageRow[]; byDay: UsageRow[] } | undefined
 
 form.addEventListener('submit', (event) => {
   event.preventDefault()
@@ -52,13 +59,18 @@ function chosenFilter(): UsageFilter {
   return filter
 }
 
-/** Fills a filter's choices with what has been seen, keeping what is chosen. */
-function offer(name: 'principal' | 'model', values: Iterable<string>): void {
-  for (const value of values) seen[name].add(value)
-  const select = $<HTMLSelectElement>(`filter-${name}`)
-  const chosen = select.value
-  select.replaceChildren(new Option('All', ''), ...[...seen[name]].sort().map((value) => new Option(value)))
-  select.value = chosen
+/**
+ * Fills each filter with what the ledger holds in the range (`GET /api/admin/filters`), keeping
+ * what is chosen even when the range holds none of it: the figures say so, the choice stays.
+ */
+function offer(choices: FilterChoices): void {
+  for (const name of ['principal', 'model', 'route', 'outcome'] as const) {
+    const select = $<HTMLSelectElement>(`filter-${name}`)
+    const chosen = select.value
+    const values = chosen && !choices[name].includes(chosen) ? [...choices[name], chosen].sort() : choices[name]
+    select.replaceChildren(new Option('All', ''), ...values.map((value) => new Option(value)))
+    select.value = chosen
+  }
 }
 
 // Presets: the range ends today and spans this many days, today included.
@@ -91,23 +103,24 @@ async function show(key: string, from: string, to: string): Promise<void> {
   status.textContent = 'Loading…'
   try {
     const filter = chosenFilter()
-    const answers = await Promise.all(
-      ['day,model', 'principal', 'model', 'error_code'].map((groupBy) => fetchUsage(key, from, to, groupBy, filter)),
-    )
+    const [answers, choices, budgets] = await Promise.all([
+      Promise.all(
+        ['day,model', 'principal', 'model', 'error_code', 'day'].map((groupBy) =>
+          fetchUsage(key, from, to, groupBy, filter),
+        ),
+      ),
+      fetchChoices(key, from, to),
+      fetchBudgets(key),
+    ])
     if (load !== loads) return
-    const [byDayModel, byPrincipal, byModel, byErrorCode] = answers.map((answer) => answer.rows)
+    const [byDayModel, byPrincipal, byModel, byErrorCode, byDay] = answers.map((answer) => answer.rows)
     priceNote.hidden = answers[0]!.priced_models.length > 0
     sessionStorage.setItem(KEY_STORAGE, key)
     signOut.hidden = false
-    shown = { from, to, byDayModel: byDayModel! }
-    offer(
-      'principal',
-      byPrincipal!.map((row) => row.principal!),
-    )
-    offer(
-      'model',
-      byModel!.map((row) => row.model!),
-    )
+    shown = { from, to, byDayModel: byDayModel!, byDay: byDay! }
+    offer(choices)
+    $('budgets-day').textContent = budgetsDay(budgets)
+    $('budgets').replaceChildren(budgetTable(budgets))
     // Shown first: the charts take the width the page gives them, which a hidden element has not.
     report.hidden = false
     renderTotals(byModel!)
@@ -161,8 +174,9 @@ function renderTotals(byModel: UsageRow[]): void {
 function drawCharts(): void {
   if (!shown) return
   for (const chart of charts) chart.destroy()
-  const { from, to, byDayModel } = shown
+  const { from, to, byDayModel, byDay } = shown
   const days = daysBetween(from, to)
+  const dayRow = (day: string) => byDay.find((row) => row.date === day)
   const models = [...new Set(byDayModel.map((row) => row.model!))].sort()
   const seriesOf = (value: (row: UsageRow) => number): StackedSeries[] =>
     models.map((model) => ({
@@ -186,6 +200,33 @@ function drawCharts(): void {
       days,
       series: seriesOf((row) => row.prompt_tokens + row.completion_tokens),
       format: formatCount,
+    }),
+    // Errors over every answer of the day (a cancelled answer is not an error); none that day: no rate.
+    renderStackedChart($('error-rate'), {
+      caption: 'Error rate per day (errors over answers)',
+      days,
+      series: [
+        {
+          label: 'Error rate',
+          values: days.map((day) => {
+            const row = dayRow(day)
+            return row?.requests ? row.errors / row.requests : null
+          }),
+        },
+      ],
+      format: formatPercent,
+      stacked: false,
+    }),
+    // From the records still kept: a day rolled up into daily sums, or without text, has none.
+    renderStackedChart($('latency'), {
+      caption: 'Time to first token per day, p50 and p95',
+      days,
+      series: [
+        { label: 'p50', values: days.map((day) => dayRow(day)?.ttft_ms_p50 ?? null) },
+        { label: 'p95', values: days.map((day) => dayRow(day)?.ttft_ms_p95 ?? null) },
+      ],
+      format: (value) => formatMs(value),
+      stacked: false,
     }),
   ]
 }

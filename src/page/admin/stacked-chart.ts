@@ -1,15 +1,16 @@
 import uPlot from 'uplot'
-import { renderTable, scrollBox } from './table'
+import { renderTable, scrollBox, type Column } from './table'
 
 /**
  * A bar chart per day, stacked by series (models), drawn by uPlot: a small, well-kept canvas
  * chart library (about 20 KiB gzipped, measured in docs/usage.md). A canvas says nothing to a
  * screen reader, so the chart is hidden from one and the same figures follow as a table.
+ * Unstacked, the series overlap instead, each bar from zero (time to first token: p95 behind p50).
  */
 export interface StackedSeries {
   label: string
-  /** One value per day, in the order of `days`. */
-  values: number[]
+  /** One value per day, in the order of `days`; null for a day without one (no bar, "–"). */
+  values: Array<number | null>
 }
 
 export interface StackedChart {
@@ -22,6 +23,12 @@ export interface StackedChart {
   exact?: (value: number) => string
   /** For the y-axis's ticks, when they need another precision than the cells. */
   axisFormat?: (value: number) => string
+  /**
+   * Stacked (the default): bars add up, and the table has a Total column. Not stacked: each
+   * series from zero, later ones in front, for figures that do not add up (rates, percentiles);
+   * give them smallest first, so the taller shows above.
+   */
+  stacked?: boolean
 }
 
 /** Distinct in light and dark alike, and apart for the common kinds of colour blindness (Okabe–Ito). */
@@ -60,10 +67,13 @@ export function renderStackedChart(figure: HTMLElement, chart: StackedChart): uP
 
   const x = chart.days.map((day) => Date.parse(day) / 1000)
   // Each series is drawn as the running total up to it, tallest first, so each bar shows through
-  // only as far as its own share: a stack without a plugin.
-  const cumulative: number[][] = []
+  // only as far as its own share: a stack without a plugin. Unstacked, each as it is.
+  const stacked = chart.stacked ?? true
+  const cumulative: Array<Array<number | null>> = []
   chart.series.forEach((series, i) => {
-    cumulative.push(series.values.map((value, d) => value + (i ? cumulative[i - 1]![d]! : 0)))
+    cumulative.push(
+      stacked ? series.values.map((value, d) => (value ?? 0) + (i ? cumulative[i - 1]![d]! : 0)) : series.values,
+    )
   })
   const style = getComputedStyle(figure)
   const ink = style.getPropertyValue('--ink').trim() || 'currentColor'
@@ -72,7 +82,7 @@ export function renderStackedChart(figure: HTMLElement, chart: StackedChart): uP
   const bars = uPlot.paths.bars!({ size: [0.7, 48], align: 0 })
   const order = chart.series.map((_, i) => i).reverse()
   const width = Math.max(figure.clientWidth, 280)
-  const top = Math.max(0, ...(cumulative.at(-1) ?? [0]))
+  const top = Math.max(0, ...(stacked ? (cumulative.at(-1) ?? []) : cumulative.flat()).map((value) => value ?? 0))
   // The scales are set, never guessed from the data: uPlot's own guess widens a single day to
   // years and starts the y-axis near the smallest bar, so one model looked like a sliver.
   const xRange: [number, number] = [x[0]! - DAY_S / 2, x.at(-1)! + DAY_S / 2]
@@ -161,29 +171,32 @@ function niceCeiling(value: number): number {
 }
 
 function tableOf(chart: StackedChart): HTMLTableElement {
-  const rows = chart.days.map((day, d) => ({ day, values: chart.series.map((series) => series.values[d]!) }))
-  return renderTable(
-    chart.caption,
-    [
-      { label: 'Date', value: (row) => row.day },
-      ...chart.series.map((series, i) => ({
-        label: series.label,
-        value: (row: (typeof rows)[number]) => chart.format(row.values[i]!),
-        title: chart.exact && ((row: (typeof rows)[number]) => chart.exact!(row.values[i]!)),
-        sort: (row: (typeof rows)[number]) => row.values[i]!,
-        numeric: true,
-        optional: true,
-      })),
-      {
-        label: 'Total',
-        value: (row: (typeof rows)[number]) => chart.format(sumOf(row.values)),
-        title: chart.exact && ((row: (typeof rows)[number]) => chart.exact!(sumOf(row.values))),
-        sort: (row: (typeof rows)[number]) => sumOf(row.values),
-        numeric: true,
-      },
-    ],
-    rows,
-  )
+  type Row = { day: string; values: Array<number | null> }
+  const rows: Row[] = chart.days.map((day, d) => ({ day, values: chart.series.map((series) => series.values[d]!) }))
+  const shown = (value: number | null) => (value === null ? '–' : chart.format(value))
+  const stacked = chart.stacked ?? true
+  const columns: Column<Row>[] = [
+    { label: 'Date', value: (row) => row.day },
+    ...chart.series.map((series, i): Column<Row> => ({
+      label: series.label,
+      value: (row) => shown(row.values[i]!),
+      title: chart.exact && ((row) => (row.values[i] === null ? '' : chart.exact!(row.values[i]!))),
+      sort: (row) => row.values[i] ?? -1,
+      numeric: true,
+      // Stacked, the Total stays on a phone; unstacked, every series is a figure of its own.
+      optional: stacked,
+    })),
+  ]
+  if (stacked) {
+    columns.push({
+      label: 'Total',
+      value: (row) => chart.format(sumOf(row.values)),
+      title: chart.exact && ((row) => chart.exact!(sumOf(row.values))),
+      sort: (row) => sumOf(row.values),
+      numeric: true,
+    })
+  }
+  return renderTable(chart.caption, columns, rows)
 }
 
-const sumOf = (values: number[]) => values.reduce((a, b) => a + b, 0)
+const sumOf = (values: Array<number | null>) => values.reduce<number>((a, b) => a + (b ?? 0), 0)

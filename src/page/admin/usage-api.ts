@@ -40,8 +40,28 @@ export interface UsageFilter {
   principal?: string
   model?: string
   outcome?: string
-  /** The surface: the request log only (the daily sums of older days do not keep it). */
+  /** The surface (`/api/chat`, `/v1/messages`…). */
   route?: string
+}
+
+/** `GET /api/admin/filters`: what the ledger holds in a range, for each filter. */
+export type FilterChoices = Record<'principal' | 'model' | 'route' | 'outcome', string[]>
+
+/** One row of `GET /api/admin/budgets`. */
+export interface BudgetRow {
+  kind: 'key' | 'jwt'
+  principal: string
+  daily_tokens: number | null
+  used_today: number | null
+  remaining_today: number | null
+  counted_by: 'limits' | 'ledger'
+}
+
+export interface Budgets {
+  /** Today, UTC: the day the budgets are charged to. */
+  day: string
+  resets_at: string
+  rows: BudgetRow[]
 }
 
 /** One answer of `GET /api/admin/requests`. */
@@ -74,10 +94,15 @@ export function fetchUsage(
   groupBy: string,
   filter: UsageFilter,
 ): Promise<Usage> {
-  // The usage rows have no surface to narrow by (see UsageFilter): the request log alone takes it.
-  const usageFilter = { ...filter }
-  delete usageFilter.route
-  return get<Usage>(key, '/api/admin/usage', { from, to, group_by: groupBy, ...usageFilter })
+  return get<Usage>(key, '/api/admin/usage', { from, to, group_by: groupBy, ...filter })
+}
+
+export function fetchChoices(key: string, from: string, to: string): Promise<FilterChoices> {
+  return get<FilterChoices>(key, '/api/admin/filters', { from, to })
+}
+
+export function fetchBudgets(key: string): Promise<Budgets> {
+  return get<Budgets>(key, '/api/admin/budgets', {})
 }
 
 export function fetchRequests(

@@ -1,5 +1,5 @@
 import { midStreamError, type UpstreamErrorClass } from '../upstream-error'
-import type { FinishReason } from '../../events/chat-events'
+import type { FinishReason, UsageEventData } from '../../events/chat-events'
 import { createSseDecoder, parseJson } from '../sse-decoder'
 import { toolCallPieces } from '../tool-calls'
 import type { UpstreamDecoder } from '../types'
@@ -17,6 +17,8 @@ export interface ChatCompletionUsage {
   completion_tokens?: number
   total_tokens?: number
   completion_tokens_details?: { reasoning_tokens?: number | null } | null
+  /** `cached_tokens`: the part of `prompt_tokens` read from OpenAI's prompt cache. */
+  prompt_tokens_details?: { cached_tokens?: number | null } | null
 }
 
 /** The parts of a `chat.completion.chunk` this decoder reads. */
@@ -106,12 +108,17 @@ export function createOpenAIDecoder(): UpstreamDecoder {
   })
 }
 
-/** Our usage from OpenAI's, with reasoning tokens where the server reports them. */
-export function fromChatCompletionUsage(usage: ChatCompletionUsage) {
+/** Our usage from OpenAI's, with reasoning and cached tokens where the server reports them. */
+export function fromChatCompletionUsage(usage: ChatCompletionUsage): UsageEventData {
   const { prompt_tokens = 0, completion_tokens = 0 } = usage
-  const total_tokens = usage.total_tokens ?? prompt_tokens + completion_tokens
+  const out: UsageEventData = {
+    prompt_tokens,
+    completion_tokens,
+    total_tokens: usage.total_tokens ?? prompt_tokens + completion_tokens,
+  }
   const reasoning_tokens = usage.completion_tokens_details?.reasoning_tokens
-  return typeof reasoning_tokens === 'number'
-    ? { prompt_tokens, completion_tokens, total_tokens, reasoning_tokens }
-    : { prompt_tokens, completion_tokens, total_tokens }
+  if (typeof reasoning_tokens === 'number') out.reasoning_tokens = reasoning_tokens
+  const cached = usage.prompt_tokens_details?.cached_tokens
+  if (typeof cached === 'number' && cached > 0) out.cache_read_tokens = cached
+  return out
 }

@@ -6,30 +6,49 @@ import { openAIMessages } from '../openai-messages'
 import { refuseToolResultImages } from '../tool-results'
 import type { ProviderAdapter } from '../types'
 import { createOpenAIDecoder } from './decoder'
+import { passThroughChatBody, passThroughResponsesBody } from './pass-through'
+import { toResponsesBody } from './responses-body'
+import { createResponsesDecoder } from './responses-decoder'
+import { responsesEndpoints } from './responses-endpoints'
 
 /**
- * Any OpenAI Chat Completions API with `stream: true`: OpenAI, Groq, vLLM, Ollama's `/v1`,
- * Xinference. The base URL and key come from the gateway's config and secrets, never the client.
+ * Any OpenAI API with `stream: true`: Chat Completions (`api = "chat"`: OpenAI, Groq, vLLM,
+ * Ollama's `/v1`, Xinference) or Responses (`api = "responses"`: OpenAI). A caller of the same API
+ * has its own body sent on (`pass-through.ts`); any other gets the gateway's request translated.
+ * The base URL and key come from the gateway's config and secrets, never the client.
  */
 export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefined): ProviderAdapter {
-  const url = `${config.base_url.replace(/\/+$/, '')}/chat/completions`
-  return {
+  const base = config.base_url.replace(/\/+$/, '')
+  const headers = {
+    'Content-Type': 'application/json',
+    ...(apiKey && { Authorization: `Bearer ${apiKey}` }),
+  }
+  const responses = config.api === 'responses'
+  const adapter: ProviderAdapter = {
     async open(request, { signal }) {
+      const own = request.native?.dialect === config.api ? request.native : undefined
+      const model = config.upstream_model
+      const payload = responses
+        ? own
+          ? passThroughResponsesBody(model, request, own)
+          : toResponsesBody(model, request)
+        : own
+          ? passThroughChatBody(model, request, own)
+          : toChatCompletionsBody(model, request)
       const body = await openEventStream(
-        url,
-        {
-          headers: {
-            'Content-Type': 'application/json',
-            Accept: 'text/event-stream',
-            ...(apiKey && { Authorization: `Bearer ${apiKey}` }),
-          },
-          body: JSON.stringify(toChatCompletionsBody(config.upstream_model, request)),
-        },
+        `${base}/${responses ? 'responses' : 'chat/completions'}`,
+        { headers: { ...headers, Accept: 'text/event-stream' }, body: JSON.stringify(payload) },
         signal,
       )
-      return { body, decoder: createOpenAIDecoder() }
+      return { body, decoder: responses ? createResponsesDecoder() : createOpenAIDecoder() }
     },
   }
+  if (responses) {
+    const endpoints = responsesEndpoints(config.upstream_model, base, headers)
+    adapter.countTokens = endpoints.countTokens
+    adapter.compact = endpoints.compact
+  }
+  return adapter
 }
 
 /**
@@ -58,5 +77,6 @@ export function toChatCompletionsBody(model: string, request: ChatRequest) {
     response_format: request.response_format,
     reasoning_effort: request.reasoning_effort,
     verbosity: request.verbosity,
+    prompt_cache_key: request.prompt_cache_key,
   }
 }

@@ -6,19 +6,27 @@ import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
 import { identifyCaller } from '../../middleware/identify-caller'
 import { rateLimited } from '../../middleware/rate-limited'
 import { dayOf, daysBefore, isDay } from '../../usage/days'
-import { adminRows, GROUP_KEYS, requestRows, type GroupKey, type RequestCursor } from '../../usage/queries'
+import {
+  adminRows,
+  filterChoices,
+  GROUP_KEYS,
+  requestRows,
+  type GroupKey,
+  type RequestCursor,
+} from '../../usage/queries'
+import { budgetRows } from './budgets'
 
 const MAX_RANGE_DAYS = 3660
 const MAX_PAGE = 200
-const FILTERS = ['principal', 'model', 'outcome'] as const
+const FILTERS = ['principal', 'model', 'route', 'outcome'] as const
 const OUTCOMES = ['done', 'error', 'cancelled']
 
 /**
- * `GET /api/admin/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&group_by=day|model|principal|outcome`:
+ * `GET /api/admin/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&group_by=day|model|principal|outcome|route…`:
  * everyone's usage in a range (both ends included; the last 30 days unless asked), grouped by
  * one key or, comma-separated, several (`group_by=day,model` for a chart stacked by model;
- * `error_code` too, for errors by code), narrowed by `principal`, `model` or `outcome` when
- * given. Only for admins: a key with `admin = true` or a token
+ * `error_code` too, for errors by code), narrowed by `principal`, `model`, `route` (the surface)
+ * or `outcome` when given. Only for admins: a key with `admin = true` or a token
  * whose subject is in `ADMIN_SUBJECTS`; anyone else with credentials gets 403, nobody 401.
  * Beside the rows, `priced_models` names the models with a price.
  */
@@ -57,7 +65,7 @@ admin.get('/requests', async (c) => {
   const query = c.req.query()
   const issues: ErrorIssue[] = []
   const { from, to } = rangeOf(query, issues)
-  const filter = { ...filterOf(query, issues), route: query.route || undefined }
+  const filter = filterOf(query, issues)
   const limit = query.limit === undefined ? 50 : Number(query.limit)
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
     issues.push({ path: 'limit', message: `must be a whole number from 1 to ${MAX_PAGE}` })
@@ -70,6 +78,26 @@ admin.get('/requests', async (c) => {
   const page = rows.slice(0, limit)
   const last = page.at(-1)
   return c.json({ rows: page, next: rows.length > limit && last ? `${last.ts}:${last.id}` : null })
+})
+
+/**
+ * `GET /api/admin/filters?from&to`: the principals, models, surfaces (`route`) and outcomes the
+ * ledger holds in the range, each sorted: the dashboard's filter choices.
+ */
+admin.get('/filters', async (c) => {
+  const issues: ErrorIssue[] = []
+  const { from, to } = rangeOf(c.req.query(), issues)
+  if (issues.length) throw invalidRequest('admin filters query', issues)
+  return c.json(await filterChoices(ledger(c.env), from, to))
+})
+
+/**
+ * `GET /api/admin/budgets`: each API key's daily token budget and today's use (UTC), and each
+ * token subject's seen today when tokens have a budget (see budgets.ts for where each figure
+ * comes from). Without the ledger, a key without a budget has no figure (null).
+ */
+admin.get('/budgets', async (c) => {
+  return c.json(await budgetRows(c.env, c.var.config, optionalBinding<D1Database>(c.env, 'USAGE_DB')))
 })
 
 function ledger(env: AppEnv['Bindings']): D1Database {

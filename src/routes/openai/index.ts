@@ -8,10 +8,12 @@ import { identifyCaller } from '../../middleware/identify-caller'
 import { limitBody } from '../../middleware/limit-body'
 import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
+import { isObject } from '../../request/json-shape'
 import { validateChatRequest } from '../../request/validate'
 import { openAdmittedAnswer, streamAnswer } from '../shared/answer'
 import { droppedCacheMarks } from '../shared/cache-marks'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
+import { passesThrough } from '../shared/pass-through'
 import { answerFromCache } from '../shared/cached-answer'
 import { storedAsOpened } from '../shared/stored-events-decoder'
 import { jsonBody } from '../shared/json-body'
@@ -54,11 +56,14 @@ openAI.get('/models/:id{.+}', identifyCaller(), (c) => {
 })
 
 openAI.post('/chat/completions', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
-  const { chat, stream, includeUsage, ignored } = fromOpenAIRequest(await jsonBody(c), c.var.config)
-  noteIgnored(c, ignored)
+  const body = await jsonBody(c)
+  const passed = passesThrough(c.var.config, isObject(body) ? body.model : undefined, 'chat')
+  const { chat, stream, includeUsage, ignored } = fromOpenAIRequest(body, c.var.config, { lenient: passed })
+  if (!passed) noteIgnored(c, ignored)
   const request = validateChatRequest(chat, c.var.config)
-  noteIgnored(c, droppedCacheMarks(c.var.config, request))
-  const admission = await admitAnswer(c, request)
+  if (!passed) noteIgnored(c, droppedCacheMarks(c.var.config, request))
+  const native = passed ? { native: { dialect: 'chat' as const, body: body as Record<string, unknown> } } : {}
+  const admission = await admitAnswer(c, { ...request, ...native })
   const { lease } = admission
   const startId = `chat_${crypto.randomUUID()}`
   const format = stream ? { name: 'openai-chat' as const, options: { includeUsage } } : { name: 'gateway' as const }

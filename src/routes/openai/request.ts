@@ -23,6 +23,7 @@ const UNSUPPORTED_PARTS = new Set(['input_audio', 'file'])
 export function fromOpenAIRequest(
   body: unknown,
   { maxMessages }: Pick<ChatRequestLimits, 'maxMessages'>,
+  { lenient = false }: { lenient?: boolean } = {},
 ): {
   chat: unknown
   stream: boolean
@@ -33,9 +34,9 @@ export function fromOpenAIRequest(
   // The lists' lengths before any of their items is read.
   const tooLong = overLength(body.messages, maxMessages, 'messages') ?? overLength(body.tools, MAX_TOOLS, 'tools')
   if (tooLong) throw invalidRequest('Chat Completions', [tooLong])
-  const { ignored, refused: unsupported } = sortFields('chat', body)
+  const { ignored, refused: unsupported } = sortFields('chat', body, { passedThrough: lenient })
   const messages = Array.isArray(body.messages)
-    ? body.messages.map((m, i) => fromOpenAIMessage(m, i, unsupported, ignored))
+    ? body.messages.map((m, i) => fromOpenAIMessage(m, i, unsupported, ignored, lenient))
     : body.messages
   if (unsupported.length) {
     throw new GatewayError(400, 'unsupported_parameter', `${unsupported[0]!.path}: ${unsupported[0]!.message}`, {
@@ -61,6 +62,7 @@ export function fromOpenAIRequest(
       response_format: body.response_format ?? undefined,
       reasoning_effort: body.reasoning_effort ?? undefined,
       verbosity: body.verbosity ?? undefined,
+      prompt_cache_key: body.prompt_cache_key ?? undefined,
     },
     ignored,
   )
@@ -72,8 +74,17 @@ export function fromOpenAIRequest(
   }
 }
 
-/** One message in the gateway's terms: `developer` is the system prompt, and what is not carried is named. */
-function fromOpenAIMessage(message: unknown, index: number, unsupported: ErrorIssue[], ignored: string[]): unknown {
+/**
+ * One message in the gateway's terms: `developer` is the system prompt, and what is not carried is
+ * named; `lenient` (passed through) leaves it out of the translation instead.
+ */
+function fromOpenAIMessage(
+  message: unknown,
+  index: number,
+  unsupported: ErrorIssue[],
+  ignored: string[],
+  lenient: boolean,
+): unknown {
   if (!isObject(message)) return message
   const mapped: Record<string, unknown> = {}
   for (const [field, value] of Object.entries(message)) {
@@ -81,7 +92,7 @@ function fromOpenAIMessage(message: unknown, index: number, unsupported: ErrorIs
       if (value != null) ignored.push(field)
       continue
     }
-    if ((field === 'audio' || field === 'function_call') && value == null) continue
+    if ((field === 'audio' || field === 'function_call') && (value == null || lenient)) continue
     if (field === 'audio') unsupported.push({ path: `messages.${index}.audio`, message: 'audio is not carried.' })
     else if (field === 'function_call') {
       unsupported.push({ path: `messages.${index}.function_call`, message: 'deprecated by OpenAI; use tool_calls.' })
@@ -93,7 +104,10 @@ function fromOpenAIMessage(message: unknown, index: number, unsupported: ErrorIs
   }
   if (mapped.role === 'developer') mapped.role = 'system'
   if (Array.isArray(mapped.content)) {
-    for (const [p, part] of mapped.content.entries()) {
+    // Passed through, the upstream reads these parts; the gateway's request goes without them.
+    if (lenient)
+      mapped.content = mapped.content.filter((part) => !isObject(part) || !UNSUPPORTED_PARTS.has(part.type as string))
+    for (const [p, part] of (mapped.content as unknown[]).entries()) {
       if (isObject(part) && UNSUPPORTED_PARTS.has(part.type as string)) {
         unsupported.push({
           path: `messages.${index}.content.${p}`,

@@ -15,24 +15,38 @@ import type { Dialect } from '../../request/native-request'
  *   side context editing), so the answer is the same without it. Dropped, and named in the
  *   `X-Gateway-Ignored` response header and the answer's log line;
  * - **refused**: dropping it would make the answer lie (another number of choices, a hosted tool
- *   that would never run): a 400 naming it, unless it holds its harmless default.
+ *   that would never run): a 400 naming it, unless it holds its harmless default. A request passed
+ *   through to an upstream of its own API (`pass-through.ts`) takes every field to the model, so
+ *   there only the fields whose effect the gateway's answer cannot carry back are refused
+ *   (`inAnswer`: more choices, log probabilities, audio), since the answer comes back through the
+ *   gateway's own events.
  *
  * A field the table does not know is ignored and named, not refused: agents add fields every
  * month (issue 25), and one that changed what an answer says would be refused here once known.
  */
 export type { Dialect }
 
-export type FieldRule =
-  | { kind: 'carried' | 'mapped' | 'ignored' }
-  | { kind: 'refused'; reason: string; harmless: (value: unknown) => boolean }
+export type FieldRule = { kind: 'carried' | 'mapped' | 'ignored' } | RefusedRule
+
+interface RefusedRule {
+  kind: 'refused'
+  reason: string
+  harmless: (value: unknown) => boolean
+  inAnswer?: boolean
+}
 
 const carried = { kind: 'carried' } as const
 const mapped = { kind: 'mapped' } as const
 const ignored = { kind: 'ignored' } as const
-const refused = (reason: string, harmless: (value: unknown) => boolean = isNull): FieldRule => ({
+const refused = (reason: string, harmless: (value: unknown) => boolean = isNull): RefusedRule => ({
   kind: 'refused',
   reason,
   harmless,
+})
+/** Refused even passed through: what it asks for would be in the answer, which the gateway's events cannot carry. */
+const notCarriedBack = (reason: string, harmless: (value: unknown) => boolean = isNull): FieldRule => ({
+  ...refused(reason, harmless),
+  inAnswer: true,
 })
 const everywhere = (rule: FieldRule) => ({ messages: rule, chat: rule, responses: rule })
 
@@ -72,7 +86,8 @@ export const FIELD_RULES: Record<string, Partial<Record<Dialect, FieldRule>>> = 
   service_tier: everywhere(ignored),
   user: { chat: ignored, responses: ignored },
   safety_identifier: { chat: ignored, responses: ignored },
-  prompt_cache_key: { chat: ignored, responses: ignored },
+  // Which of OpenAI's prompt caches to use: carried to OpenAI upstreams, of no use to the others.
+  prompt_cache_key: { chat: carried, responses: carried },
   prompt_cache_retention: { chat: ignored, responses: ignored },
   client_metadata: { responses: ignored },
   // Extra fields in the response (encrypted reasoning) that a response here never has.
@@ -83,27 +98,28 @@ export const FIELD_RULES: Record<string, Partial<Record<Dialect, FieldRule>>> = 
   seed: { chat: ignored },
   prediction: { chat: ignored },
 
-  n: { chat: refused('the gateway returns one choice per request; n must be 1.', (v) => v == null || v === 1) },
-  logprobs: { chat: refused('log probabilities are not carried.', (v) => v == null || v === false) },
+  n: { chat: notCarriedBack('the gateway returns one choice per request; n must be 1.', (v) => v == null || v === 1) },
+  logprobs: { chat: notCarriedBack('log probabilities are not carried.', (v) => v == null || v === false) },
   top_logprobs: {
-    chat: refused('log probabilities are not carried.', (v) => v == null || v === 0),
-    responses: refused('log probabilities are not carried.', (v) => v == null || v === 0),
+    chat: notCarriedBack('log probabilities are not carried.', (v) => v == null || v === 0),
+    responses: notCarriedBack('log probabilities are not carried.', (v) => v == null || v === 0),
   },
   logit_bias: {
     chat: refused('logit_bias is not carried.', (v) => v == null || (isObject(v) && !Object.keys(v).length)),
   },
   frequency_penalty: { chat: refused('penalties are not carried.', (v) => v == null || v === 0) },
   presence_penalty: { chat: refused('penalties are not carried.', (v) => v == null || v === 0) },
-  audio: { chat: refused('audio output is not carried.') },
+  audio: { chat: notCarriedBack('audio output is not carried.') },
   modalities: {
-    chat: refused(
+    chat: notCarriedBack(
       'only text output is carried.',
       (v) => v == null || (Array.isArray(v) && v.every((m) => m === 'text')),
     ),
   },
   web_search_options: { chat: refused('web search is a hosted tool the gateway cannot run.') },
-  functions: { chat: refused('deprecated by OpenAI; use tools.') },
-  function_call: { chat: refused('deprecated by OpenAI; use tool_choice.') },
+  // Deprecated function calling answers in `function_call`, which the gateway does not read.
+  functions: { chat: notCarriedBack('deprecated by OpenAI; use tools.') },
+  function_call: { chat: notCarriedBack('deprecated by OpenAI; use tool_choice.') },
   truncation: { responses: refused('only "disabled" is carried.', (v) => v == null || v === 'disabled') },
   conversation: { responses: refused('conversations are not kept; use previous_response_id.') },
   prompt: { responses: refused('prompt templates are not carried.') },
@@ -123,8 +139,16 @@ export interface SortedFields {
   refused: ErrorIssue[]
 }
 
-/** Sorts a request's fields by `FIELD_RULES`; a field it does not know for this dialect is ignored. */
-export function sortFields(dialect: Dialect, body: Record<string, unknown>): SortedFields {
+/**
+ * Sorts a request's fields by `FIELD_RULES`; a field it does not know for this dialect is ignored.
+ * `passedThrough`: the body goes to the model as it is, so only what the answer could not carry
+ * back is refused (the rest reaches the model; the caller of a translation names nothing ignored).
+ */
+export function sortFields(
+  dialect: Dialect,
+  body: Record<string, unknown>,
+  { passedThrough = false }: { passedThrough?: boolean } = {},
+): SortedFields {
   const sorted: SortedFields = { ignored: [], refused: [] }
   for (const [field, value] of Object.entries(body)) {
     // Own keys only: a field named `constructor` or `__proto__` is unknown, not a rule.
@@ -132,7 +156,7 @@ export function sortFields(dialect: Dialect, body: Record<string, unknown>): Sor
     if (!rule || rule.kind === 'ignored') {
       // A null is no value at all: nothing was asked, so nothing is dropped.
       if (value != null) sorted.ignored.push(field)
-    } else if (rule.kind === 'refused' && !rule.harmless(value)) {
+    } else if (rule.kind === 'refused' && !rule.harmless(value) && (!passedThrough || rule.inAnswer)) {
       sorted.refused.push({ path: field, message: rule.reason })
     }
   }

@@ -20,8 +20,22 @@ export interface InputTokens {
  * model must exist and be the caller's, as for an answer; nothing is generated or charged.
  */
 export async function inputTokensOf(c: Context<AppEnv>, request: UpstreamRequest): Promise<InputTokens> {
+  const model = await callersModel(c, request.model)
   const { config } = c.var
-  const model = request.model ?? config.defaultModel
+  const counted = await countUpstreamTokens({ config, env: c.env, signal: c.req.raw.signal }, { ...request, model })
+  return counted === undefined
+    ? { tokens: estimatePromptTokens(request), countedBy: 'estimate' }
+    : { tokens: counted, countedBy: 'provider' }
+}
+
+/**
+ * The model a request names (the default when it names none), for the routes that ask its
+ * provider something without an answer (counting, compaction): it must exist (404) and be the
+ * caller's (401 for an anonymous caller, 403 otherwise), as for an answer.
+ */
+export async function callersModel(c: Context<AppEnv>, named: string | undefined): Promise<string> {
+  const { config } = c.var
+  const model = named ?? config.defaultModel
   const principal = await principalOf(c)
   if (!Object.hasOwn(config.models, model)) {
     throw new GatewayError(404, 'unknown_model', `model: ${model}`, { retryable: false })
@@ -32,8 +46,5 @@ export async function inputTokensOf(c: Context<AppEnv>, request: UpstreamRequest
       retryable: false,
     })
   }
-  const counted = await countUpstreamTokens({ config, env: c.env, signal: c.req.raw.signal }, { ...request, model })
-  return counted === undefined
-    ? { tokens: estimatePromptTokens(request), countedBy: 'estimate' }
-    : { tokens: counted, countedBy: 'provider' }
+  return model
 }

@@ -7,7 +7,7 @@ import { identifyCaller } from '../../middleware/identify-caller'
 import { rateLimited } from '../../middleware/rate-limited'
 import { daysBefore, dayOf } from '../../usage/days'
 import { principalDays } from '../../usage/queries'
-import { budgetOf } from './budget'
+import { budgetOf } from '../shared/budget'
 
 /** The most days one request may ask for. */
 const MAX_DAYS = 366

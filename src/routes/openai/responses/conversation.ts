@@ -17,10 +17,7 @@ import { conversationBefore, itemResolver, storingPrincipal } from './stored'
  * largest body the gateway accepts (`MAX_BODY_BYTES`, as characters of JSON), counted as it
  * grows: past it, a 413 naming the part that crossed it, before anything more is resolved.
  */
-export async function conversation(
-  c: Context<AppEnv>,
-  request: ResponsesRequest,
-): Promise<{ messages: unknown[]; sources: string[] }> {
+export async function conversation(c: Context<AppEnv>, request: ResponsesRequest): Promise<Conversation> {
   const limit = c.var.config.maxBodyBytes
   const messages: unknown[] = []
   const sources: string[] = []
@@ -33,17 +30,33 @@ export async function conversation(
   }
   if (request.instructions !== undefined) add('instructions', [{ role: 'system', content: request.instructions }])
   if (request.references.length) await storingPrincipal(c, 'item_reference')
+  const expanded: Conversation['expanded'] = { previous: [], references: new Map() }
   if (request.previousResponseId) {
-    add('previous_response_id', await conversationBefore(c, request.previousResponseId))
+    expanded.previous = await conversationBefore(c, request.previousResponseId)
+    add('previous_response_id', expanded.previous)
   }
   const referenced = itemResolver(c)
   const references = new Map(request.references.map((reference) => [reference.at, reference]))
   for (const [i, message] of request.chat.messages.entries()) {
     const reference = references.get(i)
-    if (reference) add(reference.path, await referenced(reference.id, reference.path))
-    else add(request.sources[i]!, [message])
+    if (reference) {
+      const resolved = await referenced(reference.id, reference.path)
+      expanded.references.set(reference.path, resolved)
+      add(reference.path, resolved)
+    } else add(request.sources[i]!, [message])
   }
-  return { messages: joinToolCalls(messages), sources }
+  return { messages: joinToolCalls(messages), sources, expanded }
+}
+
+export interface Conversation {
+  messages: unknown[]
+  sources: string[]
+  /**
+   * What the gateway filled in from its storage: the conversation `previous_response_id` names,
+   * and each `item_reference`'s messages by the reference's path (`input.3`), for a body passed
+   * through (`./pass-through.ts`), which carries them in its `input`.
+   */
+  expanded: { previous: ChatMessage[]; references: Map<string, ChatMessage[]> }
 }
 
 function conversationTooLarge(source: string, limit: number): GatewayError {

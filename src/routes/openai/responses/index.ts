@@ -9,17 +9,21 @@ import { identifyCaller } from '../../../middleware/identify-caller'
 import { rateLimited } from '../../../middleware/rate-limited'
 import { limitBody } from '../../../middleware/limit-body'
 import { requireJson } from '../../../middleware/require-json'
+import { isObject } from '../../../request/json-shape'
 import { openAdmittedAnswer, streamAnswer } from '../../shared/answer'
 import { answerFromCache } from '../../shared/cached-answer'
 import { inBackground } from '../../shared/background'
 import { noteIgnored } from '../../shared/ignored-fields'
+import { passesThrough } from '../../shared/pass-through'
 import { jsonBody } from '../../shared/json-body'
 import { beginStoredAnswer, clientClosed, readOptions } from '../../shared/stored-answer'
 import { wholeAnswer } from '../../shared/whole-answer'
 import { openAIError } from '../errors'
+import { compact, compactionUnsupported } from './compact'
 import { conversation, validateAtResponsesPaths } from './conversation'
 import { inputItemsPage } from './input-items'
 import { inputTokens } from './input-tokens'
+import { nativeResponses } from './pass-through'
 import { fromResponsesRequest } from './request'
 import { noSuchResponse, ownedResponse, responseIdOf, snapshotOf, storingPrincipal, type KeptResponse } from './stored'
 
@@ -36,15 +40,19 @@ export const responses = new Hono<AppEnv>()
 const FORMAT = 'openai-responses'
 
 responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
-  const request = fromResponsesRequest(await jsonBody(c), c.var.config)
-  noteIgnored(c, request.ignored)
+  const body = await jsonBody(c)
+  const passed = passesThrough(c.var.config, isObject(body) ? body.model : undefined, 'responses')
+  const request = fromResponsesRequest(body, c.var.config, { lenient: passed })
+  if (!passed) noteIgnored(c, request.ignored)
   const principal = await principalOf(c)
   if (request.background) {
     await storingPrincipal(c, 'background')
     if (!request.store) throw unsupportedParameter('background', 'needs store: true, to be read back later.')
   }
-  const { messages, sources } = await conversation(c, request)
-  const admission = await admitAnswer(c, validateAtResponsesPaths(c, { ...request.chat, messages }, sources))
+  const held = await conversation(c, request)
+  const chat = validateAtResponsesPaths(c, { ...request.chat, messages: held.messages }, held.sources)
+  const native = passed ? { native: nativeResponses(body as Record<string, unknown>, held) } : {}
+  const admission = await admitAnswer(c, { ...chat, ...native })
   const { lease } = admission
   const store = request.store && principal.kind !== 'anonymous'
   const echo = { ...request.echo, store }
@@ -108,16 +116,11 @@ const renderError = (c: Context<AppEnv>) => (error: Error) => openAIError(error,
 // Before `/:id`, which would take these names for response ids.
 responses.post('/input_tokens', identifyCaller(), rateLimited(), requireJson(), limitBody(), inputTokens)
 
-// Compaction (OpenAI's opaque, encrypted summary of a conversation) has no counterpart on other
-// providers, and the gateway keeps no summaries: said plainly, for every method, rather than as
-// a 405 that would suggest another method works.
+// Compaction: forwarded to a model served through OpenAI's Responses API, else a 404 that says
+// so, for every method, rather than a 405 that would suggest another method works.
+responses.post('/compact', identifyCaller(), rateLimited(), requireJson(), limitBody(), compact)
 responses.all('/compact', () => {
-  throw new GatewayError(
-    404,
-    'unsupported_endpoint',
-    'POST /v1/responses/compact: compaction is not offered by this gateway. Send the conversation as input, or continue it with previous_response_id.',
-    { retryable: false },
-  )
+  throw compactionUnsupported()
 })
 
 responses.all('/input_tokens', () => {

@@ -2,9 +2,11 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../../../app-env'
 import { isObject } from '../../../request/json-shape'
 import { noteIgnored } from '../../shared/ignored-fields'
+import { passesThrough } from '../../shared/pass-through'
 import { inputTokensOf } from '../../shared/input-tokens'
 import { jsonBody } from '../../shared/json-body'
 import { conversation, validateAtResponsesPaths } from './conversation'
+import { nativeResponses } from './pass-through'
 import { fromResponsesRequest } from './request'
 
 /**
@@ -12,7 +14,8 @@ import { fromResponsesRequest } from './request'
  * shape (`{"object": "response.input_tokens", "input_tokens": n}`). The body is a create
  * request's (`model` may be left out: the default model), its `previous_response_id` and item
  * references filled in as they would be. Where the model's provider counts without answering
- * (Anthropic's `count_tokens`), it counts; for any other, OpenAI upstreams included, the gateway
+ * (Anthropic's `count_tokens`, OpenAI's `input_tokens` on a model with `api = "responses"`, which
+ * is sent the caller's body as an answer would be), it counts; for any other, the gateway
  * estimates as it does for budgets (about four characters a token), and the `x-token-count`
  * header says which (`provider` or `estimate`), as on `/v1/messages/count_tokens`. Nothing is
  * generated, so nothing is charged.
@@ -21,10 +24,12 @@ export async function inputTokens(c: Context<AppEnv>): Promise<Response> {
   const { config } = c.var
   const body = await jsonBody(c)
   const withModel = isObject(body) && body.model === undefined ? { ...body, model: config.defaultModel } : body
-  const request = fromResponsesRequest(withModel, config)
-  noteIgnored(c, request.ignored)
-  const { messages, sources } = await conversation(c, request)
-  const chat = validateAtResponsesPaths(c, { ...request.chat, messages }, sources)
-  const { tokens, countedBy } = await inputTokensOf(c, chat)
+  const passed = isObject(withModel) && passesThrough(config, withModel.model, 'responses')
+  const request = fromResponsesRequest(withModel, config, { lenient: passed })
+  if (!passed) noteIgnored(c, request.ignored)
+  const held = await conversation(c, request)
+  const chat = validateAtResponsesPaths(c, { ...request.chat, messages: held.messages }, held.sources)
+  const native = passed ? { native: nativeResponses(withModel, held) } : {}
+  const { tokens, countedBy } = await inputTokensOf(c, { ...chat, ...native })
   return c.json({ object: 'response.input_tokens', input_tokens: tokens }, 200, { 'x-token-count': countedBy })
 }

@@ -64,11 +64,16 @@ export interface ResponsesRequest {
 export function fromResponsesRequest(
   body: unknown,
   { maxMessages }: Pick<ChatRequestLimits, 'maxMessages'>,
+  { lenient = false }: { lenient?: boolean } = {},
 ): ResponsesRequest {
   if (!isObject(body)) throw invalidRequest('Responses', [{ path: '(body)', message: 'must be a JSON object' }])
   const tooManyTools = overLength(body.tools, MAX_TOOLS, 'tools')
   if (tooManyTools) throw invalidRequest('Responses', [tooManyTools])
-  const { ignored, refused: unsupported } = sortFields('responses', body)
+  const { ignored, refused } = sortFields('responses', body, { passedThrough: lenient })
+  if (refused.length && lenient) throwUnsupported(refused)
+  // Passed through (`lenient`), what the translation cannot express is left out of it, not
+  // refused: the upstream gets the caller's body, and refuses what it cannot take itself.
+  const unsupported: ErrorIssue[] = lenient ? leftOut() : refused
   const unknown: ErrorIssue[] = []
   if (typeof body.model !== 'string') unknown.unshift({ path: 'model', message: 'is required' })
   if (body.input === undefined && body.previous_response_id == null) {
@@ -79,7 +84,7 @@ export function fromResponsesRequest(
   const text = isObject(body.text) ? body.text : {}
   const reasoning = isObject(body.reasoning) ? body.reasoning : {}
   const input = inputOf(body.input, maxMessages, unsupported)
-  if (unsupported.length) throwUnsupported(unsupported)
+  if (unsupported.length && !lenient) throwUnsupported(unsupported)
   if (unknown.length) throw invalidRequest('Responses', unknown)
 
   if (body.instructions != null && typeof body.instructions !== 'string') {
@@ -99,6 +104,7 @@ export function fromResponsesRequest(
       response_format: responseFormatOf(text.format),
       reasoning_effort: reasoning.effort ?? undefined,
       verbosity: text.verbosity ?? undefined,
+      prompt_cache_key: body.prompt_cache_key ?? undefined,
     },
     ignored,
   )
@@ -132,6 +138,18 @@ export function fromResponsesRequest(
   }
 }
 
+/** The lists of a lenient translation: what a step reports there is left out, and nothing is refused. */
+const LEFT_OUT = new WeakSet<ErrorIssue[]>()
+
+function leftOut(): ErrorIssue[] {
+  const list: ErrorIssue[] = []
+  LEFT_OUT.add(list)
+  return list
+}
+
+/** Whether a step leaves out what it cannot carry (the item or part goes) rather than refusing the request. */
+const isLenient = (issues: ErrorIssue[]) => LEFT_OUT.has(issues)
+
 function throwUnsupported(issues: ErrorIssue[]): never {
   throw new GatewayError(400, 'unsupported_parameter', `${issues[0]!.path}: ${issues[0]!.message}`, {
     retryable: false,
@@ -142,7 +160,8 @@ function throwUnsupported(issues: ErrorIssue[]): never {
 /** Flat function tools (`{type: 'function', name, …}`) in Chat Completions' nested shape; built-in tools refused. */
 function toolsOf(tools: unknown, unsupported: ErrorIssue[]): unknown {
   if (!Array.isArray(tools)) return tools ?? undefined
-  return tools.map((tool, i) => {
+  const carried = tools.filter((tool) => !isLenient(unsupported) || !isObject(tool) || tool.type === 'function')
+  return carried.map((tool, i) => {
     if (!isObject(tool)) return tool
     if (tool.type !== 'function') {
       unsupported.push({
@@ -163,6 +182,7 @@ function toolsOf(tools: unknown, unsupported: ErrorIssue[]): unknown {
 function toolChoiceOf(choice: unknown, unsupported: ErrorIssue[]): unknown {
   if (choice == null || typeof choice === 'string') return choice ?? undefined
   if (isObject(choice) && choice.type === 'function') return { type: 'function', function: { name: choice.name } }
+  if (isLenient(unsupported)) return undefined
   unsupported.push({ path: 'tool_choice', message: 'only none, auto, required or a function is carried.' })
   return undefined
 }
@@ -239,7 +259,7 @@ function inputOf(input: unknown, maxMessages: number, unsupported: ErrorIssue[])
       out.references.push({ at: out.messages.length, id: item.id, path })
       out.messages.push(null) // its place, filled by the route
       out.sources.push(path)
-    } else {
+    } else if (!isLenient(unsupported)) {
       unsupported.push({ path: `${path}.type`, message: `${typeName(type)} items are not carried.` })
     }
   }
@@ -258,7 +278,8 @@ function messageOf(item: Record<string, unknown>, path: string, unsupported: Err
   if (!Array.isArray(content)) return { role, content }
   const tooLong = overLength(content, MAX_PARTS, `${path}.content`)
   if (tooLong) throw invalidRequest('Responses', [tooLong])
-  return { role, content: content.map((part, p) => partOf(part, `${path}.content.${p}`, unsupported)) }
+  const parts = content.map((part, p) => partOf(part, `${path}.content.${p}`, unsupported))
+  return { role, content: isLenient(unsupported) ? parts.filter((part) => part !== undefined) : parts }
 }
 
 /** One content part in Chat Completions' shape. */
@@ -273,20 +294,22 @@ function partOf(part: unknown, path: string, unsupported: ErrorIssue[]): unknown
     case 'input_image':
       if (typeof part.image_url !== 'string') {
         unsupported.push({ path, message: 'only images by URL (https or data:) are carried, not file ids.' })
-        return part
+        return isLenient(unsupported) ? undefined : part
       }
       return { type: 'image_url', image_url: { url: part.image_url, detail: part.detail ?? undefined } }
     default:
       unsupported.push({ path, message: `${typeName(part.type)} parts are not carried.` })
-      return part
+      return isLenient(unsupported) ? undefined : part
   }
 }
 
 /** A tool's output: a string, or text parts. */
 function toolOutputOf(output: unknown, path: string, unsupported: ErrorIssue[]): unknown {
   if (!Array.isArray(output)) return output
-  return output.map((part, p) => {
-    if (isObject(part) && part.type === 'input_text') return { type: 'text', text: part.text }
+  const isText = (part: unknown) => isObject(part) && part.type === 'input_text'
+  const parts = isLenient(unsupported) ? output.filter(isText) : output
+  return parts.map((part, p) => {
+    if (isText(part)) return { type: 'text', text: (part as { text?: unknown }).text }
     unsupported.push({ path: `${path}.output.${p}`, message: 'only text is carried in a tool’s output.' })
     return part
   })
