@@ -1,22 +1,25 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import app from '../../src/index'
+import { toChatCompletionsBody } from '../../src/providers/openai'
+import { openAITools } from '../../src/providers/openai-messages'
+import type { ChatRequest } from '../../src/request/chat-request'
 import { asEnv } from '../helpers/env'
 import { anthropicRecordings } from '../helpers/fixtures'
 
 /**
  * `cache_control` in the gateway's own request shape (text parts and tools, as OpenRouter and
  * LiteLLM take it), on `/v1/chat/completions`: emitted as Anthropic's prompt-cache breakpoints
- * for an Anthropic model, left out and named in `X-Gateway-Ignored` for any other (`fetch` stands
- * in for the providers, and records what each was sent).
+ * for an Anthropic model (`fetch` stands in for Anthropic, and records what it was sent), left
+ * out and named in `X-Gateway-Ignored` for a model of another family that gets a translation.
  */
 
 const env = asEnv({
   DEFAULT_MODEL: 'claude',
   MODELS: {
     claude: { adapter: 'anthropic', upstream_model: 'claude-sonnet-4-5', api_key_secret: 'KEY', max_tokens: 1024 },
-    gpt: { adapter: 'openai', base_url: 'https://api.example.com/v1', upstream_model: 'gpt-4o', api_key_secret: 'KEY' },
+    demo: { adapter: 'demo', token_delay_ms: 0 },
   },
-  ANONYMOUS_MODELS: 'claude, gpt',
+  ANONYMOUS_MODELS: 'claude, demo',
   KEY: 'sk-upstream',
 })
 
@@ -72,14 +75,19 @@ describe('cache_control on /v1/chat/completions', () => {
     })
   })
 
-  it('is left out for an OpenAI-compatible model, and named', async () => {
-    provider('data: {"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
-    const response = await post(marked('gpt'))
+  it('is left out for a model of another family, and named', async () => {
+    // An `openai` model would get the caller's own body (pass-through); the demo model has no such mark.
+    const response = await post(marked('demo'))
     expect(response.status).toBe(200)
     await response.text()
     expect(response.headers.get('X-Gateway-Ignored')).toBe('cache_control')
-    expect(JSON.stringify(sent[0])).not.toContain('cache_control')
-    expect(sent[0]!.messages).toEqual([
+  })
+
+  it('never reaches an OpenAI-compatible upstream through a translation', () => {
+    const request = marked('gpt') as unknown as ChatRequest
+    const body = toChatCompletionsBody('gpt-4o', { ...request, tools: openAITools(request.tools) })
+    expect(JSON.stringify(body)).not.toContain('cache_control')
+    expect(body.messages).toEqual([
       { role: 'system', content: 'You are terse.' },
       { role: 'user', content: [{ type: 'text', text: 'Long context.' }] },
     ])
