@@ -205,6 +205,30 @@ export const contenders: Contender[] = [
     },
   },
   {
+    // The same surface to an `anthropic` model: the caller's body passed through to an
+    // Anthropic-shaped upstream (issue 25), its Messages stream decoded and encoded again.
+    name: 'ours-messages-pass',
+    config: apiOnlyConfig(),
+    vars: (upstreamUrl) => ({
+      ...oursVars(upstreamUrl),
+      MODELS: JSON.stringify({
+        bench: {
+          adapter: 'anthropic',
+          base_url: upstreamUrl,
+          upstream_model: 'claude-bench',
+          api_key_secret: 'BENCH_KEY',
+        },
+      }),
+      BENCH_KEY: 'sk-ant-bench',
+    }),
+    read: readAnthropicEvents,
+    request: {
+      path: '/v1/messages',
+      headers: { 'anthropic-version': '2023-06-01' },
+      body: (content) => ({ model: 'bench', max_tokens: 4096, stream: true, messages: [{ role: 'user', content }] }),
+    },
+  },
+  {
     // OpenAI's Responses API, streamed: anonymous, so not stored, straight from the pipeline like `ours`.
     name: 'ours-responses',
     config: apiOnlyConfig(),

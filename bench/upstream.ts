@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net'
  * first time, then `burst:N`) or `silent` (headers and one token, then nothing until hung up).
  * Chunks are shaped like the recordings in ../shared/fixtures/upstream/openai-chat (~230 bytes).
  * On `/responses` it speaks OpenAI's Responses API instead, the same tokens as
- * `response.output_text.delta` events shaped like test/fixtures/upstream/openai-responses.
+ * `response.output_text.delta` events shaped like test/fixtures/upstream/openai-responses; on
+ * `/messages`, Anthropic's Messages stream, the same tokens as `text_delta`s, for the `anthropic`
+ * adapter (`ours-messages-pass`).
  */
 export class BenchUpstream {
   /** For paced runs: run id -> the time (performance.now()) each token was written. */
@@ -48,6 +50,7 @@ export class BenchUpstream {
     for await (const piece of req) raw += piece
     const request = JSON.parse(raw) as { messages?: Array<{ role: string; content: unknown }>; input?: unknown }
     const responses = req.url?.endsWith('/responses') === true
+    const messages = req.url?.endsWith('/messages') === true
     const content = responses ? request.input : request.messages!.findLast((m) => m.role === 'user')?.content
     const command = typeof content === 'string' ? content : ((content as Array<{ text?: string }>)[0]?.text ?? '')
     const [mode, count, pace, run] = command.split(':')
@@ -57,7 +60,7 @@ export class BenchUpstream {
       res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '0' })
       return void res.end(JSON.stringify({ error: { message: 'rate limited', type: 'requests' } }))
     }
-    const wire = responses ? responsesWire() : chatWire
+    const wire = responses ? responsesWire() : messages ? messagesWire : chatWire
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
     res.write(wire.start)
 
@@ -157,4 +160,31 @@ function responsesWire(): Wire {
         },
       }),
   }
+}
+
+const anthropicEvent = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+
+/** Anthropic's Messages stream, shaped like its recordings: one text block, a `text_delta` per token. */
+const messagesWire: Wire = {
+  start:
+    anthropicEvent('message_start', {
+      message: {
+        id: 'msg_bench00000000000000000000',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-bench',
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 5, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, output_tokens: 1 },
+      },
+    }) + anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+  token: (i) => anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: token(i) } }),
+  end: (tokens) =>
+    anthropicEvent('content_block_stop', { index: 0 }) +
+    anthropicEvent('message_delta', {
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: tokens },
+    }) +
+    anthropicEvent('message_stop', {}),
 }

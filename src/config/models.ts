@@ -27,10 +27,18 @@ const everyModel = {
   max_tokens_ceiling: v.optional(wholeNumber(1)),
   /**
    * What the model costs, in USD per million tokens, for the usage ledger (`docs/usage.md`).
-   * Reasoning is charged as output unless it has a price of its own. Unset: costs nothing.
+   * Reasoning is charged as output unless it has a price of its own; input read from the
+   * provider's prompt cache at `cache_read`, input written to it at `cache_write`, each the
+   * input price unless set. Unset: costs nothing.
    */
   price: v.optional(
-    v.strictObject({ input: usdPerMillion(), output: usdPerMillion(), reasoning: v.optional(usdPerMillion()) }),
+    v.strictObject({
+      input: usdPerMillion(),
+      output: usdPerMillion(),
+      reasoning: v.optional(usdPerMillion()),
+      cache_read: v.optional(usdPerMillion()),
+      cache_write: v.optional(usdPerMillion()),
+    }),
   ),
   /**
    * Extra attempts at this model, after a failure that can succeed on retry (unreachable, header

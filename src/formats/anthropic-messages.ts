@@ -20,7 +20,8 @@ import type { WireFormat } from './types'
  * (OpenAI's numbering allows it), a late piece goes to its own call's block, never another's.
  *
  * Usage is known only at the end, so `message_start` counts 0 and `message_delta` carries the
- * whole count (`input_tokens` and `output_tokens`), which both SDKs take as the message's.
+ * whole count (`input_tokens` and `output_tokens`, and the prompt cache's reads and writes where
+ * there were any), which both SDKs take as the message's.
  * Heartbeats are Anthropic's `ping` event. A failure is `event: error` with Anthropic's error
  * object and no `message_stop`: the SDKs throw on it, so a cut answer never reads as complete.
  */
@@ -110,9 +111,7 @@ function anthropicEvents(): LiveEncoder {
     },
     done(finishReason, stopSequence) {
       const reason = toStopReason(finishReason, stopSequence)
-      const counts = usage
-        ? `{"input_tokens":${usage.prompt_tokens},"output_tokens":${usage.completion_tokens}}`
-        : '{"output_tokens":0}'
+      const counts = usage ? JSON.stringify(toAnthropicUsage(usage)) : '{"output_tokens":0}'
       return (
         close() +
         event(
@@ -124,6 +123,22 @@ function anthropicEvents(): LiveEncoder {
     },
     error: (error) => event('error', JSON.stringify(toAnthropicError(error))),
     heartbeat: () => PING,
+  }
+}
+
+/**
+ * Our counts in Anthropic's terms: `input_tokens` is the input that was neither read from nor
+ * written to the prompt cache (ours counts all of it), and the cached parts are named apart,
+ * where the answer had any, as Anthropic's own usage does.
+ */
+export function toAnthropicUsage(usage: UsageEventData) {
+  const read = usage.cache_read_tokens ?? 0
+  const written = usage.cache_write_tokens ?? 0
+  return {
+    input_tokens: Math.max(0, usage.prompt_tokens - read - written),
+    output_tokens: usage.completion_tokens,
+    ...(usage.cache_read_tokens !== undefined && { cache_read_input_tokens: read }),
+    ...(usage.cache_write_tokens !== undefined && { cache_creation_input_tokens: written }),
   }
 }
 

@@ -70,7 +70,23 @@ export function toOpenAIFinishReason(reason: FinishReason): string {
   return reason === 'unknown' ? 'stop' : reason
 }
 
-/** OpenAI reports reasoning tokens inside `completion_tokens_details`. */
-export function toOpenAIUsage({ reasoning_tokens, ...counts }: UsageEventData) {
-  return reasoning_tokens === undefined ? counts : { ...counts, completion_tokens_details: { reasoning_tokens } }
+/**
+ * Our counts in OpenAI's terms: reasoning tokens inside `completion_tokens_details`, input read
+ * from the prompt cache inside `prompt_tokens_details` (`cached_tokens`, a part of
+ * `prompt_tokens`, as ours is). OpenAI has no name for cache writes; they stay in `prompt_tokens`.
+ */
+export function toOpenAIUsage({
+  prompt_tokens,
+  completion_tokens,
+  total_tokens,
+  reasoning_tokens,
+  cache_read_tokens,
+}: UsageEventData) {
+  return {
+    prompt_tokens,
+    completion_tokens,
+    total_tokens,
+    ...(cache_read_tokens !== undefined && { prompt_tokens_details: { cached_tokens: cache_read_tokens } }),
+    ...(reasoning_tokens !== undefined && { completion_tokens_details: { reasoning_tokens } }),
+  }
 }

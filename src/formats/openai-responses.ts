@@ -403,10 +403,17 @@ export function responseObject({
 }
 
 /** Our counts in the Responses API's names. */
-export function toResponsesUsage({ prompt_tokens, completion_tokens, total_tokens, reasoning_tokens }: UsageEventData) {
+export function toResponsesUsage({
+  prompt_tokens,
+  completion_tokens,
+  total_tokens,
+  reasoning_tokens,
+  cache_read_tokens,
+}: UsageEventData) {
   return {
     input_tokens: prompt_tokens,
-    input_tokens_details: { cached_tokens: 0 },
+    // A part of input_tokens, as ours is a part of prompt_tokens.
+    input_tokens_details: { cached_tokens: cache_read_tokens ?? 0 },
     output_tokens: completion_tokens,
     output_tokens_details: { reasoning_tokens: reasoning_tokens ?? 0 },
     total_tokens,

@@ -6,6 +6,7 @@ import { anthropicAdapter } from './anthropic'
 import { demoAdapter } from './demo'
 import { geminiAdapter } from './gemini'
 import { openAIAdapter } from './openai'
+import { withoutToolCacheMarks } from './openai-messages'
 import { workersAIAdapter, type AiBinding } from './workers-ai'
 import type { ProviderAdapter } from './types'
 
@@ -20,7 +21,7 @@ export function adapterFor(name: string, model: ModelConfig, env: Env, keySecret
     case 'demo':
       return demoAdapter(model)
     case 'openai':
-      return openAIAdapter(model, secretName ? apiKey(env, name, secretName) : undefined)
+      return withoutToolCacheMarks(openAIAdapter(model, secretName ? apiKey(env, name, secretName) : undefined))
     case 'anthropic':
       return anthropicAdapter(model, apiKey(env, name, secretName))
     case 'gemini':

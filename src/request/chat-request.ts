@@ -38,7 +38,15 @@ function list<TItem extends v.GenericSchema>(item: TItem, max: number, min = 0) 
  */
 export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes }: ChatRequestLimits) {
   const text = v.pipe(v.string(), v.maxLength(maxMessageChars))
-  const textPart = v.strictObject({ type: v.literal('text'), text })
+  /**
+   * A prompt-cache breakpoint (Anthropic's `cache_control`, in the OpenAI-shaped place OpenRouter
+   * and LiteLLM take it): the prompt up to and including this part or tool is cached. Emitted by
+   * the Anthropic adapter; every other adapter leaves it out (their providers cache on their own).
+   */
+  const cacheControl = v.optional(
+    v.strictObject({ type: v.literal('ephemeral'), ttl: v.optional(v.picklist(['5m', '1h'])) }),
+  )
+  const textPart = v.strictObject({ type: v.literal('text'), text, cache_control: cacheControl })
   const imagePart = v.strictObject({
     type: v.literal('image_url'),
     image_url: v.strictObject({
@@ -126,6 +134,7 @@ export function chatRequestSchema({ maxMessages, maxMessageChars, maxImageBytes 
       parameters: v.optional(jsonSchema),
       strict: v.nullish(v.boolean()),
     }),
+    cache_control: cacheControl,
   })
   const responseFormat = v.variant('type', [
     v.strictObject({ type: v.literal('text') }),
@@ -193,6 +202,7 @@ export type TextPart = Extract<ContentPart, { type: 'text' }>
 export type ToolCall = NonNullable<Extract<ChatMessage, { role: 'assistant' }>['tool_calls']>[number]
 export type ToolDefinition = NonNullable<ChatRequest['tools']>[number]
 export type ResponseFormat = NonNullable<ChatRequest['response_format']>
+export type CacheControl = NonNullable<TextPart['cache_control']>
 
 /** Where each problem is and what it is, for a 400's `issues`: one entry per offending path. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): Array<{ path: string; message: string }> {

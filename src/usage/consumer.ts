@@ -4,8 +4,8 @@ import type { UsageRecord } from './record'
 
 const INSERT = `INSERT OR IGNORE INTO usage_records (id, ts, day, route, status, principal_kind, principal, model, upstream,
   outcome, finish_reason, error_code, prompt_tokens, completion_tokens, reasoning_tokens, estimated, cost_usd,
-  ttft_ms, duration_ms, stream_id, attempts, cache_status, saved_usd, continued)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  ttft_ms, duration_ms, stream_id, attempts, cache_status, saved_usd, continued, cache_read_tokens, cache_write_tokens)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 /** How long a batch that D1 refused waits before it is delivered again. */
 const RETRY_DELAY_SECONDS = 30
@@ -69,6 +69,9 @@ function insertRecord(db: D1Database, r: UsageRecord): D1PreparedStatement {
     r.savedUsd ?? 0,
     // Records queued before continuation existed have none.
     r.continued ?? 0,
+    // Nor had records queued before the prompt cache's columns.
+    r.cacheReadTokens ?? 0,
+    r.cacheWriteTokens ?? 0,
   )
 }
 
@@ -97,6 +100,9 @@ function isUsageRecord(body: unknown): body is UsageRecord {
     (r.attempts === undefined || (typeof r.attempts === 'number' && Number.isInteger(r.attempts))) &&
     (r.cacheStatus === undefined || r.cacheStatus === null || typeof r.cacheStatus === 'string') &&
     (r.savedUsd === undefined || (typeof r.savedUsd === 'number' && Number.isFinite(r.savedUsd))) &&
-    (r.continued === undefined || (typeof r.continued === 'number' && Number.isInteger(r.continued)))
+    (r.continued === undefined || (typeof r.continued === 'number' && Number.isInteger(r.continued))) &&
+    [r.cacheReadTokens, r.cacheWriteTokens].every(
+      (count) => count === undefined || (typeof count === 'number' && Number.isInteger(count)),
+    )
   )
 }

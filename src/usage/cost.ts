@@ -6,6 +6,10 @@ export interface AnswerTokens {
   prompt: number
   completion: number
   reasoning: number
+  /** The part of `prompt` read from the provider's prompt cache. */
+  cacheRead: number
+  /** The part of `prompt` written to the provider's prompt cache. */
+  cacheWrite: number
   /** The upstream reported no usage: the gateway's estimate (about four characters a token). */
   estimated: boolean
 }
@@ -22,10 +26,14 @@ export interface AnswerTokens {
 export function answerTokens(summary: AnswerSummary, estimatedPromptTokens: number): AnswerTokens {
   const usage = summary.usage
   if (usage) {
+    // Parts of the prompt: never more than it, whatever an upstream says.
+    const cacheRead = Math.min(usage.cache_read_tokens ?? 0, usage.prompt_tokens)
     return {
       prompt: usage.prompt_tokens,
       completion: usage.completion_tokens,
       reasoning: Math.min(usage.reasoning_tokens ?? 0, usage.completion_tokens),
+      cacheRead,
+      cacheWrite: Math.min(usage.cache_write_tokens ?? 0, usage.prompt_tokens - cacheRead),
       estimated: false,
     }
   }
@@ -33,6 +41,8 @@ export function answerTokens(summary: AnswerSummary, estimatedPromptTokens: numb
     prompt: estimatedPromptTokens,
     completion: Math.ceil(streamedChars(summary) / CHARS_PER_TOKEN),
     reasoning: Math.ceil((summary.reasoningChars ?? 0) / CHARS_PER_TOKEN),
+    cacheRead: 0,
+    cacheWrite: 0,
     estimated: true,
   }
 }
@@ -42,14 +52,21 @@ const CHARS_PER_TOKEN = 4
 
 /**
  * The answer's cost in USD from the model's price per million tokens: the prompt at the input
- * price, the completion at the output price, its reasoning part at the reasoning price when the
- * model has one. A model without a price costs nothing (a demo, a self-hosted model).
+ * price, but its parts read from and written to the provider's prompt cache at the cache prices
+ * (each the input price when the model has none); the completion at the output price, its
+ * reasoning part at the reasoning price when the model has one. A model without a price costs
+ * nothing (a demo, a self-hosted model).
  */
 export function costUsd(price: ModelPrice | undefined, tokens: AnswerTokens): number {
   if (!price) return 0
   const visible = tokens.completion - tokens.reasoning
+  const uncached = tokens.prompt - tokens.cacheRead - tokens.cacheWrite
   const micro =
-    tokens.prompt * price.input + visible * price.output + tokens.reasoning * (price.reasoning ?? price.output)
+    uncached * price.input +
+    tokens.cacheRead * (price.cache_read ?? price.input) +
+    tokens.cacheWrite * (price.cache_write ?? price.input) +
+    visible * price.output +
+    tokens.reasoning * (price.reasoning ?? price.output)
   // Rounded to a millionth of a cent: sums of many records stay exact enough and print short.
   return Math.round(micro / 1e-2) / 1e8
 }

@@ -33,14 +33,16 @@ export interface AnswerEnd {
 }
 
 /** A hit or a join asked nothing of the upstream: it uses, and costs, nothing. */
-const NOTHING: AnswerTokens = { prompt: 0, completion: 0, reasoning: 0, estimated: false }
+const NOTHING: AnswerTokens = { prompt: 0, completion: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, estimated: false }
 
 /**
  * Where every admitted answer ends, however it ends (finished, stopped, failed, refused before it
  * began, cut by a restart), on every surface and in the answer's object: one token estimate
  * (`answerTokens`: the upstream's usage, else the prompt and everything streamed, reasoning
  * counted as reasoning), charged to the caller's budget and recorded in the ledger, so the two
- * never disagree. A cache hit or join is charged nothing, and its record says what it saved
+ * never disagree. Input read from or written to the provider's prompt cache is input like any
+ * other to the budget, which counts tokens, not dollars: admission reserved the whole prompt, and
+ * a cache hit is the provider's to give or not; the ledger prices it at the cache prices. A cache hit or join is charged nothing, and its record says what it saved
  * (docs/cache.md). Hand the promise to `waitUntil`; it never throws.
  *
  * It lives in `usage/` because it is the one place that needs both halves: the ledger, and lease

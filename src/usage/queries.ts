@@ -10,6 +10,9 @@ export interface UsageTotals {
   prompt_tokens: number
   completion_tokens: number
   reasoning_tokens: number
+  /** The parts of `prompt_tokens` read from and written to the provider's prompt cache. */
+  cache_read_tokens: number
+  cache_write_tokens: number
   cost_usd: number
   /** What cache hits and joins saved: the cost of the answers they were served from. */
   saved_usd: number
@@ -18,6 +21,7 @@ export interface UsageTotals {
 
 const TOTALS = `SUM(requests) AS requests, SUM(prompt_tokens) AS prompt_tokens,
   SUM(completion_tokens) AS completion_tokens, SUM(reasoning_tokens) AS reasoning_tokens,
+  SUM(cache_read_tokens) AS cache_read_tokens, SUM(cache_write_tokens) AS cache_write_tokens,
   SUM(cost_usd) AS cost_usd, SUM(saved_usd) AS saved_usd, SUM(CASE WHEN outcome = 'error' THEN requests ELSE 0 END) AS errors`
 
 export type PrincipalDay = { date: string; model: string } & UsageTotals
@@ -145,7 +149,8 @@ export async function adminRows(
            MIN(CASE WHEN rank >= 0.5 * n THEN ttft_ms END) AS ttft_ms_p50,
            MIN(CASE WHEN rank >= 0.95 * n THEN ttft_ms END) AS ttft_ms_p95
          FROM ranked GROUP BY ${keys})
-       SELECT ${selected}, requests, prompt_tokens, completion_tokens, reasoning_tokens, cost_usd, saved_usd, errors,
+       SELECT ${selected}, requests, prompt_tokens, completion_tokens, reasoning_tokens, cache_read_tokens,
+         cache_write_tokens, cost_usd, saved_usd, errors,
          ttft_ms_p50, ttft_ms_p95
        FROM totals LEFT JOIN percentiles USING (${keys})
        ORDER BY ${columns.map((c) => `totals.${c}`).join(', ')}`,

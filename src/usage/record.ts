@@ -31,6 +31,12 @@ export interface UsageRecord {
   /** Everything generated, reasoning included. */
   completionTokens: number
   reasoningTokens: number
+  /**
+   * The parts of `promptTokens` read from and written to the provider's prompt cache. Absent from
+   * records queued before the columns existed; the ledger reads those as 0.
+   */
+  cacheReadTokens?: number
+  cacheWriteTokens?: number
   estimated: boolean
   costUsd: number
   /** Time to the first text or tool call; null when none came. */
@@ -117,6 +123,8 @@ export function usageRecord(
     promptTokens: tokens.prompt,
     completionTokens: tokens.completion,
     reasoningTokens: tokens.reasoning,
+    cacheReadTokens: tokens.cacheRead,
+    cacheWriteTokens: tokens.cacheWrite,
     estimated: tokens.estimated,
     costUsd: costUsd(config.models[answer.upstream]?.price, tokens),
     ttftMs: summary.firstTextMs ?? null,

@@ -19,9 +19,11 @@ export async function rollUpOldRecords(
     db
       .prepare(
         `INSERT INTO usage_daily (day, principal_kind, principal, model, route, outcome, error_code, cache_status,
-           requests, prompt_tokens, completion_tokens, reasoning_tokens, estimated_requests, cost_usd, saved_usd)
+           requests, prompt_tokens, completion_tokens, reasoning_tokens, estimated_requests, cost_usd, saved_usd,
+           cache_read_tokens, cache_write_tokens)
          SELECT day, principal_kind, principal, model, route, outcome, COALESCE(error_code, ''), cache_status, COUNT(*),
-           SUM(prompt_tokens), SUM(completion_tokens), SUM(reasoning_tokens), SUM(estimated), SUM(cost_usd), SUM(saved_usd)
+           SUM(prompt_tokens), SUM(completion_tokens), SUM(reasoning_tokens), SUM(estimated), SUM(cost_usd), SUM(saved_usd),
+           SUM(cache_read_tokens), SUM(cache_write_tokens)
          FROM usage_records WHERE day < ?1
          GROUP BY day, principal_kind, principal, model, route, outcome, COALESCE(error_code, ''), cache_status
          ON CONFLICT (day, principal_kind, principal, model, route, outcome, error_code, cache_status) DO UPDATE SET
@@ -29,7 +31,9 @@ export async function rollUpOldRecords(
            completion_tokens = completion_tokens + excluded.completion_tokens,
            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
            estimated_requests = estimated_requests + excluded.estimated_requests,
-           cost_usd = cost_usd + excluded.cost_usd, saved_usd = saved_usd + excluded.saved_usd`,
+           cost_usd = cost_usd + excluded.cost_usd, saved_usd = saved_usd + excluded.saved_usd,
+           cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+           cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens`,
       )
       .bind(cutoff),
     db.prepare('DELETE FROM usage_records WHERE day < ?1').bind(cutoff),

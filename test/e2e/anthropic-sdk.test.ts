@@ -163,8 +163,9 @@ describe('@anthropic-ai/sdk against /v1/messages', () => {
   })
 
   it('a refused request raises BadRequestError naming the field', async () => {
+    // A server tool, to a model of another family (an Anthropic model would get it as it came).
     const error = await client.messages
-      .create({ ...ask('hi'), tools: [{ type: 'web_search_20250305', name: 'web_search' }] })
+      .create({ ...ask('hi', 'upstream'), tools: [{ type: 'web_search_20250305', name: 'web_search' }] })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(Anthropic.BadRequestError)
     expect((error as APIError).message).toContain('tools.0.type')

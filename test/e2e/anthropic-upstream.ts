@@ -6,9 +6,11 @@ import type { ServerResponse } from 'node:http'
  * `/v1/messages/count_tokens`), in Anthropic's own wire format. The last user turn picks how
  * ("replay:<recording>" replays a recorded Anthropic stream from `test/fixtures/upstream/
  * anthropic-messages/`, "thinking" streams signed thinking then text, "overloaded" fails
- * mid-stream with `overloaded_error`, "run-command:<cmd>" anywhere in it calls Codex's
- * `exec_command`, "cut" after 40 % of an answer it continues from a prefill); a turn of tool
- * results is answered with them; anything else is echoed.
+ * mid-stream with `overloaded_error`, "cached" reports writing the prompt cache on a first turn
+ * and reading it on any later one, "truncate" ends before `message_stop`, "status:<code>" refuses
+ * in Anthropic's error shape; "run-command:<cmd>" anywhere in it calls Codex's `exec_command`,
+ * "read-file:<path>" Claude Code's `Read`, "cut" after 40 % of an answer it continues from a prefill); a turn of tool results is answered with them;
+ * anything else is echoed.
  */
 
 const FIXTURES = new URL('../fixtures/upstream/anthropic-messages/', import.meta.url)
@@ -20,7 +22,7 @@ export interface AnthropicRequestBody {
 }
 
 const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
-const messageStart = (inputTokens: number) =>
+const messageStart = (inputTokens: number, cache: object = {}) =>
   event('message_start', {
     message: {
       id: 'msg_upstream',
@@ -30,7 +32,7 @@ const messageStart = (inputTokens: number) =>
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { input_tokens: inputTokens, output_tokens: 1 },
+      usage: { input_tokens: inputTokens, output_tokens: 1, ...cache },
     },
   })
 const textBlock = (index: number, pieces: string[]) => [
@@ -71,14 +73,17 @@ function answerFor(body: AnthropicRequestBody): string[] {
   const scenario = textOf(blocks)
   // An agent's prompt comes wrapped in its own reminders: look for the scenario anywhere in it.
   const command = /run-command:([^\n]+)/.exec(scenario)
-  if (command) {
-    const call = { type: 'tool_use', id: 'toolu_agent', name: 'exec_command', input: {} }
+  const readFile = /read-file:(\S+)/.exec(scenario)
+  if (command || readFile) {
+    const name = command ? 'exec_command' : 'Read'
+    const input = command ? { cmd: command[1] } : { file_path: readFile![1] }
+    const call = { type: 'tool_use', id: 'toolu_agent', name, input: {} }
     return [
       messageStart(30),
       event('content_block_start', { index: 0, content_block: call }),
       event('content_block_delta', {
         index: 0,
-        delta: { type: 'input_json_delta', partial_json: JSON.stringify({ cmd: command[1] }) },
+        delta: { type: 'input_json_delta', partial_json: JSON.stringify(input) },
       }),
       event('content_block_stop', { index: 0 }),
       ...end('tool_use', 9),
@@ -86,6 +91,16 @@ function answerFor(body: AnthropicRequestBody): string[] {
   }
   const [name, argument] = scenario.split(':', 2) as [string, string | undefined]
   switch (name) {
+    case 'cached': {
+      // Anthropic's usage with the prompt cache: input_tokens is only the uncached rest.
+      const later = body.messages.some((m) => m.role === 'assistant')
+      const cache = later
+        ? { cache_read_input_tokens: 1000, cache_creation_input_tokens: 0 }
+        : { cache_read_input_tokens: 0, cache_creation_input_tokens: 1000 }
+      return [messageStart(20, cache), ...textBlock(0, [later ? 'From the cache.' : 'Cached.']), ...end('end_turn', 4)]
+    }
+    case 'truncate':
+      return [messageStart(5), ...textBlock(0, ['Cut short'])]
     case 'replay':
       return readFileSync(new URL(argument!, FIXTURES), 'utf8').split(/(?<=\n\n)/)
     case 'thinking':
@@ -119,6 +134,11 @@ function answerFor(body: AnthropicRequestBody): string[] {
   }
 }
 
+function lastText(body: AnthropicRequestBody): string {
+  const last = body.messages.findLast((m) => m.role === 'user')
+  return typeof last?.content === 'string' ? last.content : textOf(last?.content ?? [])
+}
+
 function textOf(blocks: Array<{ type: string; text?: string }>): string {
   return blocks.map((b) => (b.type === 'text' ? (b.text ?? '') : '')).join('')
 }
@@ -128,6 +148,12 @@ export async function answerAnthropic(path: string, body: AnthropicRequestBody, 
   if (path.endsWith('/count_tokens')) {
     res.writeHead(200, { 'Content-Type': 'application/json' })
     return void res.end(JSON.stringify({ input_tokens: 42 }))
+  }
+  const status = /^status:(\d+)$/.exec(lastText(body))
+  if (status) {
+    res.writeHead(Number(status[1]), { 'Content-Type': 'application/json', 'request-id': 'req_upstream' })
+    const error = { type: 'invalid_request_error', message: 'context_management.edits.0.type: Input tag is invalid' }
+    return void res.end(JSON.stringify({ type: 'error', error }))
   }
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
   for (const piece of answerFor(body)) {

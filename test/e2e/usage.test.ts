@@ -188,6 +188,8 @@ describe('the usage ledger under wrangler dev', () => {
           prompt_tokens: 15,
           completion_tokens: 26,
           reasoning_tokens: 17,
+          cache_read_tokens: 0,
+          cache_write_tokens: 0,
           cost_usd: costOf(15, 26, 17),
           saved_usd: 0,
           errors: 0,

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { generateApiKey, hashApiKey } from '../../src/access/api-key'
 import { estimatePromptTokens } from '../../src/access/estimate'
+import { loadConfig } from '../../src/config/load'
+import type { AnthropicModelConfig } from '../../src/config/models'
+import { toMessagesBody } from '../../src/providers/anthropic/request'
+import { fromMessagesRequest } from '../../src/routes/anthropic/request'
+import { validateMessagesRequest } from '../../src/routes/anthropic/validate'
 import app from '../../src/index'
 import { asEnv, type TestEnv } from '../helpers/env'
 import { anthropicRecordings } from '../helpers/fixtures'
@@ -15,7 +20,13 @@ const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwA
 
 const MODELS = {
   demo: { adapter: 'demo', token_delay_ms: 0 },
-  claude: { adapter: 'anthropic', upstream_model: 'claude-sonnet-4-5', api_key_secret: 'KEY', max_tokens: 1024 },
+  claude: {
+    adapter: 'anthropic',
+    upstream_model: 'claude-sonnet-4-5',
+    api_key_secret: 'KEY',
+    max_tokens: 1024,
+    max_tokens_ceiling: 16_000,
+  },
   gpt: { adapter: 'openai', base_url: 'https://api.example.com/v1', upstream_model: 'gpt-4o', api_key_secret: 'KEY' },
   gemini: { adapter: 'gemini', upstream_model: 'gemini-2.5-flash', api_key_secret: 'KEY' },
 }
@@ -120,16 +131,41 @@ const toolLoop = {
 }
 
 describe('the Messages request, as each provider gets it', () => {
-  it('reaches an Anthropic model in substance unchanged: blocks, thinking with signatures, is_error, tools', async () => {
+  it('reaches an Anthropic model as the caller sent it, only model, max_tokens and stream the gateway’s', async () => {
     provider(stream(anthropicRecordings['basic_response.sse']!))
-    const response = await post({ ...toolLoop, model: 'claude', top_k: 40 })
+    const response = await post(
+      { ...toolLoop, model: 'claude', top_k: 40, max_tokens: 64_000, context_management: { edits: [] } },
+      { headers: { 'anthropic-beta': 'context-management-2025-06-27' } },
+    )
     expect(response.status).toBe(200)
+    expect(response.headers.get('X-Gateway-Ignored')).toBeNull()
     await response.text()
     expect(sent[0]!.url).toBe('https://api.anthropic.com/v1/messages')
+    expect(sent[0]!.headers.get('anthropic-beta')).toBe('context-management-2025-06-27')
+    expect(sent[0]!.headers.get('anthropic-version')).toBe('2023-06-01')
+    // Admission lowered the caller's 64,000 to the model's ceiling.
     expect(sent[0]!.body).toEqual({
+      ...toolLoop,
+      top_k: 40,
+      context_management: { edits: [] },
+      model: 'claude-sonnet-4-5',
+      max_tokens: 16_000,
+      stream: true,
+    })
+  })
+
+  it('translated for an Anthropic model (a fallback of another family’s): in substance unchanged, cache marks kept', async () => {
+    const config = loadConfig(await environment())
+    const translated = fromMessagesRequest({ ...toolLoop, model: 'claude', top_k: 40 }, config)
+    const request = validateMessagesRequest(translated, config)
+    const body = JSON.parse(JSON.stringify(toMessagesBody(config.models.claude as AnthropicModelConfig, request)))
+    expect(body).toEqual({
       model: 'claude-sonnet-4-5',
       max_tokens: 8000,
-      system: 'You are terse.\n\nUse the tools.',
+      system: [
+        { type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } },
+        { type: 'text', text: 'Use the tools.' },
+      ],
       messages: [
         {
           role: 'user',
@@ -163,7 +199,7 @@ describe('the Messages request, as each provider gets it', () => {
       top_k: 40,
       stop_sequences: ['###'],
       thinking: { type: 'enabled', budget_tokens: 2048 },
-      tools: [weather],
+      tools: [{ ...weather, cache_control: { type: 'ephemeral' } }],
       tool_choice: { type: 'auto', disable_parallel_tool_use: true },
       stream: true,
     })
@@ -458,6 +494,25 @@ describe('count_tokens', () => {
       messages: [{ role: 'user', content: 'Hello, how are you?' }],
       tools: [weather],
     })
+  })
+
+  it('counts the caller’s own body for an Anthropic model: what the translation cannot carry, and the beta', async () => {
+    provider(() => Response.json({ input_tokens: 1500 }))
+    const document = { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'A memo.' } }
+    const body = {
+      ...request,
+      system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
+      messages: [{ role: 'user', content: [document, { type: 'text', text: 'Summarise.' }] }],
+      context_management: { edits: [] },
+    }
+    const response = await post(body, {
+      path: '/v1/messages/count_tokens',
+      headers: { 'anthropic-beta': 'context-management-2025-06-27' },
+    })
+    expect(await response.json()).toEqual({ input_tokens: 1500 })
+    expect(response.headers.get('X-Gateway-Ignored')).toBeNull()
+    expect(sent[0]!.body).toEqual({ ...body, model: 'claude-sonnet-4-5' })
+    expect(sent[0]!.headers.get('anthropic-beta')).toBe('context-management-2025-06-27')
   })
 
   it('is an estimate, said to be one, for any other model', async () => {

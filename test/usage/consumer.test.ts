@@ -26,6 +26,7 @@ describe('the usage queue consumer', () => {
     records[1] = { ...records[1]!, outcome: 'error', errorCode: 'upstream_error', ttftMs: null, streamId: 'abc' }
     records[2] = { ...records[2]!, estimated: true, reasoningTokens: 5 }
     records[3] = { ...records[3]!, cacheStatus: 'HIT', costUsd: 0, savedUsd: 0.25 }
+    records[4] = { ...records[4]!, cacheReadTokens: 6, cacheWriteTokens: 3 }
     const result = await deliver(records)
     expect(result).toMatchObject({ ackAll: true, retryBatch: { retry: false } })
     const { results } = await rows()
@@ -55,6 +56,8 @@ describe('the usage queue consumer', () => {
       cache_status: '',
       saved_usd: 0,
       continued: 0,
+      cache_read_tokens: 0,
+      cache_write_tokens: 0,
     })
     expect(results[1]).toMatchObject({
       outcome: 'error',
@@ -64,6 +67,7 @@ describe('the usage queue consumer', () => {
     })
     expect(results[2]).toMatchObject({ estimated: 1, reasoning_tokens: 5 })
     expect(results[3]).toMatchObject({ cache_status: 'HIT', cost_usd: 0, saved_usd: 0.25 })
+    expect(results[4]).toMatchObject({ prompt_tokens: 10, cache_read_tokens: 6, cache_write_tokens: 3 })
   })
 
   it('keeps how many upstream requests each answer took, and reads a record from before the column as 1', async () => {

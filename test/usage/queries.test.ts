@@ -31,7 +31,7 @@ describe('a principal’s own usage', () => {
       record({ ts: at('2026-11-19'), model: 'mini', promptTokens: 1, completionTokens: 2, costUsd: 0.1 }),
       record({ ts: at('2026-11-19', 11), model: 'mini', promptTokens: 10, completionTokens: 20, costUsd: 0.2 }),
       record({ ts: at('2026-11-19'), model: 'big', outcome: 'error', errorCode: 'upstream_error', costUsd: 0.3 }),
-      record({ ts: at('2026-11-20'), model: 'mini', reasoningTokens: 4 }),
+      record({ ts: at('2026-11-20'), model: 'mini', reasoningTokens: 4, cacheReadTokens: 6, cacheWriteTokens: 2 }),
       record({ ts: at('2026-11-21'), model: 'mini' }), // after the range
       record({ ts: at('2026-11-19'), principal: 'bob' }),
       record({ ts: at('2026-11-19'), principalKind: 'jwt' }), // a token subject also called alice
@@ -45,6 +45,8 @@ describe('a principal’s own usage', () => {
         prompt_tokens: 10,
         completion_tokens: 20,
         reasoning_tokens: 0,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
         cost_usd: 0.3,
         saved_usd: 0,
         errors: 1,
@@ -56,6 +58,8 @@ describe('a principal’s own usage', () => {
         prompt_tokens: 11,
         completion_tokens: 22,
         reasoning_tokens: 0,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
         cost_usd: 0.3,
         saved_usd: 0,
         errors: 0,
@@ -67,6 +71,8 @@ describe('a principal’s own usage', () => {
         prompt_tokens: 10,
         completion_tokens: 20,
         reasoning_tokens: 4,
+        cache_read_tokens: 6,
+        cache_write_tokens: 2,
         cost_usd: 0.001,
         saved_usd: 0,
         errors: 0,
@@ -229,8 +235,8 @@ describe('the response cache in the ledger', () => {
 describe('retention', () => {
   it('rolls old days up into daily sums and deletes their records, so the totals stay the same', async () => {
     await write([
-      record({ ts: at('2026-08-01'), promptTokens: 5, costUsd: 0.25 }),
-      record({ ts: at('2026-08-01', 12), promptTokens: 7, costUsd: 0.5, estimated: true }),
+      record({ ts: at('2026-08-01'), promptTokens: 5, costUsd: 0.25, cacheReadTokens: 4 }),
+      record({ ts: at('2026-08-01', 12), promptTokens: 7, costUsd: 0.5, estimated: true, cacheWriteTokens: 6 }),
       record({ ts: at('2026-08-02'), outcome: 'error', errorCode: 'upstream_error' }),
       record({ ts: at('2026-11-19') }),
     ])
@@ -245,6 +251,8 @@ describe('retention', () => {
         day: '2026-08-01',
         requests: 2,
         prompt_tokens: 12,
+        cache_read_tokens: 4,
+        cache_write_tokens: 6,
         estimated_requests: 1,
         cost_usd: 0.75,
       }),
@@ -253,7 +261,16 @@ describe('retention', () => {
     const after = await adminRows(db, ['day', 'outcome'], '2026-01-01', '2026-12-31')
     // The same sums; only the percentiles of rolled-up days are gone.
     const sums = (rows: typeof before) =>
-      rows.map((row) => [row.date, row.outcome, row.requests, row.prompt_tokens, row.cost_usd, row.errors])
+      rows.map((row) => [
+        row.date,
+        row.outcome,
+        row.requests,
+        row.prompt_tokens,
+        row.cache_read_tokens,
+        row.cache_write_tokens,
+        row.cost_usd,
+        row.errors,
+      ])
     expect(sums(after)).toEqual(sums(before))
     expect(after[0]).toMatchObject({ ttft_ms_p50: null })
   })

@@ -133,9 +133,17 @@ function assignDefined(target: AnthropicUsage, source: AnthropicUsage | undefine
 }
 
 function toUsage(usage: AnthropicUsage): UsageEventData {
-  // Anthropic counts cached input apart from input_tokens; all of it is prompt the model read.
-  const prompt =
-    (usage.input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0)
+  // Anthropic counts cached input apart from input_tokens; all of it is prompt the model read,
+  // so `prompt_tokens` holds it, and the cached parts are named for pricing and the client.
+  const read = usage.cache_read_input_tokens ?? 0
+  const written = usage.cache_creation_input_tokens ?? 0
+  const prompt = (usage.input_tokens ?? 0) + read + written
   const completion = usage.output_tokens ?? 0
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    ...(read > 0 && { cache_read_tokens: read }),
+    ...(written > 0 && { cache_write_tokens: written }),
+  }
 }

@@ -1,23 +1,29 @@
 import type { AnthropicModelConfig } from '../../config/models'
 import { GatewayError } from '../../errors'
 import { fetchUpstream, openEventStream, upstreamRefusal } from '../http'
+import type { UpstreamRequest } from '../../request/native-request'
 import type { ProviderAdapter } from '../types'
 import { createAnthropicDecoder } from './decoder'
+import { ANTHROPIC_VERSION, isPassThrough, passThroughBody, passThroughHeaders } from './pass-through'
 import { toMessagesBody } from './request'
 
-/** The API version this adapter speaks; Anthropic requires it on every request. */
-const ANTHROPIC_VERSION = '2023-06-01'
-
-/** Anthropic's Messages API (`POST /v1/messages`, `stream: true`). */
+/**
+ * Anthropic's Messages API (`POST /v1/messages`, `stream: true`): the caller's own body where it
+ * spoke Messages (`./pass-through.ts`), else the gateway's request translated (`./request.ts`).
+ */
 export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): ProviderAdapter {
   const url = `${config.base_url.replace(/\/+$/, '')}/messages`
   const headers = { 'Content-Type': 'application/json', 'x-api-key': apiKey, 'anthropic-version': ANTHROPIC_VERSION }
   return {
     async open(request, { signal }) {
-      const messagesBody = toMessagesBody(config, request)
+      const native = isPassThrough(request)
+      const messagesBody = native ? passThroughBody(config, request) : toMessagesBody(config, request)
       const body = await openEventStream(
         url,
-        { headers: { ...headers, Accept: 'text/event-stream' }, body: JSON.stringify(messagesBody) },
+        {
+          headers: { ...headers, ...(native && passThroughHeaders(request)), Accept: 'text/event-stream' },
+          body: JSON.stringify(messagesBody),
+        },
         signal,
       )
       return { body, decoder: createAnthropicDecoder() }
@@ -25,12 +31,13 @@ export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): 
 
     /** `POST /v1/messages/count_tokens`: what the request would cost in input tokens, counted by Anthropic. */
     async countTokens(request, { signal }) {
-      // count_tokens takes no max_tokens: any that passes the thinking budget's check will do.
-      const body = toMessagesBody(config, { ...request, max_tokens: Number.MAX_SAFE_INTEGER })
-      const { model, system, messages, tools, tool_choice, thinking } = body
       const response = await fetchUpstream(
         `${url}/count_tokens`,
-        { method: 'POST', headers, body: JSON.stringify({ model, system, messages, tools, tool_choice, thinking }) },
+        {
+          method: 'POST',
+          headers: { ...headers, ...(isPassThrough(request) && passThroughHeaders(request)) },
+          body: JSON.stringify(countTokensBody(config, request)),
+        },
         signal,
       )
       if (!response.ok) throw await upstreamRefusal(response)
@@ -41,4 +48,18 @@ export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): 
       return counted.input_tokens
     },
   }
+}
+
+/** What `count_tokens` takes: the caller's own body where it spoke Messages, without what only an answer takes. */
+function countTokensBody(config: AnthropicModelConfig, request: UpstreamRequest) {
+  if (isPassThrough(request)) {
+    const body = passThroughBody(config, request)
+    delete body.max_tokens
+    delete body.stream
+    return body
+  }
+  // count_tokens takes no max_tokens: any that passes the thinking budget's check will do.
+  const body = toMessagesBody(config, { ...request, max_tokens: Number.MAX_SAFE_INTEGER })
+  const { model, system, messages, tools, tool_choice, thinking } = body
+  return { model, system, messages, tools, tool_choice, thinking }
 }

@@ -1,6 +1,14 @@
 import type { AnthropicModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
-import { parseDataUrl, textOf, type ChatMessage, type ChatRequest, type ContentPart } from '../../request/chat-request'
+import {
+  parseDataUrl,
+  textOf,
+  type CacheControl,
+  type ChatMessage,
+  type ChatRequest,
+  type ContentPart,
+  type TextPart,
+} from '../../request/chat-request'
 import { anthropicThinkingBudget } from '../reasoning-effort'
 import { parseToolArguments } from '../tool-arguments'
 
@@ -45,11 +53,10 @@ export function toMessagesBody(config: AnthropicModelConfig, request: ChatReques
       `must be above this model's thinking budget (${budget} tokens), which it includes.`,
     )
   }
-  const system = request.messages.filter((m) => m.role === 'system').map((m) => textOf(m.content))
   return {
     model: config.upstream_model,
     max_tokens: maxTokens,
-    ...(system.length && { system: system.join('\n\n') }),
+    ...systemOf(request.messages),
     messages: toAnthropicMessages(request.messages),
     temperature: request.temperature,
     top_p: request.top_p,
@@ -57,10 +64,11 @@ export function toMessagesBody(config: AnthropicModelConfig, request: ChatReques
     stop_sequences: typeof request.stop === 'string' ? [request.stop] : request.stop,
     ...(budget !== undefined && { thinking: { type: 'enabled', budget_tokens: budget } }),
     ...(request.tools && {
-      tools: request.tools.map(({ function: f }) => ({
+      tools: request.tools.map(({ function: f, cache_control }) => ({
         name: f.name,
         ...(f.description !== undefined && { description: f.description }),
         input_schema: f.parameters ?? { type: 'object', properties: {} },
+        ...(cache_control && { cache_control }),
       })),
     }),
     ...toolChoice(request),
@@ -93,11 +101,17 @@ function toAnthropicMessages(messages: ChatMessage[]): AnthropicMessage[] {
       case 'assistant': {
         const text = textOf(message.content)
         const thinking = thinkingBlocks(message.thinking)
+        // Parts marked for the prompt cache stay blocks of their own, each with its mark.
+        const textBlocks = cacheMarked(message.content)
+          ? message.content.map(toBlock)
+          : text
+            ? [{ type: 'text', text }]
+            : []
         if (!message.tool_calls && !thinking.length) {
-          turns.push({ role: 'assistant', content: text })
+          turns.push({ role: 'assistant', content: cacheMarked(message.content) ? textBlocks : text })
           break
         }
-        const blocks: Block[] = [...thinking, ...(text ? [{ type: 'text', text }] : [])]
+        const blocks: Block[] = [...thinking, ...textBlocks]
         for (const [c, call] of (message.tool_calls ?? []).entries()) {
           const path = `messages.${m}.tool_calls.${c}.function.arguments`
           blocks.push({
@@ -116,7 +130,8 @@ function toAnthropicMessages(messages: ChatMessage[]): AnthropicMessage[] {
           tool_use_id: message.tool_call_id,
           // Text as a string, as it came; with images, as blocks.
           content:
-            typeof message.content !== 'string' && message.content.some((part) => part.type === 'image_url')
+            typeof message.content !== 'string' &&
+            (message.content.some((part) => part.type === 'image_url') || cacheMarked(message.content))
               ? message.content.map(toBlock)
               : textOf(message.content),
           ...(message.is_error && { is_error: true }),
@@ -141,8 +156,33 @@ function thinkingBlocks(blocks: ThinkingBlocks | undefined): Block[] {
   return blocks.filter((block) => block.type === 'redacted_thinking' || block.signature !== '')
 }
 
-function toBlock(part: ContentPart): Block {
-  if (part.type === 'text') return { type: 'text', text: part.text }
+/**
+ * The system prompt, apart from the turns: one string, or, when a part of it is marked for the
+ * prompt cache, one text block per system message, each with the last mark among its parts
+ * (Anthropic caches everything up to a marked block; a message's parts are one block here).
+ */
+function systemOf(messages: ChatMessage[]) {
+  const system = messages.filter((m) => m.role === 'system')
+  if (!system.length) return {}
+  if (!system.some((m) => cacheMarked(m.content))) return { system: system.map((m) => textOf(m.content)).join('\n\n') }
+  return {
+    system: system.map(({ content }) => {
+      const mark = cacheMarked(content) ? content.findLast((part) => part.cache_control)?.cache_control : undefined
+      return { type: 'text', text: textOf(content), ...(mark && { cache_control: mark }) }
+    }),
+  }
+}
+
+/** Whether any part of this content is a prompt-cache breakpoint. */
+function cacheMarked<T extends { cache_control?: CacheControl }>(
+  content: string | readonly (T | ContentPart)[] | null | undefined,
+): content is readonly (T | ContentPart)[] {
+  return Array.isArray(content) && content.some((part) => part.type === 'text' && part.cache_control !== undefined)
+}
+
+function toBlock(part: ContentPart | TextPart): Block {
+  if (part.type === 'text')
+    return { type: 'text', text: part.text, ...(part.cache_control && { cache_control: part.cache_control }) }
   const data = parseDataUrl(part.image_url.url)
   return {
     type: 'image',

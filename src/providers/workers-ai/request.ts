@@ -1,7 +1,7 @@
 import type { WorkersAIModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
 import { imagesOf, textOf, type ChatRequest } from '../../request/chat-request'
-import { openAIMessages } from '../openai-messages'
+import { openAIMessages, openAITools } from '../openai-messages'
 import { refuseToolResultImages } from '../tool-results'
 
 /**
@@ -31,7 +31,7 @@ export function toWorkersAIInputs(config: WorkersAIModelConfig, request: ChatReq
     top_p: request.top_p,
     top_k: request.top_k,
     ...(request.tools && {
-      tools: request.tools,
+      tools: openAITools(request.tools),
       tool_choice: request.tool_choice,
       parallel_tool_calls: request.parallel_tool_calls,
     }),

@@ -4,6 +4,7 @@ import type { AppEnv } from '../../app-env'
 import { noteIgnored } from '../shared/ignored-fields'
 import { inputTokensOf } from '../shared/input-tokens'
 import { jsonBody } from '../shared/json-body'
+import { nativeMessages, passesThrough } from './pass-through'
 import { fromMessagesRequest } from './request'
 import { validateMessagesRequest } from './validate'
 
@@ -16,9 +17,15 @@ import { validateMessagesRequest } from './validate'
 export async function countTokens(c: Context<AppEnv>): Promise<Response> {
   const { config } = c.var
   await countRequest(c) // counted by the route's `rateLimited()` already: a backstop, never twice
-  const translated = fromMessagesRequest(await jsonBody(c), config, { maxTokens: false })
-  noteIgnored(c, translated.ignored)
+  const body = await jsonBody(c)
+  // An Anthropic model counts the caller's own body, as it would answer it (`./pass-through.ts`).
+  const passThrough = passesThrough(config, body)
+  const translated = fromMessagesRequest(body, config, { maxTokens: false, passThrough })
+  if (!passThrough) noteIgnored(c, translated.ignored)
   const request = validateMessagesRequest(translated, config)
-  const { tokens, countedBy } = await inputTokensOf(c, request)
+  const { tokens, countedBy } = await inputTokensOf(
+    c,
+    passThrough ? { ...request, native: nativeMessages(c, body) } : request,
+  )
   return c.json({ input_tokens: tokens }, 200, { 'x-token-count': countedBy })
 }

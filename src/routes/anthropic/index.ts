@@ -9,6 +9,7 @@ import { limitBody } from '../../middleware/limit-body'
 import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { openAdmittedAnswer, streamAnswer, withAttempts } from '../shared/answer'
+import { droppedCacheMarks } from '../shared/cache-marks'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
 import { answerFromCache } from '../shared/cached-answer'
 import { storedAsOpened } from '../shared/stored-events-decoder'
@@ -18,23 +19,34 @@ import { countTokens } from './count-tokens'
 import { anthropicError } from './errors'
 import { message } from './message'
 import { fromMessagesRequest } from './request'
+import { fallbacksThatCarry, nativeMessages, passesThrough } from './pass-through'
 import { inCallerTerms, validateMessagesRequest } from './validate'
 
 /**
  * Anthropic's Messages API (`/v1/messages`): the Anthropic SDKs, `@ai-sdk/anthropic` and tools
  * that take `ANTHROPIC_BASE_URL` (Claude Code) work unchanged, for every configured model,
- * whichever provider serves it. `x-api-key` authenticates as `Authorization: Bearer` does;
- * `anthropic-version` and `anthropic-beta` are accepted and change nothing. Fields the gateway
- * drops are named in `X-Gateway-Ignored` (see `../shared/dialect-fields.ts`).
+ * whichever provider serves it. `x-api-key` authenticates as `Authorization: Bearer` does. A
+ * model the `anthropic` adapter serves gets the caller's body, `anthropic-version` and
+ * `anthropic-beta` as they came (`./pass-through.ts`); for any other, the request is translated,
+ * the two headers change nothing, and fields the gateway drops are named in `X-Gateway-Ignored`
+ * (see `../shared/dialect-fields.ts`).
  */
 export const anthropicMessages = new Hono<AppEnv>()
 
 anthropicMessages.use(requestId(), reportIgnored())
 
 anthropicMessages.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), async (c) => {
-  const translated = fromMessagesRequest(await jsonBody(c), c.var.config)
-  noteIgnored(c, translated.ignored)
-  const admission = await admitAnswer(c, validateMessagesRequest(translated, c.var.config))
+  const { config } = c.var
+  const body = await jsonBody(c)
+  // An Anthropic model gets the caller's own body; the translation is only the answer's measure.
+  const passThrough = passesThrough(config, body)
+  const translated = fromMessagesRequest(body, config, { passThrough })
+  // What the translation dropped reached Anthropic all the same when the body passes through.
+  if (!passThrough) noteIgnored(c, translated.ignored)
+  const request = validateMessagesRequest(translated, config)
+  if (!passThrough) noteIgnored(c, droppedCacheMarks(config, request))
+  const admission = await admitAnswer(c, passThrough ? { ...request, native: nativeMessages(c, body) } : request)
+  admission.fallbacks = fallbacksThatCarry(config, admission, translated.leftOut)
   // An adapter's refusal names a path in the translated request: name the caller's instead.
   const inTheirTerms = (error: unknown) => {
     throw inCallerTerms(error, translated.origins)

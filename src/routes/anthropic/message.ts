@@ -3,7 +3,7 @@ import type { Lease } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
-import { toStopReason } from '../../formats/anthropic-messages'
+import { toAnthropicUsage, toStopReason } from '../../formats/anthropic-messages'
 import {
   AnswerError,
   CLIENT_CLOSED,
@@ -59,7 +59,7 @@ export async function message(
       content: contentOf(answer),
       stop_reason: stopReason,
       stop_sequence: stopReason === 'stop_sequence' ? answer.stopSequence : null,
-      usage: { input_tokens: answer.usage?.prompt_tokens ?? 0, output_tokens: answer.usage?.completion_tokens ?? 0 },
+      usage: answer.usage ? toAnthropicUsage(answer.usage) : { input_tokens: 0, output_tokens: 0 },
     })
   } catch (error) {
     if (!(error instanceof AnswerError)) {

@@ -8,8 +8,15 @@ import { sortFields, withoutIdleToolFields } from '../shared/dialect-fields'
  * mapped, ignored or refused is `FIELD_RULES` (shared by every translated surface); everything
  * carried goes through the gateway's own request schema next (the same checks and limits as
  * every surface). Inside messages and tools, a field the translation does not know is dropped and
- * named (`cache_control`, `citations`, a tool's `defer_loading`), and a block it cannot carry (a
- * document, a server tool's result) is refused: dropping it would leave the model blind to it.
+ * named (`citations`, a tool's `defer_loading`), and a block it cannot carry (a document, a server
+ * tool's result) is refused: dropping it would leave the model blind to it. `cache_control` on
+ * text blocks and tools is carried (the gateway's schema has it; the Anthropic adapter sends it).
+ *
+ * Lenient (`passThrough`), for a request the Anthropic adapter sends as the caller wrote it
+ * (`../../providers/anthropic/pass-through.ts`): what the translation cannot carry is left out of
+ * the gateway's request instead of refused, and listed in `leftOut`. The gateway's request is
+ * then only the measure of the answer (estimates, budgets, the cache key); Anthropic gets, and
+ * judges, everything.
  */
 
 /** Anthropic's `output_config.effort` as the gateway's `reasoning_effort` (`max` is the most there is). */
@@ -19,6 +26,13 @@ const EFFORTS: Record<string, string> = { low: 'low', medium: 'medium', high: 'h
 interface Found {
   issues: ErrorIssue[]
   ignored: string[]
+  /** Lenient only: what the gateway cannot carry, left out of its request (else it is in `issues`). */
+  leftOut?: ErrorIssue[]
+}
+
+/** A part the gateway cannot carry: refused, or in a lenient translation, left out and listed. */
+function untranslatable(found: Found, issue: ErrorIssue): void {
+  ;(found.leftOut ?? found.issues).push(issue)
 }
 
 /** The Messages request, translated: our chat request (unchecked, see below) and how to answer. */
@@ -33,6 +47,11 @@ export interface TranslatedRequest {
   origins: Origin[]
   /** Fields dropped on the way, for `X-Gateway-Ignored` and the log line. */
   ignored: string[]
+  /**
+   * A lenient translation's parts the gateway cannot carry, left out of `chat` (the caller's body
+   * still has them): what a model of another family would refuse. Empty otherwise.
+   */
+  leftOut: ErrorIssue[]
 }
 
 export interface Origin {
@@ -49,7 +68,7 @@ export interface Origin {
 export function fromMessagesRequest(
   body: unknown,
   { maxMessages }: Pick<ChatRequestLimits, 'maxMessages'>,
-  { maxTokens = true } = {},
+  { maxTokens = true, passThrough = false } = {},
 ): TranslatedRequest {
   if (!isObject(body)) throw invalidRequest('Messages', [{ path: '(body)', message: 'must be a JSON object' }])
   // The lists' lengths before any of their items is read: each message and system block is one of ours at least.
@@ -58,8 +77,9 @@ export function fromMessagesRequest(
     overLength(body.system, maxMessages, 'system') ??
     overLength(body.tools, MAX_TOOLS, 'tools')
   if (tooLong) throw refusal([tooLong])
-  const { ignored, refused: issues } = sortFields('messages', body)
-  const found: Found = { issues, ignored }
+  const { ignored, refused } = sortFields('messages', body)
+  const found: Found = { issues: passThrough ? [] : refused, ignored, ...(passThrough && { leftOut: refused }) }
+  const { issues } = found
   if (typeof body.model !== 'string') issues.push({ path: 'model', message: 'Field required' })
   if (maxTokens && body.max_tokens === undefined) issues.push({ path: 'max_tokens', message: 'Field required' })
   else if (!maxTokens && body.max_tokens !== undefined) {
@@ -83,8 +103,9 @@ export function fromMessagesRequest(
       const path = `system.${b}`
       if (!isObject(block) || block.type !== 'text') issues.push({ path, message: 'must be a text block' })
       else {
-        checkFields(block, ['type', 'text'], found)
-        push(messages, origins, path, { role: 'system', content: block.text })
+        checkFields(block, TEXT_FIELDS, found)
+        const part = textPart(block, found)
+        push(messages, origins, path, { role: 'system', content: part.cache_control ? [part] : block.text })
       }
     }
   } else if (system !== undefined) issues.push({ path: 'system', message: 'must be a string or text blocks' })
@@ -96,6 +117,13 @@ export function fromMessagesRequest(
 
   const tools = fromTools(body.tools, found)
   const toolChoice = fromToolChoice(body.tool_choice, found)
+  const chosen = toolChoice.tool_choice
+  const carried = Array.isArray(tools.tools) ? tools.tools : []
+  if (found.leftOut && isObject(chosen) && !carried.some((tool) => isNamed(tool, chosen.function))) {
+    // The tool it names was left out (a server tool): so is the choice.
+    found.leftOut.push({ path: 'tool_choice', message: 'names a tool that is not carried.' })
+    delete toolChoice.tool_choice
+  }
   const reasoning = fromReasoning(body.thinking, body.output_config, found)
   if (issues.length) throw refusal(issues)
   const chat = withoutIdleToolFields(
@@ -113,7 +141,39 @@ export function fromMessagesRequest(
     },
     ignored,
   )
-  return { chat, stream: body.stream === true, origins, ignored: [...new Set(ignored)] }
+  return {
+    chat,
+    stream: body.stream === true,
+    origins,
+    ignored: [...new Set(ignored)],
+    leftOut: found.leftOut ?? [],
+  }
+}
+
+/** A text block's fields the gateway carries. */
+const TEXT_FIELDS = ['type', 'text', 'cache_control']
+
+/**
+ * A text block as our text part, with its prompt-cache breakpoint. A `cache_control` of a shape
+ * the gateway does not know goes to its schema to be refused by name, or in a lenient
+ * translation, is left out of the gateway's request (Anthropic gets the caller's own).
+ */
+function textPart(
+  block: Record<string, unknown>,
+  found: Found,
+): { type: 'text'; text: unknown; cache_control?: unknown } {
+  const mark = cacheControlOf(block.cache_control, found)
+  return { type: 'text', text: block.text, ...(mark !== undefined && { cache_control: mark }) }
+}
+
+function cacheControlOf(mark: unknown, found: Found): unknown {
+  if (mark == null) return undefined
+  const known =
+    isObject(mark) &&
+    mark.type === 'ephemeral' &&
+    Object.keys(mark).every((key) => key === 'type' || key === 'ttl') &&
+    (mark.ttl === undefined || mark.ttl === '5m' || mark.ttl === '1h')
+  return known || !found.leftOut ? mark : undefined
 }
 
 /** A 400 naming every field it cannot carry; the first one in its message, as Anthropic's do. */
@@ -151,6 +211,8 @@ function fromReasoning(thinking: unknown, config: unknown, found: Found) {
   } else if (isObject(thinking) && thinking.type === 'adaptive') {
     // Adaptive is how the model thinks by default; `display` only shapes what Anthropic returns.
     if (thinking.display !== undefined) found.ignored.push('thinking.display')
+  } else if (thinking !== undefined && found.leftOut) {
+    found.leftOut.push({ path: 'thinking', message: 'is not a thinking setting the gateway knows.' })
   } else if (thinking !== undefined) mapped.thinking = thinking // the schema names what is wrong with it
   if (config === undefined) return mapped
   if (!isObject(config)) {
@@ -161,7 +223,7 @@ function fromReasoning(thinking: unknown, config: unknown, found: Found) {
     if (field === 'effort' && typeof value === 'string' && Object.hasOwn(EFFORTS, value)) {
       mapped.reasoning_effort = EFFORTS[value]
     } else if (field === 'format' && value != null) {
-      found.issues.push({
+      untranslatable(found, {
         path: 'output_config.format',
         message: 'structured output is not carried; define a tool instead.',
       })
@@ -213,8 +275,8 @@ function fromSystemMessage(content: unknown, path: string, messages: unknown[], 
     if (!isObject(block) || block.type !== 'text') {
       found.issues.push({ path: `${path}.content.${b}`, message: 'must be a text block' })
     } else {
-      checkFields(block, ['type', 'text'], found)
-      parts.push({ type: 'text', text: block.text })
+      checkFields(block, TEXT_FIELDS, found)
+      parts.push(textPart(block, found))
       partOrigins.push(b)
     }
   }
@@ -227,11 +289,16 @@ function fromUserBlocks(blocks: unknown[], path: string, messages: unknown[], or
   for (const [b, block] of blocks.entries()) {
     const at = `${path}.content.${b}`
     if (isObject(block) && block.type === 'tool_result') {
-      checkFields(block, ['type', 'tool_use_id', 'content', 'is_error'], found)
+      checkFields(block, ['type', 'tool_use_id', 'content', 'is_error', 'cache_control'], found)
+      const content = toolResultContent(block.content, `${at}.content`, found)
+      // A breakpoint on the result: the result as one marked text part (Claude Code marks its last turn's).
+      const mark = typeof content === 'string' ? cacheControlOf(block.cache_control, found) : undefined
+      if (mark === undefined && block.cache_control != null && typeof content !== 'string')
+        found.ignored.push('cache_control')
       push(messages, origins, at, {
         role: 'tool',
         tool_call_id: block.tool_use_id,
-        content: toolResultContent(block.content, `${at}.content`, found),
+        content: mark === undefined ? content : [{ type: 'text', text: content, cache_control: mark }],
         ...(block.is_error === true && { is_error: true }),
       })
     } else {
@@ -243,6 +310,10 @@ function fromUserBlocks(blocks: unknown[], path: string, messages: unknown[], or
     }
   }
   if (parts.length) push(messages, origins, path, { role: 'user', content: parts }, partOrigins)
+  // A turn all of whose blocks were left out (a lone document) still stands, so turns alternate.
+  else if (found.leftOut && !blocks.some((b) => isObject(b) && b.type === 'tool_result')) {
+    push(messages, origins, path, { role: 'user', content: '' })
+  }
 }
 
 /** A tool result's content as ours: a string, text blocks joined, or with images, parts. */
@@ -252,7 +323,7 @@ function toolResultContent(content: unknown, path: string, found: Found): unknow
   const parts = content.map((block, b) => {
     if (isObject(block) && (block.type === 'text' || block.type === 'image'))
       return fromContentBlock(block, `${path}.${b}`, found)
-    found.issues.push({ path: `${path}.${b}`, message: 'only text and images are carried in a tool result.' })
+    untranslatable(found, { path: `${path}.${b}`, message: 'only text and images are carried in a tool result.' })
     return undefined
   })
   if (parts.some((part) => isObject(part) && part.type === 'image_url')) return parts
@@ -266,8 +337,8 @@ function fromContentBlock(block: unknown, path: string, found: Found): unknown {
     return undefined
   }
   if (block.type === 'text') {
-    checkFields(block, ['type', 'text'], found)
-    return { type: 'text', text: block.text }
+    checkFields(block, TEXT_FIELDS, found)
+    return textPart(block, found)
   }
   if (block.type === 'image') {
     checkFields(block, ['type', 'source'], found)
@@ -285,10 +356,10 @@ function fromContentBlock(block: unknown, path: string, found: Found): unknown {
       checkFields(source, ['type', 'url'], found)
       return { type: 'image_url', image_url: { url: source.url } }
     }
-    found.issues.push({ path: `${path}.source`, message: 'only base64 and url image sources are carried.' })
+    untranslatable(found, { path: `${path}.source`, message: 'only base64 and url image sources are carried.' })
     return undefined
   }
-  found.issues.push({ path, message: `${describe(block.type)} blocks are not carried.` })
+  untranslatable(found, { path, message: `${describe(block.type)} blocks are not carried.` })
   return undefined
 }
 
@@ -308,8 +379,8 @@ function fromAssistantBlocks(
     if (!isObject(block)) {
       found.issues.push({ path: at, message: 'must be a content block' })
     } else if (block.type === 'text') {
-      checkFields(block, ['type', 'text'], found)
-      text.push({ type: 'text', text: block.text })
+      checkFields(block, TEXT_FIELDS, found)
+      text.push(textPart(block, found))
       textOrigins.push(b)
     } else if (block.type === 'tool_use') {
       checkFields(block, ['type', 'id', 'name', 'input'], found)
@@ -325,7 +396,7 @@ function fromAssistantBlocks(
       checkFields(block, ['type', 'data'], found)
       thinking.push({ type: 'redacted_thinking', data: block.data })
     } else {
-      found.issues.push({ path: at, message: `${describe(block.type)} blocks are not carried.` })
+      untranslatable(found, { path: at, message: `${describe(block.type)} blocks are not carried.` })
     }
   }
   push(
@@ -346,22 +417,23 @@ function fromAssistantBlocks(
  * Client tools as our function tools. Anthropic's server tools (web search, code execution…) are
  * refused: they run at Anthropic, and dropped, the model would answer as if it had searched.
  */
-function fromTools(tools: unknown, found: Found) {
+function fromTools(tools: unknown, found: Found): { tools?: unknown } {
   if (tools === undefined) return {}
   if (!Array.isArray(tools)) return { tools }
-  return {
-    tools: tools.map((tool, t) => {
-      const path = `tools.${t}`
-      if (!isObject(tool)) return tool
-      if (tool.type !== undefined && tool.type !== 'custom') {
-        found.issues.push({
-          path: `${path}.type`,
-          message: `${describe(tool.type)} is a server tool, which only Anthropic runs; it is not carried.`,
-        })
-        return tool
-      }
-      checkFields(tool, ['type', 'name', 'description', 'input_schema', 'strict'], found)
-      return {
+  const carried = tools.flatMap((tool, t) => {
+    const path = `tools.${t}`
+    if (!isObject(tool)) return [tool]
+    if (tool.type !== undefined && tool.type !== 'custom') {
+      untranslatable(found, {
+        path: `${path}.type`,
+        message: `${describe(tool.type)} is a server tool, which only Anthropic runs; it is not carried.`,
+      })
+      return found.leftOut ? [] : [tool]
+    }
+    checkFields(tool, ['type', 'name', 'description', 'input_schema', 'strict', 'cache_control'], found)
+    const mark = cacheControlOf(tool.cache_control, found)
+    return [
+      {
         type: 'function',
         function: {
           name: tool.name,
@@ -369,13 +441,15 @@ function fromTools(tools: unknown, found: Found) {
           parameters: tool.input_schema,
           strict: tool.strict,
         },
-      }
-    }),
-  }
+        ...(mark !== undefined && { cache_control: mark }),
+      },
+    ]
+  })
+  return { tools: carried }
 }
 
 /** Anthropic's `tool_choice` as OpenAI's `tool_choice` and `parallel_tool_calls`. */
-function fromToolChoice(choice: unknown, found: Found) {
+function fromToolChoice(choice: unknown, found: Found): { tool_choice?: unknown; parallel_tool_calls?: boolean } {
   if (choice === undefined) return {}
   if (!isObject(choice)) {
     found.issues.push({ path: 'tool_choice', message: 'must be an object' })
@@ -396,6 +470,11 @@ function fromToolChoice(choice: unknown, found: Found) {
       found.issues.push({ path: 'tool_choice.type', message: "must be 'auto', 'any', 'tool' or 'none'" })
       return {}
   }
+}
+
+/** Whether a translated tool is the function `chosen` names. */
+function isNamed(tool: unknown, chosen: unknown): boolean {
+  return isObject(tool) && isObject(tool.function) && isObject(chosen) && tool.function.name === chosen.name
 }
 
 function describe(type: unknown): string {

@@ -11,6 +11,7 @@ import { requireJson } from '../../middleware/require-json'
 import { isObject } from '../../request/json-shape'
 import { validateChatRequest } from '../../request/validate'
 import { openAdmittedAnswer, streamAnswer, withAttempts } from '../shared/answer'
+import { droppedCacheMarks } from '../shared/cache-marks'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
 import { passesThrough } from '../shared/pass-through'
 import { answerFromCache } from '../shared/cached-answer'
@@ -60,6 +61,7 @@ openAI.post('/chat/completions', identifyCaller(), rateLimited(), requireJson(),
   const { chat, stream, includeUsage, ignored } = fromOpenAIRequest(body, c.var.config, { lenient: passed })
   if (!passed) noteIgnored(c, ignored)
   const request = validateChatRequest(chat, c.var.config)
+  if (!passed) noteIgnored(c, droppedCacheMarks(c.var.config, request))
   const native = passed ? { native: { dialect: 'chat' as const, body: body as Record<string, unknown> } } : {}
   const admission = await admitAnswer(c, { ...request, ...native })
   const { lease } = admission
