@@ -6,7 +6,6 @@ import { anthropicAdapter } from './anthropic'
 import { demoAdapter } from './demo'
 import { geminiAdapter } from './gemini'
 import { openAIAdapter } from './openai'
-import { withoutToolCacheMarks } from './openai-messages'
 import { workersAIAdapter, type AiBinding } from './workers-ai'
 import type { ProviderAdapter } from './types'
 
@@ -21,7 +20,7 @@ export function adapterFor(name: string, model: ModelConfig, env: Env, keySecret
     case 'demo':
       return demoAdapter(model)
     case 'openai':
-      return withoutToolCacheMarks(openAIAdapter(model, secretName ? apiKey(env, name, secretName) : undefined))
+      return openAIAdapter(model, secretName ? apiKey(env, name, secretName) : undefined)
     case 'anthropic':
       return anthropicAdapter(model, apiKey(env, name, secretName))
     case 'gemini':

@@ -1,5 +1,4 @@
 import { textOf, type ChatMessage, type ChatRequest } from '../request/chat-request'
-import type { ProviderAdapter } from './types'
 
 /**
  * The messages in OpenAI's own shapes, for upstreams that take them as they are (OpenAI-compatible
@@ -25,25 +24,10 @@ export function openAIMessages(messages: ChatMessage[]): ChatMessage[] {
   })
 }
 
-/** The tools without their `cache_control`, for the same upstreams; the same array when none has one. */
+/** The tools without their `cache_control`, for the same upstreams (the `openai` adapter sends the rest as they are); the same array when none has one. */
 export function openAITools(tools: ChatRequest['tools']): ChatRequest['tools'] {
   if (!tools?.some((tool) => tool.cache_control)) return tools
   return tools.map(({ cache_control: _, ...tool }) => tool)
-}
-
-/**
- * An adapter that is handed the request with its tools' `cache_control` left out: for the
- * `openai` adapter, which sends the request's tools as they are (its messages go through
- * `openAIMessages`), so a mark an Anthropic model would use never reaches an OpenAI-compatible
- * server that would refuse it.
- */
-export function withoutToolCacheMarks(adapter: ProviderAdapter): ProviderAdapter {
-  const strip = <R extends { tools?: ChatRequest['tools'] }>(request: R): R =>
-    request.tools?.some((tool) => tool.cache_control) ? { ...request, tools: openAITools(request.tools) } : request
-  return {
-    open: (request, options) => adapter.open(strip(request), options),
-    ...(adapter.countTokens && { countTokens: (request, options) => adapter.countTokens!(strip(request), options) }),
-  }
 }
 
 type Parts = ReadonlyArray<{ type: string; text?: string; cache_control?: unknown }>

@@ -2,7 +2,7 @@ import type { OpenAIModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
 import type { ChatRequest } from '../../request/chat-request'
 import { openEventStream } from '../http'
-import { openAIMessages } from '../openai-messages'
+import { openAIMessages, openAITools } from '../openai-messages'
 import { refuseToolResultImages } from '../tool-results'
 import type { ProviderAdapter } from '../types'
 import { createOpenAIDecoder } from './decoder'
@@ -71,7 +71,7 @@ export function toChatCompletionsBody(model: string, request: ChatRequest) {
     top_p: request.top_p,
     max_tokens: request.max_tokens,
     stop: request.stop,
-    tools: request.tools,
+    tools: openAITools(request.tools),
     tool_choice: request.tool_choice,
     parallel_tool_calls: request.parallel_tool_calls,
     response_format: request.response_format,
