@@ -3,6 +3,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateApiKey, hashApiKey } from '../../src/access/api-key'
 import { TestUpstream, testModels } from './upstream-server'
 import { startWranglerDev, type WranglerDev } from './wrangler-dev'
 
@@ -18,6 +19,8 @@ const SILENT_MS = 3 * HEARTBEAT_MS
 
 let upstream: TestUpstream
 let gateway: WranglerDev
+/** The SDKs send a key of their own: a real one. */
+const apiKey = generateApiKey()
 
 beforeAll(async () => {
   upstream = new TestUpstream()
@@ -28,6 +31,7 @@ beforeAll(async () => {
     MODELS: testModels(upstreamUrl),
     ANONYMOUS_MODELS: 'upstream',
     HEARTBEAT_MS: String(HEARTBEAT_MS),
+    API_KEYS: JSON.stringify({ sdk: { sha256: await hashApiKey(apiKey), models: ['*'] } }),
   })
 })
 
@@ -122,7 +126,7 @@ describe('an upstream silent for three heartbeats before its first token', () =>
   }
 
   it('the openai SDK reads the streamed answer', async () => {
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 })
     const stream = await client.chat.completions.create({
       model: 'upstream',
       stream: true,
@@ -134,7 +138,7 @@ describe('an upstream silent for three heartbeats before its first token', () =>
   })
 
   it('the Anthropic SDK reads the streamed message (a ping before message_start)', async () => {
-    const client = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 })
+    const client = new Anthropic({ baseURL: gateway.url, apiKey, maxRetries: 0 })
     const message = await client.messages
       .stream({ model: 'upstream', max_tokens: 64, messages: [{ role: 'user', content: `silent:${SILENT_MS}` }] })
       .finalMessage()
@@ -156,12 +160,14 @@ describe('an upstream that refuses after a heartbeat', () => {
       expect(text).toMatch(/upstream_error|upstream says 500|model provider/)
       // Nothing after the error event.
       const afterError = text.slice(text.search(surface.errorEvent))
-      expect(afterError.split('\n\n').filter(Boolean).length).toBeLessThanOrEqual(surface.path === '/v1/responses' ? 2 : 1)
+      expect(afterError.split('\n\n').filter(Boolean).length).toBeLessThanOrEqual(
+        surface.path === '/v1/responses' ? 2 : 1,
+      )
     })
   }
 
   it('the openai SDK raises', async () => {
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 })
     const stream = await client.chat.completions.create({
       model: 'upstream',
       stream: true,
@@ -170,15 +176,15 @@ describe('an upstream that refuses after a heartbeat', () => {
     const read = async () => {
       for await (const chunk of stream) void chunk
     }
-    await expect(read()).rejects.toThrow(/500|upstream|provider/i)
+    await expect(read()).rejects.toThrow(/upstream says 500|model provider/i)
   })
 
   it('the Anthropic SDK raises', async () => {
-    const client = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 })
+    const client = new Anthropic({ baseURL: gateway.url, apiKey, maxRetries: 0 })
     const message = client.messages
       .stream({ model: 'upstream', max_tokens: 64, messages: [{ role: 'user', content }] })
       .finalMessage()
-    await expect(message).rejects.toThrow()
+    await expect(message).rejects.toThrow(/upstream says 500|model provider/i)
   })
 })
 

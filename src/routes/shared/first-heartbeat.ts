@@ -3,7 +3,6 @@ import type { Admission } from '../../access/admission'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { WireFormat } from '../../formats/types'
-import type { OpenedAnswer } from '../../pipeline/open-answer'
 import { Watchdog } from '../../pipeline/watchdog'
 import { answerStream, openAdmittedAnswer, streamAnswer, streamHeaders } from './answer'
 
