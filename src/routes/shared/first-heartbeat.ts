@@ -63,23 +63,23 @@ export async function streamFromFirstHeartbeat<Options extends object>(
     return streamAnswer(c, answer, admission.lease, format, options, { startId })
   }
 
-  const then = opening.then(
+  const answerBytes = opening.then(
     (answer) => answerStream(c, answer, admission.lease, format, options, startId),
     (error: unknown) => refusalStream(c, admission, format, options, startId, inTerms(error)),
   )
   const beat = utf8.encode(format.live({ ...options, retryMs: c.var.config.retryMs }).heartbeat())
-  return new Response(startedStream(then, beat, heartbeatMs, leaving), {
+  return new Response(startedStream(answerBytes, beat, heartbeatMs, leaving), {
     headers: streamHeaders(format, tally.attempts),
   })
 }
 
 /**
  * The body of an answer started by its heartbeat: the heartbeat now and each heartbeat after,
- * then the bytes of `then` (the answer, or its refusal). Cancelled, it aborts `leaving`, which
+ * then the bytes of `answerBytes` (the answer, or its refusal). Cancelled, it aborts `leaving`, which
  * stops the opening, and cancels the answer if it has opened already.
  */
 function startedStream(
-  then: Promise<ReadableStream<Uint8Array>>,
+  answerBytes: Promise<ReadableStream<Uint8Array>>,
   beat: Uint8Array,
   heartbeatMs: number,
   leaving: AbortController,
@@ -93,11 +93,11 @@ function startedStream(
         controller.enqueue(beat)
         keepalive = new Watchdog(heartbeatMs, () => controller.enqueue(beat))
         // Before any read of the answer: from its first byte on, the pipeline keeps the beat.
-        void then.finally(() => keepalive!.stop())
+        answerBytes.finally(() => keepalive!.stop()).catch(() => {})
       },
       async pull(controller) {
         if (!reader) {
-          const stream = await then
+          const stream = await answerBytes
           // Cancelled meanwhile: `cancel` has the stream.
           if (gone) return
           reader = stream.getReader()
@@ -111,7 +111,7 @@ function startedStream(
         keepalive?.stop()
         leaving.abort()
         if (reader) return reader.cancel(reason)
-        return then.then((stream) => stream.cancel(reason))
+        return answerBytes.then((stream) => stream.cancel(reason))
       },
     },
     { highWaterMark: 0 },
