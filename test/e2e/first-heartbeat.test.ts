@@ -105,6 +105,18 @@ async function ask(surface: Surface, content: string) {
 
 const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0
 
+/** The Worker's "answer ended" log lines (what the ledger gets too) for `path` with `outcome`. */
+const ended = (path: string, outcome: string) =>
+  gateway
+    .logs()
+    .split('\n')
+    .filter(
+      (line) =>
+        line.includes('"msg":"answer ended"') &&
+        line.includes(`"path":"${path}"`) &&
+        line.includes(`"outcome":"${outcome}"`),
+    )
+
 describe('an upstream silent for three heartbeats before its first token', () => {
   for (const surface of surfaces) {
     it(`${surface.path}: 200 and heartbeats before the first token, then the whole answer`, async () => {
@@ -151,6 +163,7 @@ describe('an upstream that refuses after a heartbeat', () => {
   const content = `late:500:${HEARTBEAT_MS * 2}`
   for (const surface of surfaces) {
     it(`${surface.path}: 200, a heartbeat, then the error event, never a clean end`, async () => {
+      const refusals = ended(surface.path, 'error').length
       const { response, text } = await ask(surface, content)
       expect(response.status).toBe(200)
       expect(text.startsWith(surface.heartbeat)).toBe(true)
@@ -163,6 +176,9 @@ describe('an upstream that refuses after a heartbeat', () => {
       expect(afterError.split('\n\n').filter(Boolean).length).toBeLessThanOrEqual(
         surface.path === '/v1/responses' ? 2 : 1,
       )
+      // Ended as a refusal is: an error with the refusal's status, which the ledger has too.
+      await expect.poll(() => ended(surface.path, 'error').length, { timeout: 5000 }).toBe(refusals + 1)
+      expect(ended(surface.path, 'error').at(-1)).toMatch(/"status":5\d\d/)
     })
   }
 
@@ -202,6 +218,7 @@ describe('an upstream that refuses before the heartbeat is due', () => {
 describe('a client that leaves during the silent wait', () => {
   for (const surface of surfaces) {
     it(`${surface.path}: the upstream sees its request aborted`, async () => {
+      const cancelled = ended(surface.path, 'cancelled').length
       const asked = upstream.requests.length
       const abandoned = upstream.abandonedAnswers
       const request = httpRequest(new URL(surface.path, gateway.url), {
@@ -222,6 +239,9 @@ describe('a client that leaves during the silent wait', () => {
       request.destroy()
       await closed
       await upstream.until(() => upstream.abandonedAnswers > abandoned, 10_000)
+      // The client stopped the answer; nothing failed.
+      await expect.poll(() => ended(surface.path, 'cancelled').length, { timeout: 5000 }).toBe(cancelled + 1)
+      expect(ended(surface.path, 'cancelled').at(-1)).toContain('"status":499')
     })
   }
 })

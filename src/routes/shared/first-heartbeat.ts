@@ -75,8 +75,8 @@ export async function streamFromFirstHeartbeat<Options extends object>(
 
 /**
  * The body of an answer started by its heartbeat: the heartbeat now and each heartbeat after,
- * then the bytes of `answerBytes` (the answer, or its refusal). Cancelled, it aborts `leaving`, which
- * stops the opening, and cancels the answer if it has opened already.
+ * then `answerBytes` (the answer, or its refusal). Cancelled, it aborts `leaving`, which stops
+ * the opening, and cancels the answer if it has opened already.
  */
 function startedStream(
   answerBytes: Promise<ReadableStream<Uint8Array>>,
