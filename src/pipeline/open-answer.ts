@@ -40,6 +40,11 @@ export interface AnswerScope {
    * as long as the isolate does.
    */
   waitUntil?: (promise: Promise<unknown>) => void
+  /**
+   * Counts the upstream requests as they are made, for a caller that must say how many there
+   * were before the answer opens (a stream started by its heartbeat); `openAnswer` counts in it.
+   */
+  tally?: { attempts: number }
 }
 
 /**
@@ -55,13 +60,14 @@ export interface AnswerScope {
  * answers must never be spliced together. A model with `continue_on_failure` instead has the
  * same answer continued when its upstream dies mid-stream (`continuation.ts`): the model that was
  * answering, then the others, asked to go on from the answer so far. The wait for it is bounded by the header timeout plus
- * the idle timeout; no heartbeat goes out meanwhile, since the client's response has not begun.
+ * the idle timeout. The pipeline sends nothing meanwhile; a route whose client must hear something
+ * before then starts the response itself (`routes/shared/first-heartbeat.ts`).
  *
  * `fallbacks` are the ones the caller may use (admission filters the model's list by the
  * principal's models); the pipeline knows no principal, so it is told rather than asks.
  */
 export async function openAnswer(
-  { config, env, signal, waitUntil }: AnswerScope,
+  { config, env, signal, waitUntil, tally = { attempts: 0 } }: AnswerScope,
   request: UpstreamRequest & { model: string },
   fallbacks: readonly string[],
 ): Promise<OpenedAnswer> {
@@ -69,7 +75,6 @@ export async function openAnswer(
   const model = config.models[name]
   // Admission has checked the name; an unknown one here is the gateway's own mistake.
   if (!model) throw new Error(`openAnswer: model "${name}" is not configured`)
-  const tally = { attempts: 0 }
   const context = { config, env, signal, waitUntil, tally }
   try {
     const { upstream, served } = await serve(context, request, [name, ...fallbacks])

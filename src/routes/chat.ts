@@ -8,13 +8,13 @@ import { limitBody } from '../middleware/limit-body'
 import { rateLimited } from '../middleware/rate-limited'
 import { requireJson } from '../middleware/require-json'
 import { validateChatRequest } from '../request/validate'
-import { openAdmittedAnswer, streamAnswer } from './shared/answer'
 import { answerFromCache } from './shared/cached-answer'
+import { streamFromFirstHeartbeat } from './shared/first-heartbeat'
 import { jsonBody } from './shared/json-body'
 
 /**
  * `POST /api/chat`: check the caller, validate, admit (model permission and limits), open the
- * upstream, stream its answer as our events. The answer lives as long as the connection, unless
+ * upstream, stream its answer as our events (begun by a heartbeat if the first token is slow). The answer lives as long as the connection, unless
  * the model has a response cache (docs/cache.md): then it is a stored answer, read from the cache.
  */
 export const chat = new Hono<AppEnv>()
@@ -23,8 +23,7 @@ chat.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(), asyn
   const admission = await admitAnswer(c, validateChatRequest(await jsonBody(c), c.var.config))
   const cached = await answerFromCache(c, admission, { name: 'gateway' }, `chat_${crypto.randomUUID()}`)
   if (cached) return new Response(cached, { headers: gatewayFormat.headers })
-  const answer = await openAdmittedAnswer(c, admission)
-  return streamAnswer(c, answer, admission.lease, gatewayFormat, {})
+  return streamFromFirstHeartbeat(c, admission, gatewayFormat, {})
 })
 
 chat.all('/', () => {

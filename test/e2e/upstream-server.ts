@@ -76,7 +76,8 @@ export interface RecordedRequest {
  * Codex's `exec_command` with that command; "flaky:<how>:<times>" (the first <times> answers to
  * this exact message fail: "429" with `Retry-After: 1`, "500", "reset" before any byte, "empty":
  * headers, then the end before any event; then it answers), "key-429:<key>" (429 with
- * `Retry-After: 30` to that key, an answer to any other)), and it counts its open connections
+ * `Retry-After: 30` to that key, an answer to any other), "silent:<ms>" (headers, then nothing
+ * for <ms>, then an answer), "late:<status>:<ms>" (nothing for <ms>, then <status>)), and it counts its open connections
  * and answers, so a
  * test can see when the gateway lets go of one.
  */
@@ -331,6 +332,20 @@ export class TestUpstream extends EventEmitter {
       }
       case 'no-headers':
         return // never answers
+      case 'silent': {
+        // A model that thinks unseen before its first token: headers, then nothing for <ms>.
+        stream()
+        await sleep(Number(argument))
+        res.write(text(`echo: ${scenario}`) + finish + usage + 'data: [DONE]\n\n')
+        return void res.end()
+      }
+      case 'late': {
+        // A refusal after a wait: nothing for <ms>, then <status>.
+        const [, status, ms] = scenario.split(':') as [string, string, string]
+        await sleep(Number(ms))
+        res.writeHead(Number(status), { 'Content-Type': 'application/json' })
+        return void res.end(JSON.stringify({ error: { message: `upstream says ${status}, late`, type: 'test' } }))
+      }
       case 'html':
         res.writeHead(200, { 'Content-Type': 'text/html' })
         return void res.end('<html>login page</html>')

@@ -8,7 +8,8 @@ import { identifyCaller } from '../../middleware/identify-caller'
 import { limitBody } from '../../middleware/limit-body'
 import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
-import { openAdmittedAnswer, streamAnswer, withAttempts } from '../shared/answer'
+import { openAdmittedAnswer, withAttempts } from '../shared/answer'
+import { streamFromFirstHeartbeat } from '../shared/first-heartbeat'
 import { droppedCacheMarks } from '../shared/cache-marks'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
 import { answerFromCache } from '../shared/cached-answer'
@@ -62,8 +63,11 @@ anthropicMessages.post('/', identifyCaller(), rateLimited(), requireJson(), limi
       (error) => anthropicError(error, c),
     )
   }
+  if (translated.stream) {
+    const inTerms = (error: unknown) => inCallerTerms(error, translated.origins)
+    return streamFromFirstHeartbeat(c, admission, anthropicMessagesFormat, {}, { inTerms })
+  }
   const opened = await openAdmittedAnswer(c, admission).catch(inTheirTerms)
-  if (translated.stream) return streamAnswer(c, opened, admission.lease, anthropicMessagesFormat, {})
   const whole = await wholeAnswer(
     c,
     (left) => message(c, opened, admission.lease, left),

@@ -10,7 +10,8 @@ import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { isObject } from '../../request/json-shape'
 import { validateChatRequest } from '../../request/validate'
-import { openAdmittedAnswer, streamAnswer, withAttempts } from '../shared/answer'
+import { openAdmittedAnswer, withAttempts } from '../shared/answer'
+import { streamFromFirstHeartbeat } from '../shared/first-heartbeat'
 import { droppedCacheMarks } from '../shared/cache-marks'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
 import { passesThrough } from '../shared/pass-through'
@@ -77,8 +78,8 @@ openAI.post('/chat/completions', identifyCaller(), rateLimited(), requireJson(),
       (error) => openAIError(error, c),
     )
   }
+  if (stream) return streamFromFirstHeartbeat(c, admission, openAIChatFormat, { includeUsage }, { startId })
   const opened = await openAdmittedAnswer(c, admission)
-  if (stream) return streamAnswer(c, opened, lease, openAIChatFormat, { includeUsage }, { startId })
   const whole = await wholeAnswer(
     c,
     (left) => completion(c, opened, lease, left),

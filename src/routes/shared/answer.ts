@@ -22,23 +22,36 @@ export function withAttempts(response: Response, attempts: number): Response {
   return response
 }
 
+/** What a route that starts its response early tells the opening (`first-heartbeat.ts`). */
+export interface OpeningOptions {
+  /** Aborts when the client has gone: the request's signal, or one that also hears the body cancelled. */
+  signal?: AbortSignal
+  /** Counts the upstream requests as they are made, read before the answer has opened. */
+  tally?: { attempts: number }
+}
+
 /**
  * Opens the upstream for an admitted answer, for as long as the request's client waits (see
  * `openAnswer`); if it never starts, its lease is given back at once.
  */
-export async function openAdmittedAnswer(c: Context<AppEnv>, admission: Admission): Promise<OpenedAnswer> {
+export async function openAdmittedAnswer(
+  c: Context<AppEnv>,
+  admission: Admission,
+  { signal = c.req.raw.signal, tally }: OpeningOptions = {},
+): Promise<OpenedAnswer> {
   const startedAt = Date.now()
   const { request, fallbacks } = admission
   try {
     const scope = {
       config: c.var.config,
       env: c.env,
-      signal: c.req.raw.signal,
+      signal,
       waitUntil: (p: Promise<unknown>) => inBackground(c, p),
+      ...(tally && { tally }),
     }
     return await openAnswer(scope, request, fallbacks)
   } catch (error) {
-    recordRefusal(c, admission, error, startedAt)
+    recordRefusal(c, admission, error, startedAt, signal)
     throw error
   }
 }
@@ -49,10 +62,16 @@ export async function openAdmittedAnswer(c: Context<AppEnv>, admission: Admissio
  * nothing used, so the dashboard's errors by code include the upstream that was down. Ending it
  * also gives its lease back, at once.
  */
-export function recordRefusal(c: Context<AppEnv>, { lease, request }: Admission, error: unknown, startedAt: number) {
+export function recordRefusal(
+  c: Context<AppEnv>,
+  { lease, request }: Admission,
+  error: unknown,
+  startedAt: number,
+  signal: AbortSignal = c.req.raw.signal,
+) {
   const refusal = error instanceof GatewayError ? error : undefined
   // A caller who left while the upstream was being opened stopped the answer; nothing failed.
-  const left = c.req.raw.signal.aborted
+  const left = signal.aborted
   const summary: AnswerSummary = {
     outcome: left ? 'cancelled' : 'error',
     errorCode: left ? undefined : (refusal?.code ?? 'internal_error'),
@@ -86,9 +105,23 @@ export function streamAnswer<Options extends object>(
   options: Options,
   { startId = `chat_${crypto.randomUUID()}` }: { startId?: string } = {},
 ): Response {
+  const stream = answerStream(c, answer, lease, format, options, startId)
+  // How many upstream requests it took to get here (retries and fallbacks are otherwise invisible).
+  return new Response(stream, { headers: streamHeaders(format, answer.attempts) })
+}
+
+/** The bytes of an opened answer in a wire format: the pipeline's stream (`chatEventStream`). */
+export function answerStream<Options extends object>(
+  c: Context<AppEnv>,
+  answer: OpenedAnswer,
+  lease: Lease,
+  format: WireFormat<Options>,
+  options: Options,
+  startId: string,
+): ReadableStream<Uint8Array> {
   const { config } = c.var
-  const { model, upstream, attempts } = answer
-  const stream = chatEventStream(answer.stream, {
+  const { model, upstream } = answer
+  return chatEventStream(answer.stream, {
     start: { id: startId, model, upstream, created: Math.floor(Date.now() / 1000) },
     encoder: format.live({ ...options, retryMs: config.retryMs }),
     heartbeatMs: config.heartbeatMs,
@@ -96,10 +129,13 @@ export function streamAnswer<Options extends object>(
     deadlineMs: config.streamDeadlineMs,
     onEnd: endsAnswer(c, answer, lease),
   })
-  // How many upstream requests it took to get here (retries and fallbacks are otherwise invisible).
+}
+
+/** A stream's headers in a format, with the attempts its answer took (so far). */
+export function streamHeaders(format: WireFormat<never>, attempts: number): Headers {
   const headers = new Headers(format.headers)
   headers.set(ATTEMPTS_HEADER, String(attempts))
-  return new Response(stream, { headers })
+  return headers
 }
 
 /**

@@ -11,6 +11,7 @@ import { limitBody } from '../../../middleware/limit-body'
 import { requireJson } from '../../../middleware/require-json'
 import { isObject } from '../../../request/json-shape'
 import { openAdmittedAnswer, streamAnswer, withAttempts } from '../../shared/answer'
+import { streamFromFirstHeartbeat } from '../../shared/first-heartbeat'
 import { answerFromCache } from '../../shared/cached-answer'
 import { inBackground } from '../../shared/background'
 import { noteIgnored } from '../../shared/ignored-fields'
@@ -63,9 +64,9 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
     const cached = await answerFromCache(c, admission, { name: FORMAT, options: { echo } }, id)
     if (cached && request.stream) return new Response(cached, { headers: openAIResponsesFormat.headers })
     if (cached) return wholeAnswer(c, (left) => whole(c, cached, left), renderError(c))
+    if (request.stream) return streamFromFirstHeartbeat(c, admission, openAIResponsesFormat, { echo }, { startId: id })
     const opened = await openAdmittedAnswer(c, admission)
     const response = streamAnswer(c, opened, lease, openAIResponsesFormat, { echo }, { startId: id })
-    if (request.stream) return response
     // Leaving cancels the stream read here, and with it the upstream.
     return withAttempts(await wholeAnswer(c, (left) => whole(c, response.body!, left), renderError(c)), opened.attempts)
   }
