@@ -3,7 +3,7 @@ import type { Lease } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
-import { toAnthropicUsage, toStopReason } from '../../formats/anthropic-messages'
+import { toAnthropicUsage, toStopReason } from '../../dialects/messages/format'
 import {
   AnswerError,
   CLIENT_CLOSED,

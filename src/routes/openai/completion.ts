@@ -3,7 +3,7 @@ import type { Lease } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
-import { toOpenAIFinishReason, toOpenAIUsage } from '../../formats/openai-chat'
+import { toOpenAIFinishReason, toOpenAIUsage } from '../../dialects/chat/format'
 import { AnswerError, CLIENT_CLOSED, collectAnswer, toolCallChars } from '../../pipeline/collect-answer'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
 import { endsAnswer } from '../shared/answer'
@@ -11,7 +11,7 @@ import { clientClosed } from '../shared/stored-answer'
 
 /**
  * A whole `chat.completion` for a client that asked not to stream: only a complete answer is
- * ever sent as one; any failure is an error response in OpenAI's shape (see `./errors.ts`).
+ * ever sent as one; any failure is an error response in OpenAI's shape (see `../../dialects/openai-errors.ts`).
  * `left` aborts when the client has gone (see `wholeAnswer`, which runs this). `endedElsewhere`:
  * the answer is read from the response cache, whose object ends it.
  */

@@ -5,10 +5,10 @@ import { compactUpstream } from '../../../pipeline/compact'
 import { isObject } from '../../../request/json-shape'
 import { callersModel } from '../../shared/input-tokens'
 import { jsonBody } from '../../shared/json-body'
-import { passesThrough } from '../../shared/pass-through'
+import { passesThrough } from '../../../dialects/openai-pass-through'
 import { conversation, validateAtResponsesPaths } from './conversation'
-import { nativeResponses } from './pass-through'
-import { fromResponsesRequest } from './request'
+import { nativeResponses } from '../../../dialects/responses/pass-through'
+import { fromResponsesRequest } from '../../../dialects/responses/request'
 
 /**
  * `POST /v1/responses/compact`: OpenAI's compaction (an opaque, encrypted summary of a

@@ -4,7 +4,8 @@ import { GatewayError } from '../../../errors'
 import type { ChatMessage, ChatRequest } from '../../../request/chat-request'
 import { jsonChars } from '../../../request/json-limits'
 import { validateChatRequest } from '../../../request/validate'
-import { atResponsesPath, type ResponsesRequest } from './request'
+import type { FilledIn } from '../../../dialects/responses/pass-through'
+import { atResponsesPath, type ResponsesRequest } from '../../../dialects/responses/request'
 import { conversationBefore, itemResolver, storingPrincipal } from './stored'
 
 /**
@@ -54,9 +55,9 @@ export interface Conversation {
   /**
    * What the gateway filled in from its storage: the conversation `previous_response_id` names,
    * and each `item_reference`'s messages by the reference's path (`input.3`), for a body passed
-   * through (`./pass-through.ts`), which carries them in its `input`.
+   * through (`../../../dialects/responses/pass-through.ts`), which carries them in its `input`.
    */
-  expanded: { previous: ChatMessage[]; references: Map<string, ChatMessage[]> }
+  expanded: FilledIn
 }
 
 function conversationTooLarge(source: string, limit: number): GatewayError {

@@ -2,12 +2,12 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../../../app-env'
 import { isObject } from '../../../request/json-shape'
 import { noteIgnored } from '../../shared/ignored-fields'
-import { passesThrough } from '../../shared/pass-through'
+import { passesThrough } from '../../../dialects/openai-pass-through'
 import { inputTokensOf } from '../../shared/input-tokens'
 import { jsonBody } from '../../shared/json-body'
 import { conversation, validateAtResponsesPaths } from './conversation'
-import { nativeResponses } from './pass-through'
-import { fromResponsesRequest } from './request'
+import { nativeResponses } from '../../../dialects/responses/pass-through'
+import { fromResponsesRequest } from '../../../dialects/responses/request'
 
 /**
  * `POST /v1/responses/input_tokens`: what a Responses request would take as input, in OpenAI's
