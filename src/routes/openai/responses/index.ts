@@ -21,7 +21,8 @@ import { beginStoredAnswer, clientClosed, readOptions } from '../../shared/store
 import { wholeAnswer } from '../../shared/whole-answer'
 import { openAIError } from '../../../dialects/openai-errors'
 import { compact, compactionUnsupported } from './compact'
-import { conversation, validateAtResponsesPaths } from './conversation'
+import { validateAtResponsesPaths } from '../../../dialects/responses/validate'
+import { conversation } from './conversation'
 import { inputItemsPage } from './input-items'
 import { inputTokens } from './input-tokens'
 import { nativeResponses } from '../../../dialects/responses/pass-through'
@@ -51,7 +52,7 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
     if (!request.store) throw unsupportedParameter('background', 'needs store: true, to be read back later.')
   }
   const held = await conversation(c, request)
-  const chat = validateAtResponsesPaths(c, { ...request.chat, messages: held.messages }, held.sources)
+  const chat = validateAtResponsesPaths(c.var.config, { ...request.chat, messages: held.messages }, held.sources)
   const native = passed ? { native: nativeResponses(body as Record<string, unknown>, held) } : {}
   const admission = await admitAnswer(c, { ...chat, ...native })
   const { lease } = admission
