@@ -2,7 +2,7 @@
  * Which part of src/ may import which (`npm run lint` runs it; docs/architecture.md explains it).
  * Dependencies point one way, from the routes down to the foundations:
  *
- *   index.ts → routes → middleware, access, streams, pipeline → formats, providers, request
+ *   index.ts → routes → middleware, access, streams, pipeline → dialects, formats, providers, request
  *            → events, sse, config, errors, log
  *
  * Type-only imports count too: a cycle through types is still a cycle a reader has to hold.
@@ -48,6 +48,7 @@ export default {
       to: {
         path: [
           '^src/formats/(?!index\\.ts$)',
+          '^src/dialects/',
           '^src/providers/',
           '^src/middleware/',
           '^src/app-env\\.ts$',
@@ -67,8 +68,24 @@ export default {
       name: 'formats-only-encode',
       comment: 'A wire format writes our events; it knows nothing of where they come from.',
       severity: 'error',
-      from: { path: '^src/formats/' },
+      from: { path: ['^src/formats/', '^src/dialects/[^/]+/format\\.ts$'] },
       to: { path: '^src/(pipeline|providers|streams|access|routes|middleware|request|config)/' },
+    },
+    {
+      name: 'dialects-know-no-route',
+      comment:
+        'A dialect (dialects/<name>/) translates its requests and writes its answers, errors and streams; ' +
+        'HTTP and storage stay in the routes, which import it, never the reverse. Of a provider it knows only the types; ' +
+        'of the pipeline, only the collected answer a whole body is written from.',
+      severity: 'error',
+      from: { path: '^src/dialects/' },
+      to: {
+        path: [
+          '^src/(routes|middleware|streams|usage)/',
+          '^src/pipeline/(?!collect-answer\\.ts$)',
+          '^src/providers/(?!types\\.ts$)',
+        ],
+      },
     },
     {
       name: 'provider-knowledge-stays-in-providers',

@@ -1,8 +1,8 @@
 import type { ReplayEncoder } from '../events/encoders'
-import { anthropicMessagesFormat } from './anthropic-messages'
+import { anthropicMessagesFormat } from '../dialects/messages/format'
 import { gatewayFormat } from './gateway'
-import { openAIChatFormat } from './openai-chat'
-import { openAIResponsesFormat } from './openai-responses'
+import { openAIChatFormat } from '../dialects/chat/format'
+import { openAIResponsesFormat } from '../dialects/responses/format'
 import type { CommonOptions, WireFormat } from './types'
 import { uiMessageStreamFormat } from './ui-message-stream'
 

@@ -1,6 +1,6 @@
 import Anthropic, { APIError } from '@anthropic-ai/sdk'
 import { describe, expect, it } from 'vitest'
-import { anthropicMessagesFormat } from '../../src/formats/anthropic-messages'
+import { anthropicMessagesFormat } from '../../src/dialects/messages/format'
 import { chatEventStream } from '../../src/pipeline/chat-event-stream'
 import { createAnthropicDecoder } from '../../src/providers/anthropic/decoder'
 import { createOpenAIDecoder } from '../../src/providers/openai/decoder'

@@ -1,9 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { describe, expect, it } from 'vitest'
 import type { UsageEventData } from '../../src/events/chat-events'
-import { anthropicMessagesFormat, toAnthropicUsage } from '../../src/formats/anthropic-messages'
-import { toOpenAIUsage } from '../../src/formats/openai-chat'
-import { toResponsesUsage } from '../../src/formats/openai-responses'
+import { anthropicMessagesFormat, toAnthropicUsage } from '../../src/dialects/messages/format'
+import { toOpenAIUsage } from '../../src/dialects/chat/format'
+import { toResponsesUsage } from '../../src/dialects/responses/format'
 import { chatEventStream } from '../../src/pipeline/chat-event-stream'
 import { createAnthropicDecoder } from '../../src/providers/anthropic/decoder'
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import type { LiveEncoder } from '../../src/events/encoders'
 import type { StoredEvent } from '../../src/events/stored-event'
 import { replayEncoder } from '../../src/formats'
-import { openAIResponsesFormat, responseSnapshot } from '../../src/formats/openai-responses'
+import { openAIResponsesFormat, responseSnapshot } from '../../src/dialects/responses/format'
 import { eventRecordFormat, parseRecords } from '../../src/streams/record-format'
 
 const start = { id: 'resp_abc', model: 'm', upstream: 'm', created: 7 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import app from '../../src/index'
-import { FIELD_RULES } from '../../src/routes/shared/dialect-fields'
+import { FIELD_RULES } from '../../src/dialects/fields'
 import firstTurn from '../fixtures/agents/claude-code-first-turn.json'
 import codexTurn from '../fixtures/agents/codex-first-turn.json'
 import toolResultTurn from '../fixtures/agents/claude-code-tool-result.json'

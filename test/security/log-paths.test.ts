@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { idTag } from '../../src/log'
-import { loggedPath } from '../../src/routes/shared/logged-path'
+import { loggedPath } from '../../src/logged-path'
 import { newStreamId } from '../../src/streams/stream-id'
 import { call, streamEnv } from '../streams/helpers'
 

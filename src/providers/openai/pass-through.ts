@@ -25,7 +25,7 @@ export function passThroughChatBody(model: string, request: UpstreamRequest, nat
  * Responses: the model, `max_output_tokens`, `stream`, and what the gateway owns because it stores
  * responses itself: `store: false` (the provider keeps nothing), no `background` (the gateway runs
  * the answer in its own object), and no `previous_response_id` (the route has put the conversation
- * it names into `input`, with any `item_reference`: see `routes/openai/responses/pass-through.ts`).
+ * it names into `input`, with any `item_reference`: see `dialects/responses/pass-through.ts`).
  */
 export function passThroughResponsesBody(model: string, request: UpstreamRequest, native: NativeRequest) {
   const body = withoutIdleTools({ ...native.body, model, stream: true, store: false })

@@ -4,9 +4,9 @@ import type { AppEnv } from '../../app-env'
 import { noteIgnored } from '../shared/ignored-fields'
 import { inputTokensOf } from '../shared/input-tokens'
 import { jsonBody } from '../shared/json-body'
-import { nativeMessages, passesThrough } from './pass-through'
-import { fromMessagesRequest } from './request'
-import { validateMessagesRequest } from './validate'
+import { nativeMessages, passesThrough } from '../../dialects/messages/pass-through'
+import { fromMessagesRequest } from '../../dialects/messages/request'
+import { validateMessagesRequest } from '../../dialects/messages/validate'
 
 /**
  * `POST /v1/messages/count_tokens`: the request's input tokens, `{ "input_tokens": n }`. For an
@@ -18,7 +18,7 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
   const { config } = c.var
   await countRequest(c) // counted by the route's `rateLimited()` already: a backstop, never twice
   const body = await jsonBody(c)
-  // An Anthropic model counts the caller's own body, as it would answer it (`./pass-through.ts`).
+  // An Anthropic model counts the caller's own body, as it would answer it (`../../dialects/messages/pass-through.ts`).
   const passThrough = passesThrough(config, body)
   const translated = fromMessagesRequest(body, config, { maxTokens: false, passThrough })
   if (!passThrough) noteIgnored(c, translated.ignored)

@@ -3,34 +3,34 @@ import type { MiddlewareHandler } from 'hono'
 import { admitAnswer } from '../../access/admission'
 import type { AppEnv } from '../../app-env'
 import { GatewayError, methodNotAllowed } from '../../errors'
-import { anthropicMessagesFormat } from '../../formats/anthropic-messages'
+import { anthropicMessagesFormat } from '../../dialects/messages/format'
 import { identifyCaller } from '../../middleware/identify-caller'
 import { limitBody } from '../../middleware/limit-body'
 import { rateLimited } from '../../middleware/rate-limited'
 import { requireJson } from '../../middleware/require-json'
 import { openAdmittedAnswer, withAttempts } from '../shared/answer'
 import { streamFromFirstHeartbeat } from '../shared/first-heartbeat'
-import { droppedCacheMarks } from '../shared/cache-marks'
+import { droppedCacheMarks } from '../../dialects/cache-marks'
 import { noteIgnored, reportIgnored } from '../shared/ignored-fields'
 import { answerFromCache } from '../shared/cached-answer'
 import { storedAsOpened } from '../shared/stored-events-decoder'
 import { jsonBody } from '../shared/json-body'
 import { wholeAnswer } from '../shared/whole-answer'
 import { countTokens } from './count-tokens'
-import { anthropicError } from './errors'
+import { anthropicError } from '../../dialects/messages/errors'
 import { message } from './message'
-import { fromMessagesRequest } from './request'
-import { fallbacksThatCarry, nativeMessages, passesThrough } from './pass-through'
-import { inCallerTerms, validateMessagesRequest } from './validate'
+import { fromMessagesRequest } from '../../dialects/messages/request'
+import { fallbacksThatCarry, nativeMessages, passesThrough } from '../../dialects/messages/pass-through'
+import { inCallerTerms, validateMessagesRequest } from '../../dialects/messages/validate'
 
 /**
  * Anthropic's Messages API (`/v1/messages`): the Anthropic SDKs, `@ai-sdk/anthropic` and tools
  * that take `ANTHROPIC_BASE_URL` (Claude Code) work unchanged, for every configured model,
  * whichever provider serves it. `x-api-key` authenticates as `Authorization: Bearer` does. A
  * model the `anthropic` adapter serves gets the caller's body, `anthropic-version` and
- * `anthropic-beta` as they came (`./pass-through.ts`); for any other, the request is translated,
+ * `anthropic-beta` as they came (`../../dialects/messages/pass-through.ts`); for any other, the request is translated,
  * the two headers change nothing, and fields the gateway drops are named in `X-Gateway-Ignored`
- * (see `../shared/dialect-fields.ts`).
+ * (see `../../dialects/fields.ts`).
  */
 export const anthropicMessages = new Hono<AppEnv>()
 

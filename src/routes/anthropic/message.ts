@@ -3,14 +3,8 @@ import type { Lease } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
-import { toAnthropicUsage, toStopReason } from '../../formats/anthropic-messages'
-import {
-  AnswerError,
-  CLIENT_CLOSED,
-  collectAnswer,
-  toolCallChars,
-  type CollectedAnswer,
-} from '../../pipeline/collect-answer'
+import { AnswerError, CLIENT_CLOSED, collectAnswer, toolCallChars } from '../../pipeline/collect-answer'
+import { messageBody } from '../../dialects/messages/message'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
 import { endsAnswer } from '../shared/answer'
 import { clientClosed } from '../shared/stored-answer'
@@ -19,7 +13,8 @@ import { clientClosed } from '../shared/stored-answer'
  * A whole `message` for a client that asked not to stream (`stream` unset or false): only a
  * complete answer is ever sent as one; any failure is an error in Anthropic's shape instead.
  * `left` aborts when the client has gone (see `wholeAnswer`, which runs this). `endedElsewhere`:
- * the answer is read from the response cache, whose object ends it.
+ * the answer is read from the response cache, whose object ends it. The message itself is the
+ * dialect's (`messageBody`, `../../dialects/messages/message.ts`).
  */
 export async function message(
   c: Context<AppEnv>,
@@ -50,17 +45,7 @@ export async function message(
       toolCallChars: toolCallChars(answer.toolCalls),
       durationMs: Date.now() - startedAt,
     })
-    const stopReason = toStopReason(answer.finishReason, answer.stopSequence)
-    return c.json({
-      id: `msg_${crypto.randomUUID().replaceAll('-', '')}`,
-      type: 'message',
-      role: 'assistant',
-      model,
-      content: contentOf(answer),
-      stop_reason: stopReason,
-      stop_sequence: stopReason === 'stop_sequence' ? answer.stopSequence : null,
-      usage: answer.usage ? toAnthropicUsage(answer.usage) : { input_tokens: 0, output_tokens: 0 },
-    })
+    return c.json(messageBody(answer, model))
   } catch (error) {
     if (!(error instanceof AnswerError)) {
       ended({ outcome: 'error', errorCode: 'internal_error', durationMs: Date.now() - startedAt })
@@ -78,28 +63,5 @@ export async function message(
     })
     const status = error.data.code.includes('timeout') || error.data.code === 'deadline_exceeded' ? 504 : 502
     throw new GatewayError(status, error.data.code, error.data.message, { retryable: error.data.retryable })
-  }
-}
-
-/** The message's blocks, in the order Anthropic gives them: thinking, text, then tool calls. */
-function contentOf(answer: CollectedAnswer) {
-  const content: object[] = answer.thinking.map(({ text, signature, redacted }) =>
-    redacted !== undefined
-      ? { type: 'redacted_thinking', data: redacted }
-      : { type: 'thinking', thinking: text, signature: signature ?? '' },
-  )
-  if (answer.text) content.push({ type: 'text', text: answer.text })
-  for (const call of answer.toolCalls) {
-    content.push({ type: 'tool_use', id: call.id, name: call.name, input: parseInput(call.arguments) })
-  }
-  return content
-}
-
-/** A tool call's input; `{}` for arguments cut short (the answer ran out of tokens mid-call). */
-function parseInput(json: string): unknown {
-  try {
-    return JSON.parse(json || '{}')
-  } catch {
-    return {}
   }
 }

@@ -3,17 +3,18 @@ import type { Lease } from '../../access/leases'
 import type { AppEnv } from '../../app-env'
 import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
-import { toOpenAIFinishReason, toOpenAIUsage } from '../../formats/openai-chat'
 import { AnswerError, CLIENT_CLOSED, collectAnswer, toolCallChars } from '../../pipeline/collect-answer'
+import { completionBody } from '../../dialects/chat/completion'
 import type { OpenedAnswer } from '../../pipeline/open-answer'
 import { endsAnswer } from '../shared/answer'
 import { clientClosed } from '../shared/stored-answer'
 
 /**
  * A whole `chat.completion` for a client that asked not to stream: only a complete answer is
- * ever sent as one; any failure is an error response in OpenAI's shape (see `./errors.ts`).
+ * ever sent as one; any failure is an error response in OpenAI's shape (see `../../dialects/openai-errors.ts`).
  * `left` aborts when the client has gone (see `wholeAnswer`, which runs this). `endedElsewhere`:
- * the answer is read from the response cache, whose object ends it.
+ * the answer is read from the response cache, whose object ends it. The completion itself is the
+ * dialect's (`completionBody`, `../../dialects/chat/completion.ts`).
  */
 export async function completion(
   c: Context<AppEnv>,
@@ -46,34 +47,7 @@ export async function completion(
       toolCallChars: toolCallChars(answer.toolCalls),
       durationMs,
     })
-    return c.json({
-      id: `chat_${crypto.randomUUID()}`,
-      object: 'chat.completion',
-      created: Math.floor(startedAt / 1000),
-      model,
-      choices: [
-        {
-          index: 0,
-          message: {
-            role: 'assistant',
-            // OpenAI's shape: no text beside tool calls is `null`, not an empty string.
-            content: answer.text || (answer.toolCalls.length ? null : ''),
-            refusal: null,
-            ...(answer.reasoning && { reasoning_content: answer.reasoning }),
-            ...(answer.toolCalls.length && {
-              tool_calls: answer.toolCalls.map(({ id, name, arguments: args }) => ({
-                id,
-                type: 'function',
-                function: { name, arguments: args },
-              })),
-            }),
-          },
-          logprobs: null,
-          finish_reason: toOpenAIFinishReason(answer.finishReason),
-        },
-      ],
-      ...(answer.usage && { usage: toOpenAIUsage(answer.usage) }),
-    })
+    return c.json(completionBody(answer, model, startedAt))
   } catch (error) {
     if (!(error instanceof AnswerError)) {
       ended({ outcome: 'error', errorCode: 'internal_error', durationMs: Date.now() - startedAt })

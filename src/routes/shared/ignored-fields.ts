@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../../app-env'
 
-/** The response header that names every request field the gateway dropped (see `dialect-fields.ts`). */
+/** The response header that names every request field the gateway dropped (see `../../dialects/fields.ts`). */
 export const IGNORED_HEADER = 'X-Gateway-Ignored'
 
 /**

@@ -5,10 +5,11 @@ import { compactUpstream } from '../../../pipeline/compact'
 import { isObject } from '../../../request/json-shape'
 import { callersModel } from '../../shared/input-tokens'
 import { jsonBody } from '../../shared/json-body'
-import { passesThrough } from '../../shared/pass-through'
-import { conversation, validateAtResponsesPaths } from './conversation'
-import { nativeResponses } from './pass-through'
-import { fromResponsesRequest } from './request'
+import { passesThrough } from '../../../dialects/openai-pass-through'
+import { validateAtResponsesPaths } from '../../../dialects/responses/validate'
+import { conversation } from './conversation'
+import { nativeResponses } from '../../../dialects/responses/pass-through'
+import { fromResponsesRequest } from '../../../dialects/responses/request'
 
 /**
  * `POST /v1/responses/compact`: OpenAI's compaction (an opaque, encrypted summary of a
@@ -26,7 +27,7 @@ export async function compact(c: Context<AppEnv>): Promise<Response> {
   const model = await callersModel(c, withModel.model as string)
   const request = fromResponsesRequest(withModel, config, { lenient: true })
   const held = await conversation(c, request)
-  const chat = validateAtResponsesPaths(c, { ...request.chat, messages: held.messages }, held.sources)
+  const chat = validateAtResponsesPaths(c.var.config, { ...request.chat, messages: held.messages }, held.sources)
   const native = nativeResponses(withModel, held)
   const scope = { config, env: c.env, signal: c.req.raw.signal }
   const compacted = await compactUpstream(scope, { ...chat, model, native })

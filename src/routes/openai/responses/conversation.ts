@@ -1,10 +1,10 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../../../app-env'
 import { GatewayError } from '../../../errors'
-import type { ChatMessage, ChatRequest } from '../../../request/chat-request'
+import type { ChatMessage } from '../../../request/chat-request'
 import { jsonChars } from '../../../request/json-limits'
-import { validateChatRequest } from '../../../request/validate'
-import { atResponsesPath, type ResponsesRequest } from './request'
+import type { FilledIn } from '../../../dialects/responses/pass-through'
+import type { ResponsesRequest } from '../../../dialects/responses/request'
 import { conversationBefore, itemResolver, storingPrincipal } from './stored'
 
 /**
@@ -54,9 +54,9 @@ export interface Conversation {
   /**
    * What the gateway filled in from its storage: the conversation `previous_response_id` names,
    * and each `item_reference`'s messages by the reference's path (`input.3`), for a body passed
-   * through (`./pass-through.ts`), which carries them in its `input`.
+   * through (`../../../dialects/responses/pass-through.ts`), which carries them in its `input`.
    */
-  expanded: { previous: ChatMessage[]; references: Map<string, ChatMessage[]> }
+  expanded: FilledIn
 }
 
 function conversationTooLarge(source: string, limit: number): GatewayError {
@@ -87,16 +87,4 @@ function joinToolCalls(messages: unknown[]): unknown[] {
     } else joined.push(message)
   }
   return joined
-}
-
-/** `/api/chat`'s schema and limits, with each issue at the path the caller sent. */
-export function validateAtResponsesPaths(c: Context<AppEnv>, chat: unknown, sources: string[]): ChatRequest {
-  try {
-    return validateChatRequest(chat, c.var.config)
-  } catch (error) {
-    if (!(error instanceof GatewayError) || !error.options.issues) throw error
-    const { status, code, message, options } = error
-    const issues = options.issues!.map((issue) => ({ ...issue, path: atResponsesPath(issue.path, sources) }))
-    throw new GatewayError(status, code, message, { ...options, issues })
-  }
 }

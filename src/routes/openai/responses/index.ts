@@ -4,7 +4,7 @@ import { admitAnswer } from '../../../access/admission'
 import { principalOf } from '../../../access/authenticate'
 import type { AppEnv } from '../../../app-env'
 import { GatewayError, methodNotAllowed, unsupportedParameter } from '../../../errors'
-import { openAIResponsesFormat, responseObject } from '../../../formats/openai-responses'
+import { openAIResponsesFormat, responseObject } from '../../../dialects/responses/format'
 import { identifyCaller } from '../../../middleware/identify-caller'
 import { rateLimited } from '../../../middleware/rate-limited'
 import { limitBody } from '../../../middleware/limit-body'
@@ -15,17 +15,18 @@ import { streamFromFirstHeartbeat } from '../../shared/first-heartbeat'
 import { answerFromCache } from '../../shared/cached-answer'
 import { inBackground } from '../../shared/background'
 import { noteIgnored } from '../../shared/ignored-fields'
-import { passesThrough } from '../../shared/pass-through'
+import { passesThrough } from '../../../dialects/openai-pass-through'
 import { jsonBody } from '../../shared/json-body'
 import { beginStoredAnswer, clientClosed, readOptions } from '../../shared/stored-answer'
 import { wholeAnswer } from '../../shared/whole-answer'
-import { openAIError } from '../errors'
+import { openAIError } from '../../../dialects/openai-errors'
 import { compact, compactionUnsupported } from './compact'
-import { conversation, validateAtResponsesPaths } from './conversation'
+import { validateAtResponsesPaths } from '../../../dialects/responses/validate'
+import { conversation } from './conversation'
 import { inputItemsPage } from './input-items'
 import { inputTokens } from './input-tokens'
-import { nativeResponses } from './pass-through'
-import { fromResponsesRequest } from './request'
+import { nativeResponses } from '../../../dialects/responses/pass-through'
+import { fromResponsesRequest } from '../../../dialects/responses/request'
 import { noSuchResponse, ownedResponse, responseIdOf, snapshotOf, storingPrincipal, type KeptResponse } from './stored'
 
 /**
@@ -51,7 +52,7 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
     if (!request.store) throw unsupportedParameter('background', 'needs store: true, to be read back later.')
   }
   const held = await conversation(c, request)
-  const chat = validateAtResponsesPaths(c, { ...request.chat, messages: held.messages }, held.sources)
+  const chat = validateAtResponsesPaths(c.var.config, { ...request.chat, messages: held.messages }, held.sources)
   const native = passed ? { native: nativeResponses(body as Record<string, unknown>, held) } : {}
   const admission = await admitAnswer(c, { ...chat, ...native })
   const { lease } = admission

@@ -2,12 +2,13 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../../../app-env'
 import { isObject } from '../../../request/json-shape'
 import { noteIgnored } from '../../shared/ignored-fields'
-import { passesThrough } from '../../shared/pass-through'
+import { passesThrough } from '../../../dialects/openai-pass-through'
 import { inputTokensOf } from '../../shared/input-tokens'
 import { jsonBody } from '../../shared/json-body'
-import { conversation, validateAtResponsesPaths } from './conversation'
-import { nativeResponses } from './pass-through'
-import { fromResponsesRequest } from './request'
+import { validateAtResponsesPaths } from '../../../dialects/responses/validate'
+import { conversation } from './conversation'
+import { nativeResponses } from '../../../dialects/responses/pass-through'
+import { fromResponsesRequest } from '../../../dialects/responses/request'
 
 /**
  * `POST /v1/responses/input_tokens`: what a Responses request would take as input, in OpenAI's
@@ -28,7 +29,7 @@ export async function inputTokens(c: Context<AppEnv>): Promise<Response> {
   const request = fromResponsesRequest(withModel, config, { lenient: passed })
   if (!passed) noteIgnored(c, request.ignored)
   const held = await conversation(c, request)
-  const chat = validateAtResponsesPaths(c, { ...request.chat, messages: held.messages }, held.sources)
+  const chat = validateAtResponsesPaths(c.var.config, { ...request.chat, messages: held.messages }, held.sources)
   const native = passed ? { native: nativeResponses(withModel, held) } : {}
   const { tokens, countedBy } = await inputTokensOf(c, { ...chat, ...native })
   return c.json({ object: 'response.input_tokens', input_tokens: tokens }, 200, { 'x-token-count': countedBy })

@@ -1,9 +1,11 @@
-import type { FinishReason, UsageEventData } from '../events/chat-events'
-import type { LiveEncoder } from '../events/encoders'
-import { HEARTBEAT } from '../sse/encode'
-import { EVENT_STREAM_HEADERS } from '../sse/headers'
-import { replayThroughLive } from './adapters'
-import type { WireFormat } from './types'
+// The Chat Completions dialect's stream encoder (was src/formats/openai-chat.ts), registered as
+// `openai-chat` in ../../formats/index.ts so a stored answer replays in it.
+import type { FinishReason, UsageEventData } from '../../events/chat-events'
+import type { LiveEncoder } from '../../events/encoders'
+import { HEARTBEAT } from '../../sse/encode'
+import { EVENT_STREAM_HEADERS } from '../../sse/headers'
+import { replayThroughLive } from '../../formats/adapters'
+import type { WireFormat } from '../../formats/types'
 
 /** What a Chat Completions request chooses about its stream. */
 export interface OpenAIChatOptions {

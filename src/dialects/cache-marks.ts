@@ -1,5 +1,5 @@
-import type { GatewayConfig } from '../../config/load'
-import type { ChatRequest } from '../../request/chat-request'
+import type { GatewayConfig } from '../config/load'
+import type { ChatRequest } from '../request/chat-request'
 
 /**
  * `['cache_control']` when the request marks prompt-cache breakpoints (`cache_control` on a text

@@ -1,6 +1,7 @@
-import type { ErrorIssue } from '../../errors'
-import { isObject } from '../../request/json-shape'
-import type { Dialect } from '../../request/native-request'
+// The three dialects' field table (was src/routes/shared/dialect-fields.ts).
+import type { ErrorIssue } from '../errors'
+import { isObject } from '../request/json-shape'
+import type { Dialect } from '../request/native-request'
 
 /**
  * What the gateway does with each top-level field of the three requests it translates:
@@ -16,7 +17,7 @@ import type { Dialect } from '../../request/native-request'
  *   `X-Gateway-Ignored` response header and the answer's log line;
  * - **refused**: dropping it would make the answer lie (another number of choices, a hosted tool
  *   that would never run): a 400 naming it, unless it holds its harmless default. A request passed
- *   through to an upstream of its own API (`pass-through.ts`) takes every field to the model, so
+ *   through to an upstream of its own API (`openai-pass-through.ts`, `messages/pass-through.ts`) takes every field to the model, so
  *   there only the fields whose effect the gateway's answer cannot carry back are refused
  *   (`inAnswer`: more choices, log probabilities, audio), since the answer comes back through the
  *   gateway's own events.

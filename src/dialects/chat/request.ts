@@ -1,7 +1,7 @@
 import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
 import { MAX_TOOLS, type ChatRequestLimits } from '../../request/chat-request'
 import { isObject, overLength, typeName } from '../../request/json-shape'
-import { sortFields, withoutIdleToolFields } from '../shared/dialect-fields'
+import { sortFields, withoutIdleToolFields } from '../fields'
 
 /**
  * OpenAI's Chat Completions request in the gateway's terms. Which fields are carried, ignored

@@ -1,7 +1,17 @@
-import { isObject } from '../../../request/json-shape'
-import type { NativeRequest } from '../../../request/native-request'
-import { responsesInputOf } from '../../../request/responses-input'
-import type { Conversation } from './conversation'
+import { isObject } from '../../request/json-shape'
+import type { NativeRequest } from '../../request/native-request'
+import { responsesInputOf } from '../../request/responses-input'
+import type { ChatMessage } from '../../request/chat-request'
+
+/**
+ * What the route filled in from the gateway's storage (`Conversation['expanded']` in
+ * `routes/openai/responses/conversation.ts`): the conversation `previous_response_id` names, and
+ * each `item_reference`'s messages by the reference's path (`input.3`).
+ */
+export interface FilledIn {
+  previous: ChatMessage[]
+  references: Map<string, ChatMessage[]>
+}
 
 /**
  * The caller's Responses body, to be sent as it is to a model served through OpenAI's Responses
@@ -12,7 +22,7 @@ import type { Conversation } from './conversation'
  * are not carried on, as OpenAI does). Every other field stays as the caller sent it; the adapter
  * sets the fields the gateway owns (`providers/openai/pass-through.ts`).
  */
-export function nativeResponses(body: Record<string, unknown>, { expanded }: Conversation): NativeRequest {
+export function nativeResponses(body: Record<string, unknown>, { expanded }: { expanded: FilledIn }): NativeRequest {
   if (!expanded.previous.length && !expanded.references.size && body.previous_response_id == null) {
     return { dialect: 'responses', body }
   }

@@ -1,8 +1,10 @@
-import type { ErrorEventData, FinishReason, UsageEventData } from '../events/chat-events'
-import type { LiveEncoder } from '../events/encoders'
-import { EVENT_STREAM_HEADERS } from '../sse/headers'
-import { replayThroughLive } from './adapters'
-import type { WireFormat } from './types'
+// The Messages dialect's stream encoder (was src/formats/anthropic-messages.ts), registered as
+// `anthropic-messages` in ../../formats/index.ts so a stored answer replays in it.
+import type { ErrorEventData, FinishReason, UsageEventData } from '../../events/chat-events'
+import type { LiveEncoder } from '../../events/encoders'
+import { EVENT_STREAM_HEADERS } from '../../sse/headers'
+import { replayThroughLive } from '../../formats/adapters'
+import type { WireFormat } from '../../formats/types'
 
 /**
  * Anthropic's Messages stream, for clients of `POST /v1/messages` (the `@anthropic-ai/sdk`,

@@ -1,4 +1,4 @@
-import { idTag } from '../../log'
+import { idTag } from './log'
 
 /**
  * A request's path as the log shows it. Stream ids are capabilities (whoever has one can read

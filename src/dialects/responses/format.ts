@@ -1,10 +1,12 @@
-import type { ErrorEventData, FinishReason, StartEventData, UsageEventData } from '../events/chat-events'
-import type { LiveEncoder, ReplayEncoder } from '../events/encoders'
-import type { StoredEvent } from '../events/stored-event'
-import { HEARTBEAT } from '../sse/encode'
-import { EVENT_STREAM_HEADERS } from '../sse/headers'
-import { replayThroughLive } from './adapters'
-import type { WireFormat } from './types'
+// The Responses dialect's stream encoder and `response` object (was
+// src/formats/openai-responses.ts), registered as `openai-responses` in ../../formats/index.ts.
+import type { ErrorEventData, FinishReason, StartEventData, UsageEventData } from '../../events/chat-events'
+import type { LiveEncoder, ReplayEncoder } from '../../events/encoders'
+import type { StoredEvent } from '../../events/stored-event'
+import { HEARTBEAT } from '../../sse/encode'
+import { EVENT_STREAM_HEADERS } from '../../sse/headers'
+import { replayThroughLive } from '../../formats/adapters'
+import type { WireFormat } from '../../formats/types'
 
 /**
  * The request's settings a `response` object repeats back (`instructions`, `tools`, ...), as

@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import { GatewayError } from '../../errors'
 import { log } from '../../log'
-import { loggedPath } from '../shared/logged-path'
+import { loggedPath } from '../../logged-path'
 
 /** An upstream that says it is overloaded (a 503 or 529, or Anthropic's `overloaded_error`): Anthropic's 529. */
 const overloaded = ({ code, status }: GatewayError) =>

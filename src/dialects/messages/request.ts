@@ -1,7 +1,7 @@
 import { GatewayError, invalidRequest, type ErrorIssue } from '../../errors'
 import { MAX_PARTS, MAX_TOOLS, type ChatRequestLimits } from '../../request/chat-request'
 import { isObject, overLength, typeName } from '../../request/json-shape'
-import { sortFields, withoutIdleToolFields } from '../shared/dialect-fields'
+import { sortFields, withoutIdleToolFields } from '../fields'
 
 /**
  * Anthropic's Messages request in the gateway's terms. Which top-level fields are carried,

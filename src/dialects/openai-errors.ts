@@ -1,7 +1,8 @@
+// OpenAI's error shape, for both of its dialects, chat and responses (was src/routes/openai/errors.ts).
 import type { Context } from 'hono'
-import { GatewayError } from '../../errors'
-import { log } from '../../log'
-import { loggedPath } from '../shared/logged-path'
+import { GatewayError } from '../errors'
+import { log } from '../log'
+import { loggedPath } from '../logged-path'
 
 /**
  * Gateway codes that OpenAI's API has its own names for, so the SDKs and the code written against

@@ -1,7 +1,7 @@
-import { GatewayError, invalidRequest, unsupportedParameter, type ErrorIssue } from '../../../errors'
-import { MAX_PARTS, MAX_TOOLS, type ChatRequestLimits } from '../../../request/chat-request'
-import { isObject, overLength, typeName } from '../../../request/json-shape'
-import { sortFields, withoutIdleToolFields } from '../../shared/dialect-fields'
+import { GatewayError, invalidRequest, unsupportedParameter, type ErrorIssue } from '../../errors'
+import { MAX_PARTS, MAX_TOOLS, type ChatRequestLimits } from '../../request/chat-request'
+import { isObject, overLength, typeName } from '../../request/json-shape'
+import { sortFields, withoutIdleToolFields } from '../fields'
 
 /**
  * OpenAI's Responses request (`POST /v1/responses`) in the gateway's terms. Which fields are
