@@ -193,6 +193,15 @@ describe('namespace tools, translated', () => {
     expect((await errorOf(await create({ model: 'gpt', input: 'go', tools: [{ type: 'namespace' }] }))).param).toBe(
       'tools.0',
     )
+    // Counted before any is read, and again flattened, with the request's other tools.
+    const many = (n: number) => Array.from({ length: n }, (_, i) => ({ type: 'function', name: `f${i}` }))
+    const huge = { type: 'namespace', name: 'big', tools: many(200) }
+    expect((await errorOf(await create({ model: 'gpt', input: 'go', tools: [huge] }))).param).toBe('tools.0.tools')
+    const two = [
+      { ...huge, tools: many(100) },
+      { ...huge, name: 'other', tools: many(100) },
+    ]
+    expect((await errorOf(await create({ model: 'gpt', input: 'go', tools: two }))).param).toBe('tools')
   })
 
   it("reports a bad function inside a namespace at the caller's path for it", async () => {

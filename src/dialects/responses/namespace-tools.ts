@@ -1,6 +1,7 @@
-import type { ErrorIssue } from '../../errors'
+import { invalidRequest, type ErrorIssue } from '../../errors'
+import { MAX_TOOLS } from '../../request/chat-request'
+import { isObject, overLength, typeName } from '../../request/json-shape'
 import { flatToolName, TOOL_NAME } from './namespaces'
-import { isObject, typeName } from '../../request/json-shape'
 
 /** A namespace tool's fields the translation takes (its `description` is dropped, see below). */
 const NAMESPACE_FIELDS = new Set(['type', 'name', 'description', 'tools'])
@@ -25,6 +26,9 @@ export function namespaceFunctions(
     unsupported.push({ path, message: 'a namespace tool needs a name and a list of tools.' })
     return []
   }
+  // Before any is read: flattened, they count against the request's tools (the schema's limit).
+  const tooMany = overLength(tools, MAX_TOOLS, `${path}.tools`)
+  if (tooMany) throw invalidRequest('Responses', [tooMany])
   const functions: Array<{ tool: Record<string, unknown>; name: string; path: string }> = []
   for (const [j, inner] of tools.entries()) {
     const at = `${path}.tools.${j}`
