@@ -41,7 +41,7 @@ export interface OpenAIResponsesOptions {
  * - each tool call as a `function_call` item: `output_item.added` (with `call_id` and `name`),
  *   `function_call_arguments.delta`s, then `.done` and `output_item.done`; a call to a function
  *   the request gave inside a `namespace` tool (sent upstream flat) with the caller's `name` and
- *   its `namespace` (`./responses-namespaces.ts`, derived from the echoed `tools`);
+ *   its `namespace` (`./namespaces.ts`, derived from the echoed `tools`);
  * - exactly one end: `response.completed` (with `usage`); `response.incomplete` when the model
  *   stopped at its token limit (`max_output_tokens`) or its content filter; an `error` event
  *   (`code`, `message`, as OpenAI's streams send one) then `response.failed` with `error.code`

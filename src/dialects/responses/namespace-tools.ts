@@ -8,7 +8,7 @@ const NAMESPACE_FIELDS = new Set(['type', 'name', 'description', 'tools'])
 
 /**
  * A `namespace` tool's functions, each with its flat name (`<namespace>__<name>`, see
- * `formats/responses-namespaces.ts`) and the caller's path for it. What cannot be carried is an
+ * `./namespaces.ts`) and the caller's path for it. What cannot be carried is an
  * issue: a namespace without a name or tools, a custom tool inside one, a flat name no upstream
  * takes (over 64 characters, or characters outside `[a-zA-Z0-9_-]`). The namespace's own
  * description has no place in a flat tool and is dropped: each function keeps its own.
