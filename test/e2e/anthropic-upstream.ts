@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http'
  * mid-stream with `overloaded_error`, "cached" reports writing the prompt cache on a first turn
  * and reading it on any later one, "truncate" ends before `message_stop`, "status:<code>" refuses
  * in Anthropic's error shape; "run-command:<cmd>" anywhere in it calls Codex's `exec_command`,
+ * "call-tool:<name> <json>" the tool of that name with that input,
  * "read-file:<path>" Claude Code's `Read`, "cut" after 40 % of an answer it continues from a prefill); a turn of tool results is answered with them;
  * anything else is echoed.
  */
@@ -74,9 +75,10 @@ function answerFor(body: AnthropicRequestBody): string[] {
   // An agent's prompt comes wrapped in its own reminders: look for the scenario anywhere in it.
   const command = /run-command:([^\n]+)/.exec(scenario)
   const readFile = /read-file:(\S+)/.exec(scenario)
-  if (command || readFile) {
-    const name = command ? 'exec_command' : 'Read'
-    const input = command ? { cmd: command[1] } : { file_path: readFile![1] }
+  const tool = /call-tool:(\S+) (\{[^\n]*\})/.exec(scenario)
+  if (command || readFile || tool) {
+    const name = command ? 'exec_command' : tool ? tool[1]! : 'Read'
+    const input = command ? { cmd: command[1] } : tool ? (JSON.parse(tool[2]!) as object) : { file_path: readFile![1] }
     const call = { type: 'tool_use', id: 'toolu_agent', name, input: {} }
     return [
       messageStart(30),

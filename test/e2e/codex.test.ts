@@ -14,9 +14,10 @@ import { startWranglerDev, type WranglerDev } from './wrangler-dev'
  * a whole tool loop (a shell command's output in its answer) on three loopback upstreams: an
  * OpenAI-compatible Chat Completions one and an Anthropic one, both by translation, and one that
  * speaks the Responses API (`api = "responses"`), by pass-through. Translated, its hosted
- * `web_search` tool and its `namespace` tools (sub-agents) are switched off in its config, as
- * docs/responses-api.md tells users to (the gateway refuses both by name); passed through, Codex
- * runs with its default settings, and the upstream gets those tools.
+ * `web_search` tool is switched off in its config, as docs/responses-api.md tells users to (the
+ * gateway refuses it by name), and its sub-agent tools (a `namespace` tool) go upstream as flat
+ * function tools; passed through, Codex runs with its default settings, and the upstream gets
+ * those tools as they are.
  */
 
 const CODEX = new URL('../../node_modules/.bin/codex', import.meta.url).pathname
@@ -52,8 +53,8 @@ afterAll(async () => {
 
 /**
  * `codex exec <prompt>` on `model` in the temporary folder, with only the settings docs/ give; its
- * output. `translated`: the model is not served through the Responses API, so Codex's hosted and
- * namespace tools are switched off.
+ * output. `translated`: the model is not served through the Responses API, so Codex's hosted
+ * `web_search` is switched off.
  */
 async function codex(prompt: string, model: string, { translated = true } = {}): Promise<string> {
   const home = mkdtempSync(join(tmpdir(), 'codex-home-'))
@@ -62,7 +63,7 @@ async function codex(prompt: string, model: string, { translated = true } = {}):
     [
       `model = "${model}"`,
       'model_provider = "gateway"',
-      ...(translated ? ['web_search = "disabled"', '', '[features]', 'multi_agent = false'] : []),
+      ...(translated ? ['web_search = "disabled"'] : []),
       '',
       '[model_providers.gateway]',
       'name = "gateway"',
@@ -114,9 +115,9 @@ describe('Codex through /v1/responses', () => {
   )
 
   it(
-    'completes a tool loop on an Anthropic model, by translation',
+    'completes a tool loop on an Anthropic model, by translation, its sub-agent tools flat upstream',
     {
-      timeout: 120_000,
+      timeout: 200_000,
     },
     async () => {
       writeFileSync(join(folder, 'note.txt'), 'heron-7\n')
@@ -126,7 +127,24 @@ describe('Codex through /v1/responses', () => {
       expect(answer).toContain('heron-7')
       const [first] = upstream.requests.map((r) => r.body)
       expect(first).toMatchObject({ model: 'claude-upstream' })
-      expect((first!.tools as Array<{ name: string }>).map((t) => t.name)).toContain('exec_command')
+      const names = (first!.tools as Array<{ name: string }>).map((t) => t.name)
+      expect(names).toContain('exec_command')
+      expect(names).toContain('multi_agent_v1__spawn_agent')
+
+      // A call into the namespace, by its flat name: Codex runs it as its own sub-agent tool (an
+      // agent it does not know is its error, not an unknown tool), and its next turn names the
+      // call in the namespace, which reaches the upstream flat again.
+      upstream.requests.length = 0
+      const closed = await codex('call-tool:multi_agent_v1__close_agent {"target":"nobody"}', 'claude')
+      expect(closed).toContain('Results:')
+      const second = upstream.requests.at(-1)!.body
+      const turns = second.messages as Array<{ role: string; content: Array<Record<string, unknown>> | string }>
+      const blocks = turns.flatMap((m) => (typeof m.content === 'string' ? [] : m.content))
+      expect(blocks.find((b) => b.type === 'tool_use')).toMatchObject({ name: 'multi_agent_v1__close_agent' })
+      const result = blocks.find((b) => b.type === 'tool_result')!
+      // Codex 0.171.0's own answers: its close_agent parsing the id, not "unsupported call: <name>".
+      expect(result.content).not.toMatch(/unsupported call/)
+      expect(result.content).toMatch(/invalid agent id nobody/)
     },
   )
 

@@ -7,6 +7,7 @@ import { HEARTBEAT } from '../../sse/encode'
 import { EVENT_STREAM_HEADERS } from '../../sse/headers'
 import { replayThroughLive } from '../../formats/adapters'
 import type { WireFormat } from '../../formats/types'
+import { namespacedNames } from './namespaces'
 
 /**
  * The request's settings a `response` object repeats back (`instructions`, `tools`, ...), as
@@ -38,7 +39,9 @@ export interface OpenAIResponsesOptions {
  *   `output_text.delta`s, then `output_text.done`, `content_part.done`, `output_item.done`;
  * - reasoning as a `reasoning` item with one `reasoning_text` part, the same way;
  * - each tool call as a `function_call` item: `output_item.added` (with `call_id` and `name`),
- *   `function_call_arguments.delta`s, then `.done` and `output_item.done`;
+ *   `function_call_arguments.delta`s, then `.done` and `output_item.done`; a call to a function
+ *   the request gave inside a `namespace` tool (sent upstream flat) with the caller's `name` and
+ *   its `namespace` (`./namespaces.ts`, derived from the echoed `tools`);
  * - exactly one end: `response.completed` (with `usage`); `response.incomplete` when the model
  *   stopped at its token limit (`max_output_tokens`) or its content filter; an `error` event
  *   (`code`, `message`, as OpenAI's streams send one) then `response.failed` with `error.code`
@@ -81,6 +84,8 @@ interface FunctionCallItem {
   status: ItemStatus
   call_id: string
   name: string
+  /** The namespace of a function the request gave inside a `namespace` tool; `name` is then the inner name. */
+  namespace?: string
   arguments: string
 }
 
@@ -147,6 +152,7 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
   let start: StartEventData | undefined
   let itemBase = ''
   const output: OutputItem[] = []
+  const namespaced = namespacedNames(echo.tools)
   /** The message or reasoning item text goes to now, if one is open. */
   let openText: MessageItem | ReasoningItem | undefined
   /**
@@ -293,6 +299,7 @@ function responseWriter({ echo = {}, startingAfter = -1 }: OpenAIResponsesOption
           call_id: id ?? `call_${itemBase}_${output.length}`,
           name: name ?? '',
           arguments: '',
+          ...namespaced.get(name ?? ''),
         }
         index = addItem(item)
         openCalls.set(callIndex, index)

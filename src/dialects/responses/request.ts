@@ -2,6 +2,8 @@ import { GatewayError, invalidRequest, unsupportedParameter, type ErrorIssue } f
 import { MAX_PARTS, MAX_TOOLS, type ChatRequestLimits } from '../../request/chat-request'
 import { isObject, overLength, typeName } from '../../request/json-shape'
 import { sortFields, withoutIdleToolFields } from '../fields'
+import { namespaceFunctions, refuseCollisions } from './namespace-tools'
+import { upstreamCallName } from './namespaces'
 
 /**
  * OpenAI's Responses request (`POST /v1/responses`) in the gateway's terms. Which fields are
@@ -42,6 +44,8 @@ export interface ResponsesRequest {
   instructions?: string
   /** Per message in `chat.messages`, the caller's path for it (`input.3`). */
   sources: MessageSource[]
+  /** Per tool in `chat.tools`, the caller's path for it (`tools.4.tools.2` inside a namespace). */
+  toolPaths: string[]
   references: ItemReference[]
   stream: boolean
   /** `store`, as asked (OpenAI's default: true). */
@@ -79,7 +83,8 @@ export function fromResponsesRequest(
   if (body.input === undefined && body.previous_response_id == null) {
     unknown.push({ path: 'input', message: 'is required' })
   }
-  const tools = toolsOf(body.tools, unsupported)
+  const toolPaths: string[] = []
+  const tools = toolsOf(body.tools, unsupported, toolPaths)
   const toolChoice = toolChoiceOf(body.tool_choice, unsupported)
   const text = isObject(body.text) ? body.text : {}
   const reasoning = isObject(body.reasoning) ? body.reasoning : {}
@@ -128,6 +133,7 @@ export function fromResponsesRequest(
     chat,
     instructions,
     sources: input.sources,
+    toolPaths,
     references: input.references,
     stream: body.stream === true,
     store,
@@ -157,31 +163,57 @@ function throwUnsupported(issues: ErrorIssue[]): never {
   })
 }
 
-/** Flat function tools (`{type: 'function', name, …}`) in Chat Completions' nested shape; built-in tools refused. */
-function toolsOf(tools: unknown, unsupported: ErrorIssue[]): unknown {
+/**
+ * Flat function tools (`{type: 'function', name, …}`) in Chat Completions' nested shape, and each
+ * function inside a `namespace` tool as one of them under its flat name (`./namespace-tools.ts`);
+ * built-in tools refused. `paths` gets, per tool sent, the caller's path for it.
+ */
+function toolsOf(tools: unknown, unsupported: ErrorIssue[], paths: string[]): unknown {
   if (!Array.isArray(tools)) return tools ?? undefined
-  const carried = tools.filter((tool) => !isLenient(unsupported) || !isObject(tool) || tool.type === 'function')
-  return carried.map((tool, i) => {
-    if (!isObject(tool)) return tool
-    if (tool.type !== 'function') {
+  const carried: unknown[] = []
+  for (const [i, tool] of tools.entries()) {
+    if (isObject(tool) && tool.type === 'namespace' && !isLenient(unsupported)) {
+      for (const inner of namespaceFunctions(tool, `tools.${i}`, unsupported)) {
+        carried.push(functionTool(inner.tool, inner.path, unsupported, inner.name))
+        paths.push(inner.path)
+      }
+      continue
+    }
+    if (isLenient(unsupported) && isObject(tool) && tool.type !== 'function') continue
+    paths.push(`tools.${i}`)
+    if (!isObject(tool)) {
+      carried.push(tool)
+    } else if (tool.type !== 'function') {
       unsupported.push({
         path: `tools.${i}.type`,
-        message: `${typeName(tool.type)} tools are not carried; only function tools are.${HOSTED_TOOLS.has(typeName(tool.type)) ? ' It is a hosted tool that runs at OpenAI: dropped, the model would answer as if it had used it.' : ''}`,
+        message: `${typeName(tool.type)} tools are not carried; only function and namespace tools are.${HOSTED_TOOLS.has(typeName(tool.type)) ? ' It is a hosted tool that runs at OpenAI: dropped, the model would answer as if it had used it.' : ''}`,
       })
-      return tool
-    }
-    const { type, name, description, parameters, strict, ...rest } = tool
-    for (const field of Object.keys(rest)) unsupported.push({ path: `tools.${i}.${field}`, message: 'is not carried.' })
-    return {
-      type,
-      function: { name, description: description ?? undefined, parameters: parameters ?? undefined, strict },
-    }
-  })
+      carried.push(tool)
+    } else carried.push(functionTool(tool, `tools.${i}`, unsupported))
+  }
+  if (!isLenient(unsupported)) refuseCollisions(carried, paths, unsupported)
+  return carried
 }
 
+/** A function tool in Chat Completions' shape, under `name` when given (a namespaced function's flat name). */
+function functionTool(tool: Record<string, unknown>, path: string, unsupported: ErrorIssue[], flatName?: string) {
+  const { type, name, description, parameters, strict, ...rest } = tool
+  for (const field of Object.keys(rest)) unsupported.push({ path: `${path}.${field}`, message: 'is not carried.' })
+  return {
+    type,
+    function: {
+      name: flatName ?? name,
+      description: description ?? undefined,
+      parameters: parameters ?? undefined,
+      strict,
+    },
+  }
+}
 function toolChoiceOf(choice: unknown, unsupported: ErrorIssue[]): unknown {
   if (choice == null || typeof choice === 'string') return choice ?? undefined
-  if (isObject(choice) && choice.type === 'function') return { type: 'function', function: { name: choice.name } }
+  if (isObject(choice) && choice.type === 'function') {
+    return { type: 'function', function: { name: upstreamCallName(choice) } }
+  }
   if (isLenient(unsupported)) return undefined
   unsupported.push({ path: 'tool_choice', message: 'only none, auto, required or a function is carried.' })
   return undefined
@@ -236,7 +268,8 @@ function inputOf(input: unknown, maxMessages: number, unsupported: ErrorIssue[])
       const call = {
         id: item.call_id,
         type: 'function',
-        function: { name: item.name, arguments: item.arguments },
+        // A call reported into a namespace goes back under the flat name upstream knows it by.
+        function: { name: upstreamCallName(item), arguments: item.arguments },
       }
       const previous = out.messages.at(-1) as { role?: string; tool_calls?: unknown[] } | undefined
       // Calls beside the text before them are one assistant turn, as Chat Completions has it.
@@ -319,11 +352,11 @@ function toolOutputOf(output: unknown, path: string, unsupported: ErrorIssue[]):
  * An issue the chat schema found, at the path the caller sent: `messages.2.content` is
  * `input.5.content` here. Fields renamed on the way are named as the caller named them.
  */
-export function atResponsesPath(path: string, sources: MessageSource[]): string {
+export function atResponsesPath(path: string, sources: MessageSource[], toolPaths: string[] = []): string {
   const message = /^messages\.(\d+)(.*)$/.exec(path)
   if (message) return (sources[Number(message[1])] ?? 'input') + message[2]!.replace(/^\.tool_calls\.\d+/, '')
   return path
-    .replace(/^tools\.(\d+)\.function\./, 'tools.$1.')
+    .replace(/^tools\.(\d+)(?:\.function)?(?=\.|$)/, (_, i: string) => toolPaths[Number(i)] ?? `tools.${i}`)
     .replace(/^tool_choice\.function\./, 'tool_choice.')
     .replace(/^response_format\.json_schema/, 'text.format')
     .replace(/^response_format/, 'text.format')

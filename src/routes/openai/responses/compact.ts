@@ -27,7 +27,12 @@ export async function compact(c: Context<AppEnv>): Promise<Response> {
   const model = await callersModel(c, withModel.model as string)
   const request = fromResponsesRequest(withModel, config, { lenient: true })
   const held = await conversation(c, request)
-  const chat = validateAtResponsesPaths(c.var.config, { ...request.chat, messages: held.messages }, held.sources)
+  const chat = validateAtResponsesPaths(
+    c.var.config,
+    { ...request.chat, messages: held.messages },
+    held.sources,
+    request.toolPaths,
+  )
   const native = nativeResponses(withModel, held)
   const scope = { config, env: c.env, signal: c.req.raw.signal }
   const compacted = await compactUpstream(scope, { ...chat, model, native })

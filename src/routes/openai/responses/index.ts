@@ -52,7 +52,12 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
     if (!request.store) throw unsupportedParameter('background', 'needs store: true, to be read back later.')
   }
   const held = await conversation(c, request)
-  const chat = validateAtResponsesPaths(c.var.config, { ...request.chat, messages: held.messages }, held.sources)
+  const chat = validateAtResponsesPaths(
+    c.var.config,
+    { ...request.chat, messages: held.messages },
+    held.sources,
+    request.toolPaths,
+  )
   const native = passed ? { native: nativeResponses(body as Record<string, unknown>, held) } : {}
   const admission = await admitAnswer(c, { ...chat, ...native })
   const { lease } = admission

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../../../app-env'
 import { GatewayError } from '../../../errors'
+import { namespacedNames, type NamespacedName } from '../../../dialects/responses/namespaces'
 import type { ChatMessage } from '../../../request/chat-request'
 import type { OwnedResponse } from './stored'
 
@@ -16,7 +17,7 @@ import type { OwnedResponse } from './stored'
  */
 export function inputItemsPage(c: Context<AppEnv>, owned: OwnedResponse) {
   const { limit, order, after } = pagingOf(c)
-  const items = inputItems(owned.id.replace(/^resp_/, ''), owned.kept.messages)
+  const items = inputItems(owned.id.replace(/^resp_/, ''), owned.kept.messages, namespacedNames(owned.kept.echo.tools))
   if (order === 'desc') items.reverse()
   let from = 0
   if (after !== undefined) {
@@ -40,11 +41,26 @@ type InputContent =
 
 type InputItem =
   | { id: string; type: 'message'; role: string; status: 'completed'; content: InputContent[] }
-  | { id: string; type: 'function_call'; status: 'completed'; call_id: string; name: string; arguments: string }
+  | {
+      id: string
+      type: 'function_call'
+      status: 'completed'
+      call_id: string
+      name: string
+      namespace?: string
+      arguments: string
+    }
   | { id: string; type: 'function_call_output'; status: 'completed'; call_id: string; output: string }
 
-/** Chat messages as Responses input items, in conversation order: an assistant turn's tool calls follow its text. */
-function inputItems(base: string, messages: readonly ChatMessage[]): InputItem[] {
+/**
+ * Chat messages as Responses input items, in conversation order: an assistant turn's tool calls
+ * follow its text; a call to a namespaced function (`namespaced`, by its flat name) as the caller sent it.
+ */
+function inputItems(
+  base: string,
+  messages: readonly ChatMessage[],
+  namespaced: Map<string, NamespacedName>,
+): InputItem[] {
   const items: InputItem[] = []
   const id = (prefix: string) => `${prefix}_${base}_in${items.length}`
   for (const message of messages) {
@@ -71,6 +87,7 @@ function inputItems(base: string, messages: readonly ChatMessage[]): InputItem[]
           call_id: call.id,
           name: call.function.name,
           arguments: call.function.arguments,
+          ...namespaced.get(call.function.name),
         })
       }
     } else {

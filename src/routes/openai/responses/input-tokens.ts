@@ -29,7 +29,12 @@ export async function inputTokens(c: Context<AppEnv>): Promise<Response> {
   const request = fromResponsesRequest(withModel, config, { lenient: passed })
   if (!passed) noteIgnored(c, request.ignored)
   const held = await conversation(c, request)
-  const chat = validateAtResponsesPaths(c.var.config, { ...request.chat, messages: held.messages }, held.sources)
+  const chat = validateAtResponsesPaths(
+    c.var.config,
+    { ...request.chat, messages: held.messages },
+    held.sources,
+    request.toolPaths,
+  )
   const native = passed ? { native: nativeResponses(withModel, held) } : {}
   const { tokens, countedBy } = await inputTokensOf(c, { ...chat, ...native })
   return c.json({ object: 'response.input_tokens', input_tokens: tokens }, 200, { 'x-token-count': countedBy })

@@ -5,6 +5,7 @@ import type { AppEnv } from '../../../app-env'
 import { clipped, GatewayError } from '../../../errors'
 import type { StoredEvent } from '../../../events/stored-event'
 import { responseObject, responseSnapshot } from '../../../dialects/responses/format'
+import { upstreamCallName } from '../../../dialects/responses/namespaces'
 import type { ChatMessage } from '../../../request/chat-request'
 import { isStreamId } from '../../../streams/stream-id'
 import { answerStream } from '../../shared/stored-answer'
@@ -115,6 +116,7 @@ type OutputItem = {
   content?: Array<{ text: string }>
   call_id?: string
   name?: string
+  namespace?: string
   arguments?: string
 }
 
@@ -128,7 +130,9 @@ export function outputAsMessages(output: Snapshot['output']): ChatMessage[] {
   for (const item of output as OutputItem[]) {
     if (item.type === 'message') text += item.content?.map((part) => part.text).join('') ?? ''
     else if (item.type === 'function_call') {
-      calls.push({ id: item.call_id!, type: 'function', function: { name: item.name!, arguments: item.arguments! } })
+      // A call reported into a namespace was made upstream under its flat name.
+      const name = upstreamCallName(item) as string
+      calls.push({ id: item.call_id!, type: 'function', function: { name, arguments: item.arguments! } })
     }
   }
   if (!text && !calls.length) return []
