@@ -1,4 +1,5 @@
 import { isObject } from '../../request/json-shape'
+import { flatToolName, type NamespacedName } from '../../request/namespaced-tool'
 
 /**
  * OpenAI's `namespace` tools (`{type: "namespace", name, tools: [function, …]}`; Codex sends its
@@ -9,19 +10,10 @@ import { isObject } from '../../request/json-shape'
  * the request, its stream, its stored response and its replays all agree without keeping it.
  */
 
-const SEPARATOR = '__'
-
 /** What a function tool's name may be on every upstream (OpenAI's and Anthropic's rule). */
 export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/
 
-/** A function inside a namespace, as the caller named it. */
-export interface NamespacedName {
-  namespace: string
-  name: string
-}
-
-/** The flat name a function inside a namespace has upstream. */
-export const flatToolName = ({ namespace, name }: NamespacedName) => `${namespace}${SEPARATOR}${name}`
+export { flatToolName, type NamespacedName }
 
 /** The caller's names of each namespaced function by its flat name, from a request's `tools` (any shape). */
 export function namespacedNames(tools: unknown): Map<string, NamespacedName> {

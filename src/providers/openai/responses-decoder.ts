@@ -3,6 +3,7 @@ import { createSseDecoder, parseJson } from '../sse-decoder'
 import { toolCallPieces } from '../tool-calls'
 import type { UpstreamDecoder } from '../types'
 import { midStreamError, type UpstreamErrorClass } from '../upstream-error'
+import { flatToolName } from '../../request/namespaced-tool'
 
 /** OpenAI Responses usage, as `response.completed` (and `.incomplete`) carries it. */
 export interface ResponsesUsage {
@@ -18,7 +19,7 @@ interface ResponsesStreamEvent {
   type?: string
   delta?: string
   output_index?: number
-  item?: { type?: string; call_id?: string; name?: string; arguments?: string }
+  item?: { type?: string; call_id?: string; name?: string; namespace?: string; arguments?: string }
   response?: {
     usage?: ResponsesUsage | null
     incomplete_details?: { reason?: string } | null
@@ -79,7 +80,11 @@ export function createResponsesDecoder(): UpstreamDecoder {
           if (item?.type !== 'function_call') return
           const index = calls.size
           calls.set(event.output_index ?? index, index)
-          return emit(toolCalls.piece(index, item.call_id, item.name, item.arguments ?? ''))
+          // A call into a namespace (Codex's sub-agent tools, passed through) gets the flat name the
+          // gateway's own request gives it, which the Responses encoder reports back namespaced.
+          const name =
+            item.namespace && item.name ? flatToolName({ namespace: item.namespace, name: item.name }) : item.name
+          return emit(toolCalls.piece(index, item.call_id, name, item.arguments ?? ''))
         }
         case 'response.function_call_arguments.delta': {
           const index = calls.get(event.output_index ?? -1)

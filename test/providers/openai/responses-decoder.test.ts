@@ -148,6 +148,29 @@ describe('Responses decoder on the cases the recordings lack', () => {
     }
   })
 
+  it('names a call into a namespace (Codex’s sub-agent tools) by the flat name the gateway’s request gives it', () => {
+    const item = {
+      type: 'function_call',
+      call_id: 'call_1',
+      namespace: 'multi_agent_v1',
+      name: 'spawn_agent',
+      arguments: '',
+    }
+    const events = decode(
+      created +
+        event('response.output_item.added', { output_index: 0, item }) +
+        event('response.function_call_arguments.delta', { output_index: 0, delta: '{}' }) +
+        event('response.completed', { response: response({ status: 'completed' }) }),
+    )
+    expect(events).toContainEqual({
+      type: 'tool_call',
+      index: 0,
+      id: 'call_1',
+      name: 'multi_agent_v1__spawn_agent',
+      argumentsDelta: '',
+    })
+  })
+
   it('reports an event that is not JSON as upstream_malformed', () => {
     expect(decode(created + 'data: {"type": "response.output_te\n\n').at(-1)).toMatchObject({
       type: 'error',
