@@ -43,6 +43,6 @@ export async function idleStreams(contender: Contender, served: Served, upstream
   await Promise.all(streams)
   upstream.endSilent()
   while (upstream.silentOpen > 0) await sleep(50)
-  if (opened < size.streams) return `only ${opened} of ${size.streams} streams opened`
+  if (opened < size.streams) return `only ${opened} of ${size.streams} streams opened within 60 s`
   return { bytesPerStream: (rss1 - rss0) / size.streams, everyStreamPinged: pinged.every(Boolean) }
 }
