@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../../config/load'
-import { GatewayError } from '../../errors'
 import type { ChatRequest } from '../../request/chat-request'
 import { validateChatRequest } from '../../request/validate'
+import { atCallerPaths } from '../caller-paths'
 import { callerPath, type Origin, type TranslatedRequest } from './request'
 
 /**
@@ -19,15 +19,9 @@ export function validateMessagesRequest({ chat, origins }: TranslatedRequest, co
 /**
  * A refusal of the translated request (by the schema, or by a provider's adapter: an image to a
  * model without vision) with the paths the caller sent (`messages.3.content.1`,
- * `stop_sequences`), not the translation's. Anything else is returned as it is, and so is a
- * refusal whose paths are the caller's already, unless `always` (its message names the first).
+ * `stop_sequences`), its message naming the first (`../caller-paths.ts`). Anything else is
+ * returned as it is, and so is a refusal whose paths are the caller's already, unless `always`.
  */
 export function inCallerTerms(error: unknown, origins: Origin[], { always = false } = {}): unknown {
-  const issues = error instanceof GatewayError ? error.options.issues : undefined
-  if (!issues?.length) return error
-  const mapped = issues.map(({ path, message }) => ({ path: callerPath(path, origins), message }))
-  if (!always && mapped.every((issue, i) => issue.path === issues[i]!.path)) return error
-  const { status, code, options } = error as GatewayError
-  const [first] = mapped
-  return new GatewayError(status, code, `${first!.path}: ${first!.message}`, { ...options, issues: mapped })
+  return atCallerPaths(error, (path) => callerPath(path, origins), { always, nameFirst: true })
 }
