@@ -133,3 +133,21 @@ describe('/v1/chat/completions to a Chat Completions model', () => {
     expect(sent).toHaveLength(1)
   })
 })
+
+describe('idle tool fields on pass-through', () => {
+  it('are left out of the body sent on and named in X-Gateway-Ignored, never dropped unnamed', async () => {
+    for (const [path, model] of [
+      ['/v1/chat/completions', 'chat'],
+      ['/v1/responses', 'gpt'],
+    ] as const) {
+      provider()
+      const input = path === '/v1/responses' ? { input: 'hi' } : { messages: [{ role: 'user', content: 'hi' }] }
+      const response = await request(path, { model, ...input, tools: [], tool_choice: 'auto' })
+      expect(response.status).toBe(200)
+      await response.text()
+      expect(response.headers.get('X-Gateway-Ignored')).toBe('tools, tool_choice')
+      expect(sent[0]!.body).not.toHaveProperty('tools')
+      expect(sent[0]!.body).not.toHaveProperty('tool_choice')
+    }
+  })
+})

@@ -1,3 +1,4 @@
+import { idleToolFields } from '../../request/idle-tool-fields'
 import { isObject } from '../../request/json-shape'
 import type { NativeRequest, UpstreamRequest } from '../../request/native-request'
 
@@ -35,16 +36,8 @@ export function passThroughResponsesBody(model: string, request: UpstreamRequest
   return body
 }
 
-/**
- * The one liberty taken with a caller's tools: with none to act on (an empty list, or none), an
- * empty `tools`, a `tool_choice` and `parallel_tool_calls` go, as the translation drops them. The
- * `openai` SDKs and agents send them so, and OpenAI-compatible servers refuse them; the answer is
- * the same without them.
- */
+/** The one liberty taken with a caller's tools: idle tool fields go (`request/idle-tool-fields.ts`). */
 function withoutIdleTools(body: Record<string, unknown>): Record<string, unknown> {
-  if (Array.isArray(body.tools) ? body.tools.length > 0 : body.tools != null) return body
-  delete body.tools
-  delete body.tool_choice
-  delete body.parallel_tool_calls
+  for (const field of idleToolFields(body)) delete body[field]
   return body
 }

@@ -23,6 +23,7 @@ import { completion } from './completion'
 import { openAIError } from '../../dialects/openai-errors'
 import { fromOpenAIRequest } from '../../dialects/chat/request'
 import { responses } from './responses'
+import { idleToolFields } from '../../request/idle-tool-fields'
 
 /**
  * An OpenAI-compatible front door (`/v1`): the official SDKs, given this as `baseURL`, work
@@ -60,7 +61,8 @@ openAI.post('/chat/completions', identifyCaller(), rateLimited(), requireJson(),
   const body = await jsonBody(c)
   const passed = passesThrough(c.var.config, isObject(body) ? body.model : undefined, 'chat')
   const { chat, stream, includeUsage, ignored } = fromOpenAIRequest(body, c.var.config, { lenient: passed })
-  if (!passed) noteIgnored(c, ignored)
+  // Passed through, only what the adapter leaves out of the caller's body is dropped.
+  noteIgnored(c, passed && isObject(body) ? idleToolFields(body) : ignored)
   const request = validateChatRequest(chat, c.var.config)
   if (!passed) noteIgnored(c, droppedCacheMarks(c.var.config, request))
   const native = passed ? { native: { dialect: 'chat' as const, body: body as Record<string, unknown> } } : {}

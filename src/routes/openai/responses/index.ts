@@ -28,6 +28,7 @@ import { inputTokens } from './input-tokens'
 import { nativeResponses } from '../../../dialects/responses/pass-through'
 import { fromResponsesRequest } from '../../../dialects/responses/request'
 import { noSuchResponse, ownedResponse, responseIdOf, snapshotOf, storingPrincipal, type KeptResponse } from './stored'
+import { idleToolFields } from '../../../request/idle-tool-fields'
 
 /**
  * OpenAI's Responses API (`/v1/responses`), the default path of today's OpenAI clients, over
@@ -45,7 +46,8 @@ responses.post('/', identifyCaller(), rateLimited(), requireJson(), limitBody(),
   const body = await jsonBody(c)
   const passed = passesThrough(c.var.config, isObject(body) ? body.model : undefined, 'responses')
   const request = fromResponsesRequest(body, c.var.config, { lenient: passed })
-  if (!passed) noteIgnored(c, request.ignored)
+  // Passed through, only what the adapter leaves out of the caller's body is dropped.
+  noteIgnored(c, passed && isObject(body) ? idleToolFields(body) : request.ignored)
   const principal = await principalOf(c)
   if (request.background) {
     await storingPrincipal(c, 'background')
