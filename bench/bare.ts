@@ -2,7 +2,10 @@
  * `npm run bench:bare`: the contenders in one bare `workerd serve` (the binary wrangler uses, with
  * no inspector, entry proxy or asset router), taking turns on the same bursts, so the Worker's own
  * cost per chunk shows with as little around it as possible. Prints CPU per 1,000 tokens, the
- * median of `--rounds=N` (default 7). `--heap` also prints each contender's JavaScript heap per
+ * median of `--rounds=N` (default 7). Besides the baselines and `ours` (`/api/chat`), the
+ * gateway's pass-through paths, whose provider's bytes are relayed (`src/pipeline/relay-answer.ts`):
+ * `ours-messages-pass` (`/v1/messages` to an Anthropic model) and `ours-responses-pass`
+ * (`/v1/responses` to a Responses model), each against the same upstream in its own wire format. `--heap` also prints each contender's JavaScript heap per
  * idle open stream, from heap snapshots taken through workerd's inspector after a full GC.
  *
  * This is the tool behind the analysis in BENCHMARKS.md; `npm run bench` is the benchmark.
@@ -26,6 +29,20 @@ const ENTRIES: Record<string, string> = {
   'js-pump': 'bench/contenders/js-pump/index.ts',
   naive: 'bench/contenders/naive/index.ts',
   ours: 'src/index.ts',
+  'ours-messages-pass': 'src/index.ts',
+  'ours-responses-pass': 'src/index.ts',
+}
+/** How each contender is asked, where not as `/api/chat` with the `bench` model. */
+const ASKED: Record<string, Parameters<typeof ask>[2]> = {
+  'ours-messages-pass': {
+    path: '/v1/messages',
+    headers: { 'anthropic-version': '2023-06-01' },
+    body: (content) => ({ model: 'claude', max_tokens: 20_000, stream: true, messages: [{ role: 'user', content }] }),
+  },
+  'ours-responses-pass': {
+    path: '/v1/responses',
+    body: (content) => ({ model: 'gpt', input: content, stream: true, store: false }),
+  },
 }
 // The gateway's own runtime settings, so the bare run cannot drift from what wrangler runs.
 const wranglerToml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')
@@ -55,13 +72,18 @@ for (const name of names) {
   })
 }
 // Every contender gets every binding; each reads the ones it knows.
-const models = { bench: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'bench' } }
+const models = {
+  bench: { adapter: 'openai', base_url: upstreamUrl, upstream_model: 'bench' },
+  claude: { adapter: 'anthropic', base_url: upstreamUrl, upstream_model: 'claude-bench', api_key_secret: 'BENCH_KEY' },
+  gpt: { adapter: 'openai', api: 'responses', base_url: upstreamUrl, upstream_model: 'bench' },
+}
 const bindings = Object.entries({
   UPSTREAM_URL: upstreamUrl,
   DEFAULT_MODEL: 'bench',
   HEARTBEAT_MS: '1000',
   MODELS: JSON.stringify(models),
-  ANONYMOUS_MODELS: 'bench', // the benchmark calls without credentials
+  ANONYMOUS_MODELS: 'bench, claude, gpt', // the benchmark calls without credentials
+  BENCH_KEY: 'sk-ant-bench',
 })
   .map(([name, value]) => `(name = "${name}", text = ${JSON.stringify(value)})`)
   .join(', ')
@@ -97,24 +119,24 @@ if (heap) args.push(`--inspector-addr=127.0.0.1:${INSPECTOR_PORT}`)
 const workerd = spawn(WORKERD, args, { stdio: ['ignore', 'ignore', 'inherit'] })
 try {
   await waitForListening()
-  for (let i = 0; i < names.length; i++) await ask(url(i), `burst:${TOKENS}`) // compile and warm up
+  for (let i = 0; i < names.length; i++) await ask(url(i), `burst:${TOKENS}`, ASKED[names[i]!]) // compile and warm up
 
   const cpu = names.map(() => [] as number[])
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < names.length; i++) {
       const before = cpuMs(workerd.pid!)
-      await ask(url(i), `burst:${TOKENS}`)
+      await ask(url(i), `burst:${TOKENS}`, ASKED[names[i]!])
       await new Promise((resolve) => setTimeout(resolve, 30))
       cpu[i]!.push(((cpuMs(workerd.pid!) - before) * 1000) / TOKENS)
     }
   }
   console.log(`bare workerd, CPU per 1k tokens (ms), median of ${rounds} interleaved rounds:`)
-  names.forEach((name, i) => console.log(`  ${name.padEnd(8)} ${median(cpu[i]!)}   all: ${cpu[i]!.join(' ')}`))
+  names.forEach((name, i) => console.log(`  ${name.padEnd(19)} ${median(cpu[i]!)}   all: ${cpu[i]!.join(' ')}`))
 
   if (heap) {
     console.log(`JavaScript heap per idle open stream (KiB, after a full GC, ${IDLE_STREAMS} streams):`)
     for (let i = 0; i < names.length; i++)
-      console.log(`  ${names[i]!.padEnd(8)} ${(await heapPerStream(i)).toFixed(1)}`)
+      console.log(`  ${names[i]!.padEnd(19)} ${(await heapPerStream(i)).toFixed(1)}`)
   }
 } finally {
   workerd.kill()
@@ -168,7 +190,7 @@ async function heapPerStream(i: number): Promise<number> {
   const before = await snapshotBytes()
   const hangUp = new AbortController()
   const streams = Array.from({ length: IDLE_STREAMS }, () =>
-    ask(url(i), 'silent', { signal: hangUp.signal }).catch(() => {}),
+    ask(url(i), 'silent', { ...ASKED[names[i]!], signal: hangUp.signal }).catch(() => {}),
   )
   while (upstream.silentOpen < IDLE_STREAMS) await new Promise((resolve) => setTimeout(resolve, 100))
   const during = await snapshotBytes()

@@ -1,7 +1,7 @@
 // The three dialects' field table (was src/routes/shared/dialect-fields.ts).
 import type { ErrorIssue } from '../errors'
 import { isObject } from '../request/json-shape'
-import type { Dialect } from '../request/native-request'
+import type { Dialect } from '../events/dialect'
 
 /**
  * What the gateway does with each top-level field of the three requests it translates:

@@ -1,6 +1,6 @@
 // Which chat and responses requests pass through to OpenAI (was src/routes/shared/pass-through.ts).
 import type { GatewayConfig } from '../config/load'
-import type { Dialect } from '../request/native-request'
+import type { Dialect } from '../events/dialect'
 
 /**
  * Whether a request in `dialect` to `model` (the default when it names none) will have its own

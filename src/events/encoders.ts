@@ -27,6 +27,17 @@ export interface LiveEncoder {
   heartbeat(): string
 }
 
+/**
+ * How a dialect's client is kept and told things in a stream of its provider's own bytes (a
+ * relay, `pipeline/relay-answer.ts`), where the gateway writes nothing else.
+ */
+export interface RelayTerms {
+  /** What keeps an idle connection alive in the dialect (a comment, Anthropic's `ping`). */
+  heartbeat: string
+  /** The dialect's error event: the end of an answer its provider did not finish. */
+  error(error: ErrorEventData): string
+}
+
 /** How stored events are written for one reader, from wherever it starts. */
 export interface ReplayEncoder {
   /** Sent once, before the first event (our `retry:` field, or what a format opens with). */

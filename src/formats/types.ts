@@ -1,5 +1,6 @@
 import type { StartEventData } from '../events/chat-events'
-import type { LiveEncoder, ReplayEncoder } from '../events/encoders'
+import type { Dialect } from '../events/dialect'
+import type { LiveEncoder, RelayTerms, ReplayEncoder } from '../events/encoders'
 
 /** What every encoder is given, whatever its format. */
 export interface CommonOptions {
@@ -25,4 +26,10 @@ export interface WireFormat<Options extends object = object> {
   headers: Readonly<Record<string, string>>
   live(options: Options & CommonOptions): LiveEncoder
   replay(options: Options & CommonOptions): ReplayEncoder
+  /**
+   * For a dialect's own format: the dialect, and how a stream of its provider's bytes is kept
+   * alive and ended (`pipeline/relay-answer.ts`), when a client with these options can be given
+   * the provider's bytes as they are; undefined when it cannot.
+   */
+  relay?(options: Options): (RelayTerms & { dialect: Dialect }) | undefined
 }

@@ -3,6 +3,7 @@ import type { StartEventData } from '../events/chat-events'
 import type { LiveEncoder } from '../events/encoders'
 import { log } from '../log'
 import type { UpstreamEvent, UpstreamStream } from '../providers/types'
+import { tallyEvent } from './answer-tally'
 import { Watchdog } from './watchdog'
 
 export interface ChatEventStreamOptions {
@@ -87,38 +88,26 @@ export function chatEventStream(upstream: UpstreamStream, options: ChatEventStre
     let out = ''
     let terminal = false
     for (const event of batch) {
+      terminal = tallyEvent(summary, event, startedAt)
       if (event.type === 'text') {
-        summary.firstTextMs ??= Date.now() - startedAt
-        summary.textChars = (summary.textChars ?? 0) + event.text.length
         out += encoder.text(event.text)
       } else if (event.type === 'reasoning') {
-        summary.reasoningChars = (summary.reasoningChars ?? 0) + event.text.length
         out +=
           event.signature === undefined && event.redacted === undefined
             ? encoder.reasoning(event.text)
             : encoder.reasoning(event.text, { signature: event.signature, redacted: event.redacted })
       } else if (event.type === 'tool_call') {
-        summary.firstTextMs ??= Date.now() - startedAt
-        summary.toolCallChars = (summary.toolCallChars ?? 0) + (event.name?.length ?? 0) + event.argumentsDelta.length
         out += encoder.toolCall(event)
       } else if (event.type === 'keepalive') {
         out += encoder.heartbeat()
       } else if (event.type === 'usage') {
-        summary.usage = event.usage
         out += encoder.usage(event.usage)
       } else if (event.type === 'done') {
-        summary.outcome = 'done'
-        summary.finishReason = event.finishReason
         out += encoder.done(event.finishReason, event.stopSequence)
-        terminal = true
-        break
       } else {
-        summary.outcome = 'error'
-        summary.errorCode = event.code
         out += encoder.error({ code: event.code, message: event.message, retryable: event.retryable })
-        terminal = true
-        break
       }
+      if (terminal) break
     }
     if (out) send(out)
     if (terminal) {

@@ -50,14 +50,14 @@ export async function awaitFirstEvent(
         const first = firstReal(head)
         // The body ended before any event: `end()` said so with a truncation error.
         if (!first || isRetryableError(first)) throw beforeFirstEvent(first)
-        return replaying(reader, chunks, head, upstream.decoder, true)
+        return replaying(upstream, reader, chunks, head, true)
       }
       chunks.push(result.value)
       head.push(...upstream.decoder.decode(result.value))
       const first = firstReal(head)
       if (!first) continue
       if (isRetryableError(first)) throw beforeFirstEvent(first)
-      return replaying(reader, chunks, head, upstream.decoder, false)
+      return replaying(upstream, reader, chunks, head, false)
     }
   } catch (error) {
     reader.cancel().catch(() => {})
@@ -84,14 +84,18 @@ function beforeFirstEvent(event: UpstreamEvent | undefined): GatewayError {
   return new GatewayError(502, 'upstream_truncated', 'The model provider ended the stream before answering.')
 }
 
-/** The stream as it was, with the bytes read so far first and their events already decoded. */
+/**
+ * The stream as it was, with the bytes read so far first and their events already decoded; and,
+ * for a relay, those bytes and the upstream's own body after them (`UpstreamStream.raw`).
+ */
 function replaying(
+  upstream: UpstreamStream,
   reader: ReadableStreamDefaultReader<Uint8Array>,
   chunks: Uint8Array[],
   head: UpstreamEvent[],
-  inner: UpstreamDecoder,
   ended: boolean,
 ): UpstreamStream {
+  const inner = upstream.decoder
   const first = concat(chunks)
   let pending: UpstreamEvent[] | undefined = head
   const decoder: UpstreamDecoder = {
@@ -121,7 +125,13 @@ function replaying(
     },
     { highWaterMark: 0 },
   )
-  return { body, decoder }
+  // `body` above reads nothing until it is read (no high-water mark), so the upstream's own body
+  // is still whole past `first` until then. One that has ended is all in `first`: nothing to relay.
+  const raw = () => {
+    reader.releaseLock()
+    return { head: first, rest: upstream.body }
+  }
+  return { body, decoder, ...(!ended && { raw }), ...(upstream.dialect && { dialect: upstream.dialect }) }
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

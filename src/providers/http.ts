@@ -44,7 +44,21 @@ function assertEventStream(response: Response): ReadableStream<Uint8Array> {
     response.body?.cancel().catch(() => {})
     throw new GatewayError(502, 'upstream_invalid_response', 'The model provider did not answer with a stream.')
   }
+  // Only a response the runtime received has its URL.
+  if (response.url) fromNetwork.add(response.body)
   return response.body
+}
+
+const fromNetwork = new WeakSet<ReadableStream<Uint8Array>>()
+
+/**
+ * Whether a body came over the network, so the runtime can tee it and pipe a branch without
+ * JavaScript (`pipeline/relay-answer.ts`). A body built in memory (a test's stand-in for
+ * `fetch`) cannot be: workerd tees it into streams it will not pipe ("Inter-TransformStream
+ * ReadableStream.pipeTo() is not implemented"), and the pipe never settles.
+ */
+export function cameFromNetwork(body: ReadableStream<Uint8Array>): boolean {
+  return fromNetwork.has(body)
 }
 
 /**

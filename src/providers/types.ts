@@ -1,4 +1,5 @@
 import type { FinishReason, ReasoningSeal, ToolCallDelta, UsageEventData } from '../events/chat-events'
+import type { Dialect } from '../events/dialect'
 import type { UpstreamRequest } from '../request/native-request'
 
 export type { ToolCallDelta }
@@ -42,6 +43,19 @@ export interface UpstreamDecoder {
 export interface UpstreamStream {
   body: ReadableStream<Uint8Array>
   decoder: UpstreamDecoder
+  /**
+   * The dialect `body` is written in when it is the provider's answer to the caller's own request
+   * (a pass-through, `request.native`) and the runtime can relay it (`http.ts`, `cameFromNetwork`):
+   * a client of that dialect can read its bytes as they are.
+   */
+  dialect?: Dialect
+  /**
+   * The provider's bytes for a relay (`pipeline/relay-answer.ts`): `head`, already read (the
+   * decoder answers that very chunk with the events decoded from it), then `rest`, the upstream's
+   * own body, which the runtime can pipe without JavaScript touching each chunk. Taking them is
+   * instead of reading `body`, never besides it. Only where the upstream's body is still whole.
+   */
+  raw?: () => { head: Uint8Array; rest: ReadableStream<Uint8Array> }
 }
 
 export interface OpenUpstreamOptions {

@@ -1,7 +1,5 @@
+import type { Dialect } from '../events/dialect'
 import type { ChatRequest } from './chat-request'
-
-/** The three request dialects the gateway speaks besides its own: Anthropic Messages, OpenAI Chat Completions and Responses. */
-export type Dialect = 'messages' | 'chat' | 'responses'
 
 /**
  * The caller's own request body, kept beside the gateway's translation of it, for an upstream

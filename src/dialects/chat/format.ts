@@ -1,6 +1,6 @@
 // The Chat Completions dialect's stream encoder (was src/formats/openai-chat.ts), registered as
 // `openai-chat` in ../../formats/index.ts so a stored answer replays in it.
-import type { FinishReason, UsageEventData } from '../../events/chat-events'
+import type { ErrorEventData, FinishReason, UsageEventData } from '../../events/chat-events'
 import type { LiveEncoder } from '../../events/encoders'
 import { HEARTBEAT } from '../../sse/encode'
 import { EVENT_STREAM_HEADERS } from '../../sse/headers'
@@ -29,6 +29,14 @@ export const openAIChatFormat: WireFormat<OpenAIChatOptions> = {
     if (options.resumedAfter) live.start(options.resumedAfter)
     return replayThroughLive(live)
   },
+  // A provider's own stream carries the usage chunk the gateway asked it for: relayed only to a
+  // client that asked for it too (one that did not may not expect a chunk without `choices`).
+  relay: ({ includeUsage }) => (includeUsage ? { dialect: 'chat', heartbeat: HEARTBEAT, error: chatErrorChunk } : undefined),
+}
+
+function chatErrorChunk(error: ErrorEventData): string {
+  const type = error.retryable ? 'server_error' : 'invalid_request_error'
+  return `data: ${JSON.stringify({ error: { message: error.message, type, code: error.code, param: null } })}\n\n`
 }
 
 function openAIChunks({ includeUsage }: OpenAIChatOptions): LiveEncoder {
@@ -62,8 +70,7 @@ function openAIChunks({ includeUsage }: OpenAIChatOptions): LiveEncoder {
       return ''
     },
     done: (finishReason) => chunk({}, toOpenAIFinishReason(finishReason)) + usage + 'data: [DONE]\n\n',
-    error: (error) =>
-      `data: ${JSON.stringify({ error: { message: error.message, type: error.retryable ? 'server_error' : 'invalid_request_error', code: error.code, param: null } })}\n\n`,
+    error: chatErrorChunk,
     heartbeat: () => HEARTBEAT,
   }
 }

@@ -36,9 +36,15 @@ export const anthropicMessagesFormat: WireFormat = {
     if (options.resumedAfter) live.start(options.resumedAfter)
     return replayThroughLive(live)
   },
+  // Anthropic's own stream, relayed to a Messages client, ends in the same error event.
+  relay: () => ({ dialect: 'messages', heartbeat: PING, error: anthropicErrorEvent }),
 }
 
 const PING = 'event: ping\ndata: {"type": "ping"}\n\n'
+
+function anthropicErrorEvent(error: ErrorEventData): string {
+  return `event: error\ndata: ${JSON.stringify(toAnthropicError(error))}\n\n`
+}
 
 function anthropicEvents(): LiveEncoder {
   /** The index of the last block opened; -1 before the first. */
@@ -123,7 +129,7 @@ function anthropicEvents(): LiveEncoder {
         event('message_stop', '{"type":"message_stop"}')
       )
     },
-    error: (error) => event('error', JSON.stringify(toAnthropicError(error))),
+    error: anthropicErrorEvent,
     heartbeat: () => PING,
   }
 }

@@ -57,6 +57,14 @@ export const openAIResponsesFormat: WireFormat<OpenAIResponsesOptions> = {
   live: (options) => responseWriter(options).encoder,
   // Stored events are handed to the live encoder from the answer's first event (see `startingAfter`).
   replay: responseReplay,
+  // OpenAI's own stream, relayed: a cut one ends in the `error` event the `openai` SDKs raise on
+  // (without a sequence number: the provider's count is its own; no SDK checks it).
+  relay: () => ({
+    dialect: 'responses',
+    heartbeat: HEARTBEAT,
+    error: ({ code, message }) =>
+      `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null })}\n\n`,
+  }),
 }
 
 /** An item of the response's `output` as it is being written. */

@@ -1,6 +1,6 @@
 import type { AnthropicModelConfig } from '../../config/models'
 import { GatewayError } from '../../errors'
-import { fetchUpstream, openEventStream, upstreamRefusal } from '../http'
+import { cameFromNetwork, fetchUpstream, openEventStream, upstreamRefusal } from '../http'
 import type { UpstreamRequest } from '../../request/native-request'
 import type { ProviderAdapter } from '../types'
 import { createAnthropicDecoder } from './decoder'
@@ -26,7 +26,9 @@ export function anthropicAdapter(config: AnthropicModelConfig, apiKey: string): 
         },
         signal,
       )
-      return { body, decoder: createAnthropicDecoder() }
+      // The caller's own dialect, where the runtime can relay it as it is.
+      const relayable = native && cameFromNetwork(body)
+      return { body, decoder: createAnthropicDecoder(), ...(relayable && { dialect: 'messages' as const }) }
     },
 
     /** `POST /v1/messages/count_tokens`: what the request would cost in input tokens, counted by Anthropic. */

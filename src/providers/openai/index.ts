@@ -1,7 +1,7 @@
 import type { OpenAIModelConfig } from '../../config/models'
 import { unsupportedParameter } from '../../errors'
 import type { ChatRequest } from '../../request/chat-request'
-import { openEventStream } from '../http'
+import { cameFromNetwork, openEventStream } from '../http'
 import { openAIMessages, openAITools } from '../openai-messages'
 import { refuseToolResultImages } from '../tool-results'
 import type { ProviderAdapter } from '../types'
@@ -40,7 +40,9 @@ export function openAIAdapter(config: OpenAIModelConfig, apiKey: string | undefi
         { headers: { ...headers, Accept: 'text/event-stream' }, body: JSON.stringify(payload) },
         signal,
       )
-      return { body, decoder: responses ? createResponsesDecoder() : createOpenAIDecoder() }
+      const decoder = responses ? createResponsesDecoder() : createOpenAIDecoder()
+      // The caller's own dialect, where the runtime can relay it as it is.
+      return { body, decoder, ...(own && cameFromNetwork(body) && { dialect: own.dialect }) }
     },
   }
   if (responses) {

@@ -6,6 +6,7 @@ import { GatewayError } from '../../errors'
 import type { AnswerSummary } from '../../events/answer-summary'
 import type { WireFormat } from '../../formats/types'
 import { chatEventStream } from '../../pipeline/chat-event-stream'
+import { relayAnswer } from '../../pipeline/relay-answer'
 import { attemptsOf, openAnswer, type OpenedAnswer } from '../../pipeline/open-answer'
 import { endAnswer } from '../../usage/end-answer'
 import { inBackground } from './background'
@@ -110,7 +111,11 @@ export function streamAnswer<Options extends object>(
   return new Response(stream, { headers: streamHeaders(format, answer.attempts) })
 }
 
-/** The bytes of an opened answer in a wire format: the pipeline's stream (`chatEventStream`). */
+/**
+ * The bytes of an opened answer in a wire format: the provider's own, relayed, where they are
+ * already in the format's dialect (a pass-through: `relayAnswer`); else the pipeline's stream
+ * (`chatEventStream`), which writes every event in the format.
+ */
 export function answerStream<Options extends object>(
   c: Context<AppEnv>,
   answer: OpenedAnswer,
@@ -121,6 +126,18 @@ export function answerStream<Options extends object>(
 ): ReadableStream<Uint8Array> {
   const { config } = c.var
   const { model, upstream } = answer
+  const terms = format.relay?.(options)
+  if (terms && answer.stream.raw && terms.dialect === answer.stream.dialect) {
+    return relayAnswer(answer.stream, {
+      terms,
+      heartbeatMs: config.heartbeatMs,
+      idleTimeoutMs: config.upstreamIdleTimeoutMs,
+      deadlineMs: config.streamDeadlineMs,
+      signal: c.req.raw.signal,
+      waitUntil: (p) => inBackground(c, p),
+      onEnd: endsAnswer(c, answer, lease),
+    })
+  }
   return chatEventStream(answer.stream, {
     start: { id: startId, model, upstream, created: Math.floor(Date.now() / 1000) },
     encoder: format.live({ ...options, retryMs: config.retryMs }),
