@@ -408,6 +408,55 @@ describe.each(DIALECTS)('$name: relayed', (dialect) => {
     expect(await dialect.sdkText(sdkWord)).toBe(wholeText)
   })
 
+  it('silence inside an event: no heartbeat splits it, and the answer arrives whole', async () => {
+    const answer = dialect.answer(PIECES)
+    const splitting = async (wire: Wire) => {
+      for (const event of answer.open) await wire.write(event)
+      for (const [i, piece] of PIECES.entries()) {
+        const event = answer.text(piece)
+        if (i !== 2) {
+          await wire.write(event)
+          continue
+        }
+        // Half an event, as a network that stalls between two packets delivers it, then silence.
+        const half = event.indexOf(JSON.stringify(piece))
+        await wire.write(event.slice(0, half), 3 * HEARTBEAT_MS + 200)
+        await wire.write(event.slice(half))
+      }
+      for (const event of answer.close) await wire.write(event)
+    }
+    const word = wordFor('split-silence')
+    const played = upstream.play(word, splitting)
+    const body = await bodyOf(await post(dialect, word))
+    // A heartbeat, if any, only where an event has ended.
+    for (let at = body.indexOf(dialect.heartbeat); at !== -1; at = body.indexOf(dialect.heartbeat, at + 1)) {
+      expect(body.slice(0, at)).toMatch(/(^|\n\n)$/)
+    }
+    expect(body.replaceAll(dialect.heartbeat, '')).toBe(played.written)
+
+    const sdkWord = wordFor('split-silence-sdk')
+    upstream.play(sdkWord, splitting)
+    expect(await dialect.sdkText(sdkWord)).toBe(wholeText)
+  })
+
+  it('truncated or reset after a silence (the relay in JavaScript): the error event still ends it', async () => {
+    const answer = dialect.answer(PIECES)
+    for (const how of ['truncated', 'reset'] as const) {
+      const word = wordFor(`${how}-after-silence`)
+      const played = upstream.play(word, async (wire) => {
+        for (const event of answer.open) await wire.write(event)
+        await wire.write(answer.text(PIECES[0]!), 3 * HEARTBEAT_MS)
+        await wire.write(answer.text(PIECES[1]!), 50)
+        if (how === 'reset') wire.reset()
+      })
+      const body = (await bodyOf(await post(dialect, word))).replaceAll(dialect.heartbeat, '')
+      expect(body.startsWith(played.written)).toBe(true)
+      const tail = body.slice(played.written.length)
+      expect(tail).toMatch(/^\n\n/)
+      expect(tail).toMatch(dialect.errorEvent(how === 'reset' ? 'upstream_connection_lost' : 'upstream_truncated'))
+    }
+  })
+
   it('idle past UPSTREAM_IDLE_TIMEOUT_MS: heartbeats, then the error event with upstream_idle_timeout', async () => {
     const answer = dialect.answer(PIECES)
     const word = wordFor('idle')
