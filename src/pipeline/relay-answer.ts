@@ -51,10 +51,11 @@ const utf8 = new TextEncoder()
  *   too), the pipe is stopped and the relay goes on in JavaScript: the ledger's reads are written
  *   to the client as they come, with heartbeats between. A silence in the middle of an event (the
  *   provider's bytes so far do not end with a blank line) gets none: it would split that event.
- *   Only an answer that falls silent pays per chunk, and only from then on. (A client that had
- *   stopped reading for as long, while the upstream was silent, could lose what was still queued
- *   for it; its answer would then end without the provider's marker in the bytes the client
- *   parses, so it could not pass for whole.)
+ *   (A client that leaves during such a silence is noticed at the idle timeout: only a failed
+ *   write tells a Worker its client has gone.) Only an answer that falls silent pays per chunk,
+ *   and only from then on. (A client that had stopped reading for as long, while the upstream
+ *   was silent, could lose what was still queued for it; its answer would then end without the
+ *   provider's marker in the bytes the client parses, so it could not pass for whole.)
  * - **Usage and budgets exact**: every byte is decoded, and the summary is the one
  *   `chatEventStream` keeps (`tallyEvent`). A branch the client reads slowly buffers what the
  *   ledger has already read (the provider is read at the ledger's pace, not the client's).
@@ -199,7 +200,9 @@ async function relay(
       ends.see(result.value!)
       if (writer) await writer.write(result.value!)
     }
-    if (!writer && (await piping) === 'closed' && summary.outcome === 'done') {
+    // The pipe settles by itself only when the provider's body has ended (the ledger read it to
+    // its end): after a timeout or a break it is still going, and is stopped (`takeOver`).
+    if (!writer && !failure && (await piping) === 'closed' && summary.outcome === 'done') {
       // The provider's own end, relayed whole: the answer is complete.
       writer = writable.getWriter()
     } else {

@@ -34,6 +34,9 @@ const keys = {
 let upstream: ScriptedUpstream
 let gateway: WranglerDev
 let persistTo: string
+/** The gateway's MODELS and API_KEYS, for any `wrangler dev` of this file. */
+let models: string
+let apiKeys: string
 
 beforeAll(async () => {
   upstream = new ScriptedUpstream()
@@ -44,23 +47,25 @@ beforeAll(async () => {
   for (const [name, key] of Object.entries(keys)) {
     API_KEYS[name] = { sha256: await hashApiKey(key), models: ['*'], ...(name === 'ops' && { admin: true }) }
   }
+  models = JSON.stringify({
+    claude: {
+      adapter: 'anthropic',
+      base_url: url,
+      upstream_model: 'claude-upstream',
+      api_key_secret: 'ANTHROPIC_KEY',
+      ...SINGLE_ATTEMPT,
+    },
+    gpt: { adapter: 'openai', api: 'responses', base_url: url, upstream_model: 'gpt-upstream', ...SINGLE_ATTEMPT },
+    chat: { adapter: 'openai', base_url: url, upstream_model: 'chat-upstream', ...SINGLE_ATTEMPT },
+  })
+  apiKeys = JSON.stringify(API_KEYS)
   gateway = await startWranglerDev(
     {
       DEFAULT_MODEL: 'chat',
       HEARTBEAT_MS: String(HEARTBEAT_MS),
       UPSTREAM_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
-      MODELS: JSON.stringify({
-        claude: {
-          adapter: 'anthropic',
-          base_url: url,
-          upstream_model: 'claude-upstream',
-          api_key_secret: 'ANTHROPIC_KEY',
-          ...SINGLE_ATTEMPT,
-        },
-        gpt: { adapter: 'openai', api: 'responses', base_url: url, upstream_model: 'gpt-upstream', ...SINGLE_ATTEMPT },
-        chat: { adapter: 'openai', base_url: url, upstream_model: 'chat-upstream', ...SINGLE_ATTEMPT },
-      }),
-      API_KEYS: JSON.stringify(API_KEYS),
+      MODELS: models,
+      API_KEYS: apiKeys,
     },
     { ANTHROPIC_KEY: 'sk-ant-upstream' },
     { persistTo },
@@ -224,7 +229,7 @@ const CHAT: Dialect = {
   heartbeat: ': ping\n\n',
   errorEvent: (code) =>
     new RegExp(
-      `data: \\{"error":\\{"message":"[^"]+","type":"server_error","code":"${code}","param":null\\}\\}\\n\\n$`,
+      `data: \\{"error":\\{"message":"[^"]+","type":"(server|invalid_request)_error","code":"${code}","param":null\\}\\}\\n\\n$`,
     ),
   async sdkText(word) {
     const stream = await openai().chat.completions.create({
@@ -248,9 +253,9 @@ const wordFor = (what: string) => `[relay-${what}-${++words}]`
 function post(
   dialect: Dialect,
   word: string,
-  { key = keys.agent, signal = AbortSignal.timeout(20_000), body = {} } = {},
+  { key = keys.agent, signal = AbortSignal.timeout(20_000), body = {}, to = gateway } = {},
 ) {
-  return fetch(`${gateway.url}${dialect.path}`, {
+  return fetch(`${to.url}${dialect.path}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...dialect.headers(key) },
     body: JSON.stringify({ ...dialect.body(word), ...body }),
@@ -381,6 +386,55 @@ describe.each(DIALECTS)('$name: relayed', (dialect) => {
     expect(played.closedAt).toBeDefined()
     expect(played.closedAt! - leftAt).toBeLessThan(5000)
     expect(played.written).not.toContain(` t${TOKENS - 1}`)
+  })
+
+  it('client leaves during a silence inside an event: the upstream is closed by the idle timeout, not kept', async () => {
+    // No heartbeat can go out inside an event, and only a failed write tells the Worker its
+    // client has gone (`request.signal` does not fire under wrangler dev): the idle timeout does.
+    for (const mode of ['native', 'javascript'] as const) {
+      const answer = dialect.answer([])
+      const word = wordFor(`leave-inside-event-${mode}`)
+      const played = upstream.play(word, async (wire) => {
+        for (const event of answer.open) await wire.write(event)
+        // After a silence at an event's end the relay writes in JavaScript.
+        if (mode === 'javascript') await wire.write(answer.text(' before'), 3 * HEARTBEAT_MS)
+        await wire.write(answer.text(' ready'), 50)
+        const next = answer.text(' never')
+        await wire.write(next.slice(0, next.length - 10), 4 * IDLE_TIMEOUT_MS)
+        await wire.write(next.slice(next.length - 10))
+      })
+      const controller = new AbortController()
+      const response = await post(dialect, word, { signal: controller.signal })
+      await readUntil(response.body!.getReader(), ' ready')
+      const leftAt = Date.now()
+      controller.abort()
+      await settled(played, IDLE_TIMEOUT_MS + 3000)
+      expect(played.closedAt, mode).toBeDefined()
+      expect(played.closedAt! - leftAt, mode).toBeLessThan(IDLE_TIMEOUT_MS + 1500)
+    }
+  })
+
+  it('idle inside an event, still in the native pipe: a blank line, then the error event', async () => {
+    const answer = dialect.answer(PIECES)
+    const word = wordFor('idle-inside-event')
+    const played = upstream.play(word, async (wire) => {
+      for (const event of answer.open) await wire.write(event)
+      // The first text opens the answer; the next one stops halfway.
+      await wire.write(answer.text(PIECES[0]!), 50)
+      const next = answer.text(PIECES[1]!)
+      await wire.write(next.slice(0, next.length - 10), 4 * IDLE_TIMEOUT_MS)
+      await wire.write(next.slice(next.length - 10))
+    })
+    const startedAt = Date.now()
+    const body = answerIn(await bodyOf(await post(dialect, word)), dialect)
+    expect(Date.now() - startedAt).toBeLessThan(IDLE_TIMEOUT_MS + 2000)
+    await settled(played, 3000)
+    expect(played.closedAt).toBeDefined()
+    expect(body).not.toContain(dialect.heartbeat)
+    expect(body.startsWith(played.written)).toBe(true)
+    const tail = body.slice(played.written.length)
+    expect(tail).toMatch(/^\n\n/)
+    expect(tail).toMatch(dialect.errorEvent('upstream_idle_timeout'))
   })
 
   it('silence mid-answer: heartbeats during it, then the rest intact, ending with the provider’s marker', async () => {
@@ -568,5 +622,45 @@ describe('the ledger after a relayed answer', () => {
     })
     const { rows } = (await response.json()) as { rows: Array<{ outcome: string; error_code: string | null }> }
     expect(rows).toEqual([expect.objectContaining({ outcome: 'error', error_code: 'upstream_truncated' })])
+  })
+})
+
+describe('past STREAM_DEADLINE_MS, in the native pipe', () => {
+  const DEADLINE_MS = 1500
+  let deadlined: WranglerDev
+
+  beforeAll(async () => {
+    deadlined = await startWranglerDev(
+      { DEFAULT_MODEL: 'chat', STREAM_DEADLINE_MS: String(DEADLINE_MS), MODELS: models, API_KEYS: apiKeys },
+      { ANTHROPIC_KEY: 'sk-ant-upstream' },
+    )
+  }, 120_000)
+
+  afterAll(async () => {
+    await deadlined?.stop()
+  })
+
+  it.each(DIALECTS)('$name: cut at the deadline with deadline_exceeded, the upstream closed', async (dialect) => {
+    const TOKENS = 250
+    const answer = dialect.answer([])
+    const word = wordFor('deadline')
+    const played = upstream.play(word, async (wire) => {
+      for (const event of answer.open) await wire.write(event)
+      // A steady answer (no silence, so the native pipe carries it all along): about 5 s.
+      for (let i = 0; i < TOKENS && !wire.closed; i++) await wire.write(answer.text(` t${i}`), 20)
+      for (const event of answer.close) await wire.write(event)
+    })
+    const startedAt = Date.now()
+    const body = await bodyOf(await post(dialect, word, { to: deadlined }))
+    expect(Date.now() - startedAt).toBeLessThan(DEADLINE_MS + 2000)
+    await settled(played, 3000)
+    expect(played.written).not.toContain(` t${TOKENS - 1}`)
+    // The provider's bytes as far as they went, a blank line, and the error event.
+    const separator = body.lastIndexOf('\n\n', body.length - 3)
+    expect(played.written.startsWith(body.slice(0, separator))).toBe(true)
+    expect(body.slice(0, separator)).toContain(' t0')
+    expect(body.slice(separator)).toMatch(/^\n\n/)
+    expect(body.slice(separator)).toMatch(dialect.errorEvent('deadline_exceeded'))
+    if (dialect === MESSAGES) expect(body).toContain('took longer than the gateway allows')
   })
 })
