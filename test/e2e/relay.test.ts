@@ -537,6 +537,48 @@ describe.each(DIALECTS)('$name: relayed', (dialect) => {
   })
 })
 
+describe('a provider’s own error mid-answer', () => {
+  const cases = [
+    {
+      dialect: MESSAGES,
+      error: sse('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }),
+    },
+    {
+      dialect: RESPONSES,
+      error: sse('response.failed', {
+        sequence_number: 9,
+        response: {
+          id: 'resp_relay_upstream',
+          object: 'response',
+          status: 'failed',
+          output: [],
+          error: { code: 'server_error', message: 'boom' },
+        },
+      }),
+    },
+  ]
+  it.each(cases)(
+    '$dialect.name: relayed, then the gateway’s error event; the SDK raises',
+    async ({ dialect, error }) => {
+      const failing = async (wire: Wire) => {
+        await writeAnswer(wire, dialect.answer(PIECES.slice(0, 2)), { end: false })
+        await wire.write(error)
+      }
+      const word = wordFor('provider-error')
+      const played = upstream.play(word, failing)
+      const body = answerIn(await bodyOf(await post(dialect, word)), dialect)
+      expect(played.written).toContain(error)
+      expect(body.startsWith(played.written)).toBe(true)
+      const tail = body.slice(played.written.length)
+      expect(tail).toMatch(/^\n\n(event: error\ndata: [^\n]+\n\n)$/)
+
+      const sdkWord = wordFor('provider-error-sdk')
+      upstream.play(sdkWord, failing)
+      await expect(dialect.sdkText(sdkWord)).rejects.toBeInstanceOf(dialect.apiError)
+    },
+  )
+})
+
 describe('Chat Completions without include_usage', () => {
   it('is not relayed: the gateway’s own chunks, its id, no usage chunk', async () => {
     const word = wordFor('chat-no-usage')
