@@ -4,8 +4,9 @@
  * cost per chunk shows with as little around it as possible. Prints CPU per 1,000 tokens, the
  * median of `--rounds=N` (default 7). Besides the baselines and `ours` (`/api/chat`), the
  * gateway's pass-through paths, whose provider's bytes are relayed (`src/pipeline/relay-answer.ts`):
- * `ours-messages-pass` (`/v1/messages` to an Anthropic model) and `ours-responses-pass`
- * (`/v1/responses` to a Responses model), each against the same upstream in its own wire format. `--heap` also prints each contender's JavaScript heap per
+ * `ours-messages-pass` (`/v1/messages` to an Anthropic model), `ours-responses-pass`
+ * (`/v1/responses` to a Responses model) and `ours-chat-pass` (`/v1/chat/completions`), each
+ * against the same upstream in its own wire format. `--heap` also prints each contender's JavaScript heap per
  * idle open stream, from heap snapshots taken through workerd's inspector after a full GC.
  *
  * This is the tool behind the analysis in BENCHMARKS.md; `npm run bench` is the benchmark.
@@ -31,6 +32,7 @@ const ENTRIES: Record<string, string> = {
   ours: 'src/index.ts',
   'ours-messages-pass': 'src/index.ts',
   'ours-responses-pass': 'src/index.ts',
+  'ours-chat-pass': 'src/index.ts',
 }
 /** How each contender is asked, where not as `/api/chat` with the `bench` model. */
 const ASKED: Record<string, Parameters<typeof ask>[2]> = {
@@ -42,6 +44,15 @@ const ASKED: Record<string, Parameters<typeof ask>[2]> = {
   'ours-responses-pass': {
     path: '/v1/responses',
     body: (content) => ({ model: 'gpt', input: content, stream: true, store: false }),
+  },
+  'ours-chat-pass': {
+    path: '/v1/chat/completions',
+    body: (content) => ({
+      model: 'bench',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content }],
+    }),
   },
 }
 // The gateway's own runtime settings, so the bare run cannot drift from what wrangler runs.

@@ -206,7 +206,7 @@ export const contenders: Contender[] = [
   },
   {
     // The same surface to an `anthropic` model: the caller's body passed through to an
-    // Anthropic-shaped upstream (issue 25), its Messages stream decoded and encoded again.
+    // Anthropic-shaped upstream (issue 25), its Messages stream relayed (issue 30).
     name: 'ours-messages-pass',
     config: apiOnlyConfig(),
     vars: (upstreamUrl) => ({
@@ -246,7 +246,7 @@ export const contenders: Contender[] = [
   },
   {
     // The same Responses request, passed through to an upstream that speaks the Responses API
-    // (`api = "responses"`): the caller's body sent as it is, the upstream's events decoded.
+    // (`api = "responses"`): the caller's body sent as it is, the upstream's stream relayed.
     name: 'ours-responses-pass',
     config: apiOnlyConfig(),
     vars: (upstreamUrl) => ({
@@ -260,6 +260,25 @@ export const contenders: Contender[] = [
       path: '/v1/responses',
       headers: {},
       body: (content) => ({ model: 'bench', input: content, stream: true, store: false }),
+    },
+  },
+  {
+    // Chat Completions passed through to the OpenAI-style upstream, asked as Portkey is (with the
+    // usage chunk asked for, which the relay needs): the upstream's own chunks relayed, side by side
+    // with `portkey`.
+    name: 'ours-chat-pass',
+    config: apiOnlyConfig(),
+    vars: oursVars,
+    read: readOpenAIChunks,
+    request: {
+      path: '/v1/chat/completions',
+      headers: {},
+      body: (content) => ({
+        model: 'bench',
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: [{ role: 'user', content }],
+      }),
     },
   },
   {

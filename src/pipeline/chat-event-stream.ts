@@ -4,6 +4,7 @@ import type { LiveEncoder } from '../events/encoders'
 import { log } from '../log'
 import type { UpstreamEvent, UpstreamStream } from '../providers/types'
 import { tallyEvent } from './answer-tally'
+import { upstreamReader } from './upstream-reader'
 import { Watchdog } from './watchdog'
 
 export interface ChatEventStreamOptions {
@@ -44,7 +45,7 @@ const utf8 = new TextEncoder()
  * Independent of HTTP and of any provider: it can run in a route, a Durable Object or a queue.
  */
 export function chatEventStream(upstream: UpstreamStream, options: ChatEventStreamOptions): ReadableStream<Uint8Array> {
-  const reader = upstream.body.getReader()
+  const reader = upstreamReader(upstream)
   const encoder = options.encoder
   const startedAt = Date.now()
   const summary: AnswerSummary = { outcome: 'cancelled', durationMs: 0 }

@@ -1,6 +1,7 @@
 import type { UsageEventData } from '../events/chat-events'
 import { log } from '../log'
 import type { UpstreamEvent, UpstreamStream } from '../providers/types'
+import { upstreamReader } from './upstream-reader'
 
 /** Most continuations of one answer: an upstream that dies three times in one answer is down. */
 export const MAX_CONTINUATIONS = 2
@@ -54,7 +55,7 @@ export function continuing(first: UpstreamStream, options: ContinuationOptions):
   const batches: Step[] = []
   const cancelled = new AbortController()
   let current = first
-  let reader = first.body.getReader()
+  let reader = upstreamReader(first)
   let text = ''
   let plainText = true
   let continuations = 0
@@ -161,7 +162,7 @@ export function continuing(first: UpstreamStream, options: ContinuationOptions):
     // Counted once per dead attempt: everything said before the continuation that took over.
     deadCompletion = Math.ceil(partial.length / CHARS_PER_TOKEN)
     trimmed = text.slice(partial.length)
-    reader = current.body.getReader()
+    reader = upstreamReader(current)
     lastRead = Date.now()
     options.onContinued?.()
     return true

@@ -16,9 +16,9 @@ export interface FirstEventOptions {
  * that accepts and then dies (ends, resets, stalls, or opens with a retryable error event) fails
  * here with a retryable `GatewayError`, and the caller can try again or fall back invisibly.
  *
- * The bytes already read are not decoded twice: the returned decoder answers the first chunk
- * (those bytes) with the events already decoded from them, and hands every later chunk straight
- * to the adapter's decoder.
+ * The bytes already read come back as the stream's `head`, and are not decoded twice: the
+ * returned decoder answers that chunk with the events already decoded from it, and hands every
+ * later chunk straight to the adapter's decoder.
  */
 export async function awaitFirstEvent(
   upstream: UpstreamStream,
@@ -85,8 +85,11 @@ function beforeFirstEvent(event: UpstreamEvent | undefined): GatewayError {
 }
 
 /**
- * The stream as it was, with the bytes read so far first and their events already decoded; and,
- * for a relay, those bytes and the upstream's own body after them (`UpstreamStream.raw`).
+ * The stream as it was: the bytes read so far as its `head`, their events already decoded, then
+ * the upstream's own body (read through `upstreamReader`); and, for a relay, the same two
+ * (`UpstreamStream.raw`). The body is the upstream's own, not a stream wrapped around it that
+ * would replay the head: each later chunk then reaches the pipeline's reader with no JavaScript
+ * stream in between, which costs a read and an enqueue a chunk (issue 30).
  */
 function replaying(
   upstream: UpstreamStream,
@@ -110,28 +113,17 @@ function replaying(
     // A body that ended while being read has had its `end()` already; its events are in `head`.
     end: () => (ended ? [] : inner.end()),
   }
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        controller.enqueue(first)
-        if (ended) controller.close()
-      },
-      async pull(controller) {
-        const result = await reader.read()
-        if (result.done) controller.close()
-        else controller.enqueue(result.value)
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  )
-  // `body` above reads nothing until it is read (no high-water mark), so the upstream's own body
-  // is still whole past `first` until then. One that has ended is all in `first`: nothing to relay.
-  const raw = () => {
-    reader.releaseLock()
-    return { head: first, rest: upstream.body }
+  // Nothing past `head` has been read: the body is still whole from there on. One that has
+  // ended is all in `head`: nothing to relay.
+  reader.releaseLock()
+  const raw = () => ({ head: first, rest: upstream.body })
+  return {
+    body: upstream.body,
+    head: first,
+    decoder,
+    ...(!ended && { raw }),
+    ...(upstream.dialect && { dialect: upstream.dialect }),
   }
-  return { body, decoder, ...(!ended && { raw }), ...(upstream.dialect && { dialect: upstream.dialect }) }
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

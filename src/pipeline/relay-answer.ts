@@ -24,8 +24,8 @@ export interface RelayOptions {
 
 /** How long the ledger's reader waits between reads, so that each read takes many chunks at once. */
 const BATCH_MS = 50
-/** The most one read takes. */
-const BATCH_BYTES = 64 * 1024
+/** The most one read takes: small enough that an idle stream's pending read holds little (its buffer is allocated for it). */
+const BATCH_BYTES = 16 * 1024
 
 const utf8 = new TextEncoder()
 

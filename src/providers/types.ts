@@ -42,6 +42,12 @@ export interface UpstreamDecoder {
 /** An upstream that has accepted the request and is streaming its answer. */
 export interface UpstreamStream {
   body: ReadableStream<Uint8Array>
+  /**
+   * Bytes of the answer already read from `body` (`awaitFirstEvent`): they come before whatever
+   * `body` still holds, so a reader takes them first (`pipeline/upstream-reader.ts`) and decodes
+   * them with `decoder` like any chunk.
+   */
+  head?: Uint8Array
   decoder: UpstreamDecoder
   /**
    * The dialect `body` is written in when it is the provider's answer to the caller's own request

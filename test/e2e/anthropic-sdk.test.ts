@@ -57,7 +57,8 @@ describe('@anthropic-ai/sdk against /v1/messages', () => {
     expect(message.content).toEqual([{ type: 'text', text: 'Hello there!' }])
     expect(deltas).toEqual(['Hello', ' there', '!'])
     expect(message).toMatchObject({
-      model: 'claude',
+      // Relayed: Anthropic's own stream, its model name as it wrote it.
+      model: 'claude-opus-4-8',
       stop_reason: 'end_turn',
       usage: { input_tokens: 11, output_tokens: 6 },
     })
@@ -75,7 +76,8 @@ describe('@anthropic-ai/sdk against /v1/messages', () => {
       { type: 'text', text: "I'll check the current weather in Paris for you." },
       { type: 'tool_use', id: 'toolu_01NRLabsLyVHZPKxbKvkfSMn', name: 'get_weather', input: { location: 'Paris' } },
     ])
-    expect(pieces).toEqual(['{"locati', 'on": "P', 'ar', 'is"}'])
+    // Relayed as Anthropic sent them, its empty first piece included.
+    expect(pieces).toEqual(['', '{"locati', 'on": "P', 'ar', 'is"}'])
   })
 
   it('messages.stream with thinking: the thinking and its signature, then the text', async () => {

@@ -34,11 +34,42 @@ const response = (status: string, fields: object = {}) => ({
   output: [],
   ...fields,
 })
-const created = () => event('response.created', { response: response('in_progress') })
-const text = (delta: string, output_index = 0) =>
-  event('response.output_text.delta', { item_id: 'msg_up', output_index, content_index: 0, delta })
-const completed = () => event('response.completed', { response: response('completed', { usage: RESPONSES_USAGE }) })
+const created = () => [
+  event('response.created', { response: response('in_progress') }),
+  event('response.in_progress', { response: response('in_progress') }),
+]
+const completed = (output: object[]) =>
+  event('response.completed', { response: response('completed', { output, usage: RESPONSES_USAGE }) })
 
+/**
+ * A message item as OpenAI streams one: added, its text part opened, the deltas, then each of
+ * them done with the whole text. `end: false` stops after the deltas (a cut stream).
+ */
+function messageItem(deltas: string[], { index = 0, end = true } = {}): { events: string[]; item: object } {
+  const id = `msg_up${index}`
+  const text = deltas.join('')
+  const part = (text: string) => ({ type: 'output_text', text, annotations: [], logprobs: [] })
+  const item = (status: string, content: object[]) => ({ id, type: 'message', status, role: 'assistant', content })
+  const at = { item_id: id, output_index: index, content_index: 0 }
+  const events = [
+    event('response.output_item.added', { output_index: index, item: item('in_progress', []) }),
+    event('response.content_part.added', { ...at, part: part('') }),
+    ...deltas.map((delta) => event('response.output_text.delta', { ...at, delta, logprobs: [] })),
+  ]
+  if (end)
+    events.push(
+      event('response.output_text.done', { ...at, text, logprobs: [] }),
+      event('response.content_part.done', { ...at, part: part(text) }),
+      event('response.output_item.done', { output_index: index, item: item('completed', [part(text)]) }),
+    )
+  return { events, item: item('completed', [part(text)]) }
+}
+
+/** A whole answer of text, as OpenAI streams it. */
+function textAnswer(...deltas: string[]): string[] {
+  const message = messageItem(deltas)
+  return [...created(), ...message.events, completed([message.item])]
+}
 /** The text of the input's last user message. */
 function lastUserText(input: ResponsesRequestBody['input']): string {
   if (typeof input === 'string') return input
@@ -56,30 +87,29 @@ function answerFor(body: ResponsesRequestBody): string[] | { status: number } {
   const outputs: unknown[] = []
   for (let i = input.length - 1; i >= 0 && input[i]!.type === 'function_call_output'; i--)
     outputs.unshift(input[i]!.output)
-  if (outputs.length) return [created(), text(`tool said: ${outputs.join(', ')}`), completed()]
+  if (outputs.length) return textAnswer(`tool said: ${outputs.join(', ')}`)
   const scenario = lastUserText(body.input)
   const command = /run-command:([^\n]+)/.exec(scenario)
   if (command) {
-    const call = { type: 'function_call', id: 'fc_up', call_id: 'call_up', name: 'exec_command', arguments: '' }
+    const args = JSON.stringify({ cmd: command[1] })
+    const call = { type: 'function_call', id: 'fc_up', call_id: 'call_up', name: 'exec_command' }
     return [
-      created(),
-      event('response.output_item.added', { output_index: 0, item: call }),
-      event('response.function_call_arguments.delta', {
-        output_index: 0,
-        item_id: 'fc_up',
-        delta: JSON.stringify({ cmd: command[1] }),
-      }),
-      completed(),
+      ...created(),
+      event('response.output_item.added', { output_index: 0, item: { ...call, arguments: '', status: 'in_progress' } }),
+      event('response.function_call_arguments.delta', { output_index: 0, item_id: 'fc_up', delta: args }),
+      event('response.function_call_arguments.done', { output_index: 0, item_id: 'fc_up', arguments: args }),
+      event('response.output_item.done', { output_index: 0, item: { ...call, arguments: args, status: 'completed' } }),
+      completed([{ ...call, arguments: args, status: 'completed' }]),
     ]
   }
   const [name, argument] = scenario.split(':', 2) as [string, string | undefined]
   switch (name) {
     case 'truncate':
-      return [created(), text('Cut short')]
+      return [...created(), ...messageItem(['Cut short'], { end: false }).events]
     case 'failed':
       return [
-        created(),
-        text('Half'),
+        ...created(),
+        ...messageItem(['Half'], { end: false }).events,
         event('response.failed', {
           response: response('failed', { error: { code: 'server_error', message: 'boom' } }),
         }),
@@ -87,7 +117,7 @@ function answerFor(body: ResponsesRequestBody): string[] | { status: number } {
     case 'status':
       return { status: Number.parseInt(argument!, 10) }
     default:
-      return [created(), text('echo: '), text(scenario), completed()]
+      return textAnswer('echo: ', scenario)
   }
 }
 

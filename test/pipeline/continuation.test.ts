@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { continuing, MAX_CONTINUATIONS } from '../../src/pipeline/continuation'
+import { awaitFirstEvent } from '../../src/pipeline/first-event'
 import type { UpstreamEvent, UpstreamStream } from '../../src/providers/types'
 import { manualUpstream, openAI } from '../helpers/upstream'
 
@@ -26,7 +27,31 @@ function answering(body: string): UpstreamStream {
   return upstream.upstream
 }
 
+/** The same, opened as the gateway opens it: read up to its first event, which becomes its `head`. */
+function opened(body: string, more: string): Promise<UpstreamStream> {
+  const upstream = manualUpstream()
+  upstream.send(body)
+  const stream = awaitFirstEvent(upstream.upstream, { timeoutMs: 5000, signal: new AbortController().signal })
+  return stream.then((stream) => {
+    upstream.send(more)
+    upstream.end()
+    return stream
+  })
+}
+
 describe('continuing', () => {
+  it('reads what was read before the first event, then the body, of the answer and of its continuation', async () => {
+    const first = await opened(openAI.text('Hello '), openAI.text('wor'))
+    expect(first.head).toBeDefined()
+    const stream = continuing(first, {
+      idleTimeoutMs: 5000,
+      reopen: () => opened(openAI.text('ld'), openAI.text(' and more.') + openAI.finish() + openAI.done),
+    })
+    const events = await eventsOf(stream)
+    expect(textOf(events)).toBe('Hello world and more.')
+    expect(terminals(events)).toEqual([{ type: 'done', finishReason: 'stop' }])
+  })
+
   it('continues a truncated answer from its partial text, without repeating the whitespace it was sent without', async () => {
     const first = answering(openAI.text('Hello ') + openAI.text('wor'))
     const partials: string[] = []

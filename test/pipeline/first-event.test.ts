@@ -84,4 +84,18 @@ describe('awaitFirstEvent', () => {
     expect(out).toContain('"text":"All of it"')
     expect(out.match(/^(done|error)\t/gm)).toEqual(['done\t'])
   })
+
+  it("hands on the upstream's own body, unwrapped, with the bytes already read as its head", async () => {
+    const { upstream, send, end } = manualUpstream()
+    const body = upstream.body
+    send(openAI.text('Hi'))
+    const opened = await awaitFirstEvent(upstream, options())
+    // No JavaScript stream between the upstream and the pipeline: each chunk is read once.
+    expect(opened.body).toBe(body)
+    expect(new TextDecoder().decode(opened.head)).toBe(openAI.text('Hi'))
+    send(openAI.text(' there') + openAI.finish() + openAI.done)
+    end()
+    const out = await readAll(pipeline(opened))
+    expect(out.match(/"text":"[^"]*"/g)).toEqual(['"text":"Hi"', '"text":" there"'])
+  })
 })

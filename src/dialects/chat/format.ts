@@ -31,7 +31,8 @@ export const openAIChatFormat: WireFormat<OpenAIChatOptions> = {
   },
   // A provider's own stream carries the usage chunk the gateway asked it for: relayed only to a
   // client that asked for it too (one that did not may not expect a chunk without `choices`).
-  relay: ({ includeUsage }) => (includeUsage ? { dialect: 'chat', heartbeat: HEARTBEAT, error: chatErrorChunk } : undefined),
+  relay: ({ includeUsage }) =>
+    includeUsage ? { dialect: 'chat', heartbeat: HEARTBEAT, error: chatErrorChunk } : undefined,
 }
 
 function chatErrorChunk(error: ErrorEventData): string {
