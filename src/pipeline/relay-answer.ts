@@ -49,10 +49,13 @@ const utf8 = new TextEncoder()
  *   when everything sent so far has been written. So at the first silence of `heartbeatMs` (the
  *   ledger has read everything the provider sent, long enough ago for the pipe to have written it
  *   too), the pipe is stopped and the relay goes on in JavaScript: the ledger's reads are written
- *   to the client as they come, with heartbeats between. Only an answer that falls silent pays
- *   per chunk, and only from then on. (A client that had stopped reading for as long, while the
- *   upstream was silent, could lose what was still queued for it; its answer would then end
- *   without the provider's marker in the bytes the client parses, so it could not pass for whole.)
+ *   to the client as they come, with heartbeats between. A silence in the middle of an event (the
+ *   provider's bytes so far do not end with a blank line) gets none: it would split that event.
+ *   (A client that leaves during such a silence is noticed at the idle timeout: only a failed
+ *   write tells a Worker its client has gone.) Only an answer that falls silent pays per chunk,
+ *   and only from then on. (A client that had stopped reading for as long, while the upstream
+ *   was silent, could lose what was still queued for it; its answer would then end without the
+ *   provider's marker in the bytes the client parses, so it could not pass for whole.)
  * - **Usage and budgets exact**: every byte is decoded, and the summary is the one
  *   `chatEventStream` keeps (`tallyEvent`). A branch the client reads slowly buffers what the
  *   ledger has already read (the provider is read at the ledger's pace, not the client's).
@@ -110,12 +113,16 @@ async function relay(
     failure ??= { code, message, retryable }
   }
 
+  // Where the provider's bytes stop: a heartbeat may go out only after a whole event.
+  const ends = new EventEnds()
+
   let stopPipe: AbortController | undefined
   let piping: Promise<'closed' | 'failed'> | undefined
   /** Why the pipe failed, when it did by itself. */
   let pipeFailure: unknown
   try {
     account(upstream.decoder.decode(head))
+    ends.see(head)
     await writer.write(head)
     writer.releaseLock()
     writer = undefined
@@ -167,7 +174,9 @@ async function relay(
         fail('upstream_idle_timeout', 'The model provider went silent for too long.', true)
         break
       }
-      if (wakes.delete('beat')) await (await takeOver()).write(utf8.encode(terms.heartbeat))
+      // A silence in the middle of an event (a network stalled between two packets) gets no
+      // heartbeat: it would land inside that event. The idle timeout still bounds it.
+      if (wakes.delete('beat') && ends.atEventEnd) await (await takeOver()).write(utf8.encode(terms.heartbeat))
 
       pending ??= ledger.read()
       const woken = new Promise<'woken'>((resolve) => (nudge = () => resolve('woken')))
@@ -188,9 +197,12 @@ async function relay(
         break
       }
       account(upstream.decoder.decode(result.value!))
+      ends.see(result.value!)
       if (writer) await writer.write(result.value!)
     }
-    if (!writer && (await piping) === 'closed' && summary.outcome === 'done') {
+    // The pipe settles by itself only when the provider's body has ended (the ledger read it to
+    // its end): after a timeout or a break it is still going, and is stopped (`takeOver`).
+    if (!writer && !failure && (await piping) === 'closed' && summary.outcome === 'done') {
       // The provider's own end, relayed whole: the answer is complete.
       writer = writable.getWriter()
     } else {
@@ -218,6 +230,24 @@ async function relay(
     } catch (error) {
       log.error('onEnd failed', { error: String(error) })
     }
+  }
+}
+
+/**
+ * The last few bytes of an event stream, enough to tell whether it stops where an event ends: at
+ * a blank line (two line ends: LF LF, CR CR, or with CR LF), or before its first byte.
+ */
+class EventEnds {
+  #tail = ''
+
+  see(chunk: Uint8Array): void {
+    if (!chunk.byteLength) return
+    const last = chunk.subarray(Math.max(0, chunk.byteLength - 3))
+    this.#tail = (this.#tail + String.fromCharCode(...last)).slice(-3)
+  }
+
+  get atEventEnd(): boolean {
+    return this.#tail === '' || /(\n\n|\r\r|\n\r\n)$/.test(this.#tail)
   }
 }
 
