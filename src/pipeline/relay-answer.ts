@@ -24,8 +24,11 @@ export interface RelayOptions {
 
 /** How long the ledger's reader waits between reads, so that each read takes many chunks at once. */
 const BATCH_MS = 50
-/** The most one read takes: small enough that an idle stream's pending read holds little (its buffer is allocated for it). */
-const BATCH_BYTES = 16 * 1024
+/**
+ * The most one read takes: a large buffer while the answer flows (fewer reads), a small one once
+ * a read came back short (a pending read holds its buffer, so an idle stream holds little).
+ */
+const BATCH_BYTES = { flowing: 64 * 1024, idle: 4 * 1024 }
 
 const utf8 = new TextEncoder()
 
@@ -33,7 +36,7 @@ const utf8 = new TextEncoder()
  * A same-family answer at the cost of the runtime's own pipe (issue 30): the provider's bytes,
  * already in the client's dialect (`UpstreamStream.dialect`), go to the client through a native
  * `pipeTo`, so no JavaScript runs per chunk, while a `tee()` of them is read in batches (every
- * `BATCH_MS`, up to `BATCH_BYTES` a read) by the adapter's decoder, which is how the gateway
+ * `BATCH_MS`, or at once while reads come back full) by the adapter's decoder, which is how the gateway
  * still learns everything it owes: usage, how the answer ended, what was streamed.
  *
  * The promises `chatEventStream` keeps, kept here too:
@@ -152,8 +155,10 @@ async function relay(
     let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined
     let read = false
     for (;;) {
-      // Batches form while the pipe carries the bytes.
-      if (!writer && !wakes.size) await nap(BATCH_MS)
+      // Batches form while the pipe carries the bytes; a read that filled its buffer left more
+      // waiting, so the next goes at once (the copy must keep up with a burst, or the answer's end
+      // would wait for it).
+      if (!writer && !wakes.size && !ledger.flowing) await nap(BATCH_MS)
       if (wakes.delete('pipe')) {
         if (!read && pipeFailure instanceof TypeError) {
           // A source the runtime cannot pipe natively (a body built in memory, as in tests)
@@ -260,12 +265,20 @@ function batchReader(stream: ReadableStream<Uint8Array>) {
   try {
     const reader = stream.getReader({ mode: 'byob' })
     return {
-      read: () => reader.readAtLeast(1, new Uint8Array(BATCH_BYTES)),
+      /** The last read filled its buffer: more had come than it held. */
+      flowing: false,
+      async read() {
+        const size = this.flowing ? BATCH_BYTES.flowing : BATCH_BYTES.idle
+        const result = await reader.readAtLeast(1, new Uint8Array(size))
+        this.flowing = result.value?.byteLength === size
+        return result
+      },
       cancel: () => reader.cancel(),
     }
   } catch {
     // Not a byte stream (a body built in JavaScript, as in tests).
-    return stream.getReader()
+    const reader = stream.getReader()
+    return { flowing: false, read: () => reader.read(), cancel: () => reader.cancel() }
   }
 }
 
