@@ -121,8 +121,6 @@ async function relay(
 
   let stopPipe: AbortController | undefined
   let piping: Promise<'closed' | 'failed'> | undefined
-  /** Why the pipe failed, when it did by itself. */
-  let pipeFailure: unknown
   try {
     account(upstream.decoder.decode(head))
     ends.see(head)
@@ -133,12 +131,9 @@ async function relay(
     const stop = stopPipe.signal
     piping = toClient.pipeTo(writable, { preventClose: true, preventAbort: true, signal: stop }).then(
       () => 'closed' as const,
-      (error: unknown) => {
+      () => {
         // Unless the relay stopped it itself (`takeOver`).
-        if (!stop.aborted) {
-          pipeFailure = error
-          wake('pipe')
-        }
+        if (!stop.aborted) wake('pipe')
         return 'failed' as const
       },
     )
@@ -153,23 +148,17 @@ async function relay(
     }
 
     let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined
-    let read = false
     for (;;) {
       // Batches form while the pipe carries the bytes; a read that filled its buffer left more
       // waiting, so the next goes at once (the copy must keep up with a burst, or the answer's end
       // would wait for it).
       if (!writer && !wakes.size && !ledger.flowing) await nap(BATCH_MS)
       if (wakes.delete('pipe')) {
-        if (!read && pipeFailure instanceof TypeError) {
-          // A source the runtime cannot pipe natively (a body built in memory, as in tests)
-          // failed before moving a byte: the relay writes it all, as after a silence.
-          await takeOver()
-        } else {
-          // The pipe failed before its source ended: the client left (nothing can be written),
-          // or the upstream broke (the ledger's read fails next). A blank line tells them apart.
-          writer = await takeOver()
-          await writer.write(utf8.encode('\n\n'))
-        }
+        // The pipe failed before its source ended: the client left (nothing can be written), or
+        // the upstream broke (the ledger's read fails next). A blank line, which ends any half-sent
+        // event, tells them apart; should the upstream go on, the relay writes the rest itself.
+        writer = await takeOver()
+        await writer.write(utf8.encode('\n\n'))
       }
       if (wakes.delete('deadline')) {
         fail('deadline_exceeded', 'The answer took longer than the gateway allows.', false)
@@ -194,7 +183,6 @@ async function relay(
       }
       if (result === 'woken') continue
       pending = undefined
-      read = true
       beat.touch()
       idle.touch()
       if (result.done) {
@@ -276,7 +264,7 @@ function batchReader(stream: ReadableStream<Uint8Array>) {
       cancel: () => reader.cancel(),
     }
   } catch {
-    // Not a byte stream (a body built in JavaScript, as in tests).
+    // Not a byte stream (a body built in JavaScript): one chunk a read.
     const reader = stream.getReader()
     return { flowing: false, read: () => reader.read(), cancel: () => reader.cancel() }
   }
