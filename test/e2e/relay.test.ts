@@ -296,6 +296,16 @@ async function settled(played: Played, ms: number) {
   await Promise.race([played.done, new Promise((resolve) => setTimeout(resolve, ms))])
 }
 
+/** The client leaves: the upstream must see its connection closed within 5 s, before `last` was written. */
+async function leaveAndExpectClosed(client: AbortController, played: Played, last: string) {
+  const leftAt = Date.now()
+  client.abort()
+  await settled(played, 6000)
+  expect(played.closedAt).toBeDefined()
+  expect(played.closedAt! - leftAt).toBeLessThan(5000)
+  expect(played.written).not.toContain(last)
+}
+
 describe.each(DIALECTS)('$name: relayed', (dialect) => {
   it('byte for byte: the client’s body is exactly what the provider wrote', async () => {
     const word = wordFor('bytes')
@@ -357,12 +367,7 @@ describe.each(DIALECTS)('$name: relayed', (dialect) => {
     const response = await post(dialect, word, { signal: controller.signal })
     expect(response.status).toBe(200)
     await readUntil(response.body!.getReader(), ' t10')
-    const leftAt = Date.now()
-    controller.abort()
-    await settled(played, 6000)
-    expect(played.closedAt).toBeDefined()
-    expect(played.closedAt! - leftAt).toBeLessThan(5000)
-    expect(played.written).not.toContain(` t${TOKENS - 1}`)
+    await leaveAndExpectClosed(controller, played, ` t${TOKENS - 1}`)
   })
 
   it('client leaves after a silence (the relay in JavaScript): the upstream is closed too', async () => {
@@ -380,12 +385,7 @@ describe.each(DIALECTS)('$name: relayed', (dialect) => {
     const received = await readUntil(response.body!.getReader(), ' t10')
     // The silence had heartbeats: the pipe had been stopped, and the relay writes in JavaScript.
     expect(received).toContain(dialect.heartbeat)
-    const leftAt = Date.now()
-    controller.abort()
-    await settled(played, 6000)
-    expect(played.closedAt).toBeDefined()
-    expect(played.closedAt! - leftAt).toBeLessThan(5000)
-    expect(played.written).not.toContain(` t${TOKENS - 1}`)
+    await leaveAndExpectClosed(controller, played, ` t${TOKENS - 1}`)
   })
 
   it('client leaves during a silence inside an event: the upstream is closed by the idle timeout, not kept', async () => {
