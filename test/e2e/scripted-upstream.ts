@@ -52,6 +52,8 @@ export type Script = (wire: Wire) => Promise<void>
 export interface Wire {
   /** Writes `text` and waits `ms` (2 unless told, so events go out in separate packets). */
   write(text: string, ms?: number): Promise<void>
+  /** Writes each of `texts` as its own chunk, all at once: a burst faster than any reader. */
+  burst(texts: string[]): void
   pause(ms: number): Promise<void>
   /** Ends the body cleanly, whatever was written. */
   end(): void
@@ -99,6 +101,11 @@ export class Played {
         res.write(text)
         this.written += text
         await sleep(ms)
+      },
+      burst: (texts) => {
+        if (closed) return
+        for (const text of texts) res.write(text)
+        this.written += texts.join('')
       },
       pause: (ms) => sleep(ms),
       end: () => void res.end(),
