@@ -60,7 +60,8 @@ afterAll(async () => {
 // An OpenAI Chat Completions stream, as the provider writes it.
 const chunk = (fields: object) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-burst', object: 'chat.completion.chunk', created: 1, model: 'chat-upstream', ...fields })}\n\n`
-const delta = (d: object, finish_reason: string | null = null) => chunk({ choices: [{ index: 0, delta: d, finish_reason }] })
+const delta = (d: object, finish_reason: string | null = null) =>
+  chunk({ choices: [{ index: 0, delta: d, finish_reason }] })
 const OPEN = delta({ role: 'assistant', content: '' })
 const token = (i: number) => delta({ content: ` t${i}` })
 const CLOSE = [
