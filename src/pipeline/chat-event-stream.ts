@@ -36,10 +36,11 @@ const utf8 = new TextEncoder()
  * pipe, an upstream error aborts the transform's writable side, which errors its readable side
  * before a terminal event could be written.
  *
- * Each upstream chunk becomes at most one chunk out, however many events it holds, so a burst
- * costs one write rather than one per token, and no event ever waits for a later one. The
- * upstream is read only when the output queue has room (one chunk), so a client that stops
- * reading stops the upstream reads too: backpressure holds end to end.
+ * Each upstream read becomes at most one chunk out, however many events it holds, so a burst
+ * costs one write rather than one per token. The upstream is read only when the output queue has
+ * room (one chunk), so a client that stops reading stops the upstream reads too: backpressure
+ * holds end to end, except that an upstream that bursts is read in batches from then on, at the
+ * network's pace (`upstream-reader.ts`).
  * Cancelling the returned stream (the client left) cancels the upstream body.
  *
  * Independent of HTTP and of any provider: it can run in a route, a Durable Object or a queue.

@@ -93,7 +93,9 @@ class BurstReader implements UpstreamReader {
     this.#chunks!.releaseLock()
     this.#chunks = undefined
     const [drain, queue] = this.#body.tee()
-    // A native sink: the pipe runs without JavaScript. Aborting it (on cancel) cancels its branch.
+    // A native sink that keeps nothing ("a WritableStream that does not retain the data written
+    // into it", developers.cloudflare.com/workers/runtime-apis/web-crypto/), so the pipe runs
+    // without JavaScript. Aborting it (on cancel) cancels its branch.
     drain.pipeTo(new crypto.DigestStream('MD5'), { signal: this.#drain.signal }).catch(() => {})
     return queue.getReader({ mode: 'byob' })
   }

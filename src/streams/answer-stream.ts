@@ -143,6 +143,8 @@ export class AnswerStream extends DurableObject<Env> {
   #released = 0
   #flushMs = DEFAULT_FLUSH_MS
   #flushTimer: ReturnType<typeof setTimeout> | undefined
+  /** The flush window is up: the log is written just after the next send (`#flushAfterSend`). */
+  #flushDue = false
   #sendTimer: ReturnType<typeof setTimeout> | undefined
   #lastSentAt = 0
   /** A cached answer being opened: identical requests wait for it, then join (`cached`). */
@@ -483,7 +485,7 @@ export class AnswerStream extends DurableObject<Env> {
       return this.#release()
     }
     if (this.#log.mustFlush) void this.#flush()
-    else this.#flushTimer ??= setTimeout(() => void this.#flush(), this.#flushMs)
+    else this.#flushTimer ??= setTimeout(() => this.#flushAfterSend(), this.#flushMs)
     if (Date.now() - this.#lastSentAt >= SEND_WINDOW_MS) this.#release()
     else this.#sendTimer ??= setTimeout(() => this.#release(), SEND_WINDOW_MS)
   }
@@ -496,7 +498,20 @@ export class AnswerStream extends DurableObject<Env> {
   #flush(): Promise<void> {
     clearTimeout(this.#flushTimer)
     this.#flushTimer = undefined
+    this.#flushDue = false
     return this.#log.flush()
+  }
+
+  /**
+   * The flush window is up. Writing blocks the object while it commits, and an event that
+   * arrives meanwhile waits for it, so the write goes just after the next send, when the readers
+   * have their events and the next are furthest off (`ours-resumable`'s added p99 latency: 5.0
+   * against 3.6 ms with no writes at all, issue 30). Should nothing be sent for another window,
+   * it is written then.
+   */
+  #flushAfterSend(): void {
+    this.#flushDue = true
+    this.#flushTimer = setTimeout(() => void this.#flush(), this.#flushMs)
   }
 
   /** Gives the live readers every event they may have now and have not had. */
@@ -510,6 +525,12 @@ export class AnswerStream extends DurableObject<Env> {
     this.#released = visible
     if (!events.length) return
     for (const reader of this.#readers) reader.deliver(events)
+    if (this.#flushDue) {
+      // In a turn of its own, once the events are on their way.
+      this.#flushDue = false
+      clearTimeout(this.#flushTimer)
+      this.#flushTimer = setTimeout(() => void this.#flush(), 0)
+    }
   }
 
   /** Ends a running stream with an error the pipeline did not produce (stop, restart, limits). */
