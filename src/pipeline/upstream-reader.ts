@@ -60,8 +60,9 @@ class BurstReader implements UpstreamReader {
   readonly #body: ReadableStream<Uint8Array>
   #chunks: ReadableStreamDefaultReader<Uint8Array> | undefined
   #batches: ReadableStreamBYOBReader | undefined
-  readonly #drain = new AbortController()
-  #buffer = new ArrayBuffer(BATCH_BYTES)
+  // Made at the burst: a stream that never bursts (an idle one) holds neither.
+  #drain: AbortController | undefined
+  #buffer: ArrayBuffer | undefined
   /** Reads answered at once, in a row: the upstream is outrunning its reader. */
   #atOnce = 0
 
@@ -85,7 +86,7 @@ class BurstReader implements UpstreamReader {
   }
 
   async cancel(): Promise<void> {
-    this.#drain.abort()
+    this.#drain?.abort()
     await (this.#batches ?? this.#chunks)!.cancel()
   }
 
@@ -93,6 +94,8 @@ class BurstReader implements UpstreamReader {
     this.#chunks!.releaseLock()
     this.#chunks = undefined
     const [drain, queue] = this.#body.tee()
+    this.#drain = new AbortController()
+    this.#buffer = new ArrayBuffer(BATCH_BYTES)
     // A native sink that keeps nothing ("a WritableStream that does not retain the data written
     // into it", developers.cloudflare.com/workers/runtime-apis/web-crypto/), so the pipe runs
     // without JavaScript. Aborting it (on cancel) cancels its branch.
@@ -101,7 +104,7 @@ class BurstReader implements UpstreamReader {
   }
 
   async #readBatch(): Promise<ReadableStreamReadResult<Uint8Array>> {
-    const result = await this.#batches!.readAtLeast(1, new Uint8Array(this.#buffer))
+    const result = await this.#batches!.readAtLeast(1, new Uint8Array(this.#buffer!))
     // The buffer came back as the chunk's; it is the reader's again once the chunk has been read.
     if (result.value) this.#buffer = result.value.buffer as ArrayBuffer
     return result as ReadableStreamReadResult<Uint8Array>
