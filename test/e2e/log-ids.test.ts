@@ -128,6 +128,12 @@ describe('ids in the log', () => {
 
     // Two streams, two responses, one chat.
     const ended = await answersEnded(5)
+    // The last requests (the chat's stream, tried without its owner) may be logged after the answers' ends.
+    const lastRefusal = `/api/ui/chat/${idTag(chatId)}/stream`
+    const deadline = Date.now() + 20_000
+    while (!workerLines().some((line) => line.path === lastRefusal) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
     const secrets = [...streamIds, stored.id, background.id, chatId]
     const responseStreams = [stored.id, background.id].map((id) => id.slice('resp_'.length))
     const lines = workerLines()
