@@ -19,6 +19,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 
 /** How long a contender is left alone before its paced answer (see `streamingRound`). */
 const QUIET_MS = 5_500
+/** How long a contender's work on an answer may go on after the answer's end. */
+const SETTLE_MS = 300
 /** When each running contender last finished answering (its check, then each round). */
 const lastAnswerEnded = new WeakMap<Served, number>()
 
@@ -74,7 +76,9 @@ export async function streamingRound(
   const latencies = upstream.writeTimes.get(run)!.map((at, i) => readTimes[i]! - at)
   upstream.writeTimes.delete(run)
 
-  // CPU per 1,000 tokens and wall time of one burst.
+  // CPU per 1,000 tokens and wall time of one burst, once the paced answer's own bookkeeping (its
+  // object's last write, its usage record) is done, so none of it is counted here.
+  await sleep(SETTLE_MS)
   const before = served.cpuMs()
   const answer = await ask(served.url, `burst:${size.tokens}`, askOptions(contender, served))
   await sleep(50) // let the processes finish their bookkeeping before reading their clocks
