@@ -68,7 +68,7 @@ const upstream = new BenchUpstream()
 const upstreamUrl = await upstream.start()
 const dir = mkdtempSync(join(tmpdir(), 'bench-bare-'))
 const names = Object.keys(ENTRIES)
-const port0 = 20000 + Math.floor(Math.random() * 20000)
+const port0 = 10000 + Math.floor(Math.random() * 20000) // under Linux's ephemeral ports (32768 up)
 const url = (i: number) => `http://127.0.0.1:${port0 + i}`
 
 for (const name of names) {
